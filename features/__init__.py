@@ -1,0 +1,1 @@
+"""Raw market data sources and point-in-time features."""

@@ -1,0 +1,101 @@
+"""Read a folder of ``<series_id>.csv`` files with columns ``date,value``.
+
+This is exactly the format of ``../shared/data``. Missing-value markers that data
+vendors use (an empty cell, ``.`` as in FRED downloads, ``NaN``) are dropped; anything
+else that is not a number is an error naming the file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+
+from features.errors import DataError
+from features.validation import validate_series
+
+MISSING_MARKERS = frozenset({"", ".", "nan", "NaN", "NA", "null"})
+
+
+def read_series_csv(path: Path, series_id: str | None = None, today: pd.Timestamp | None = None) -> pd.Series:
+    """Read and validate one ``date,value`` file.
+
+    Parameters
+    ----------
+    path : Path
+        The file. Its stem is the series id unless ``series_id`` is given.
+    series_id : str, optional
+        Override for the series id.
+    today : pd.Timestamp, optional
+        Passed to :func:`features.validation.validate_series`.
+
+    Raises
+    ------
+    DataError
+        Missing or unreadable file, wrong header, unparsable dates or numbers, and
+        everything :func:`~features.validation.validate_series` rejects.
+    """
+    series_id = series_id or path.stem
+    if not path.is_file():
+        raise DataError(f"missing file {path} (series '{series_id}')")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a text CSV file (cannot decode as UTF-8)") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+    if "\x00" in text:
+        raise DataError(f"{path}: not a text CSV file (contains binary data)")
+    rows = list(csv.reader(text.splitlines()))
+    if not rows:
+        raise DataError(f"{path}: empty file; expected a header 'date,value'")
+    header = [h.strip().lower() for h in rows[0]]
+    if header != ["date", "value"]:
+        raise DataError(f"{path}: header must be 'date,value', got '{','.join(rows[0])}'")
+    body = rows[1:]
+    if not body:
+        raise DataError(f"{path}: no data rows below the header")
+    for lineno, row in enumerate(body, start=2):
+        if len(row) != 2:
+            raise DataError(f"{path}, line {lineno}: expected 2 fields, got {len(row)}")
+    raw_dates = [r[0].strip() for r in body]
+    raw_values = [r[1].strip() for r in body]
+    dates = pd.to_datetime(pd.Series(raw_dates), format="ISO8601", errors="coerce")
+    bad = dates.isna().to_numpy().nonzero()[0]
+    if len(bad):
+        i = int(bad[0])
+        raise DataError(f"{path}, line {i + 2}: cannot parse date '{raw_dates[i]}' (expected YYYY-MM-DD)")
+    values = pd.to_numeric(
+        pd.Series([None if v in MISSING_MARKERS else v for v in raw_values], dtype=object),
+        errors="coerce",
+    )
+    bad = [i for i, v in enumerate(raw_values) if v not in MISSING_MARKERS and pd.isna(values.iloc[i])]
+    if bad:
+        i = bad[0]
+        raise DataError(f"{path}, line {i + 2}: cannot parse number '{raw_values[i]}'")
+    series = pd.Series(values.to_numpy(dtype=float), index=pd.DatetimeIndex(dates.dt.normalize()))
+    return validate_series(series, series_id, origin=str(path), today=today)
+
+
+def read_csv_folder(
+    data_dir: Path, series_ids: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Read a panel from a folder: required ``series_ids`` plus ``optional`` ones if present.
+
+    Returns
+    -------
+    pd.DataFrame
+        Raw panel: the union of all observation dates (index ``date``), one column per
+        series, NaN where a series has no observation that day.
+    """
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataError(f"data folder {data_dir} does not exist")
+    columns = {sid: read_series_csv(data_dir / f"{sid}.csv", sid) for sid in series_ids}
+    for sid in optional:
+        if (data_dir / f"{sid}.csv").is_file():
+            columns[sid] = read_series_csv(data_dir / f"{sid}.csv", sid)
+    panel = pd.concat(columns, axis=1).sort_index()
+    panel.index.name = "date"
+    return panel

@@ -1,0 +1,111 @@
+"""Validation of raw series and panels, whatever their source.
+
+A raw series is a float ``pd.Series`` on a sorted, unique ``DatetimeIndex``. Each check
+raises :class:`~features.errors.DataError` naming the series (and its origin, e.g. a file)
+and the first offending dates, so a user can fix the input without reading a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from features.errors import DataError
+from features.series import spec_for
+
+logger = logging.getLogger(__name__)
+
+
+def _dates(idx: pd.Index, limit: int = 3) -> str:
+    shown = ", ".join(pd.Timestamp(d).strftime("%Y-%m-%d") for d in idx[:limit])
+    return shown + (f" (+{len(idx) - limit} more)" if len(idx) > limit else "")
+
+
+def validate_series(
+    values: pd.Series,
+    series_id: str,
+    origin: str | None = None,
+    today: pd.Timestamp | None = None,
+    max_gap_days: int | None = None,
+) -> pd.Series:
+    """Check one raw series and return it cleaned (sorted, float, no missing values).
+
+    Parameters
+    ----------
+    values : pd.Series
+        Observations indexed by date. May be unsorted; NaN marks a missing value.
+    series_id : str
+        Series id, used for the positivity rule and in messages.
+    origin : str, optional
+        Where the series came from (a file path, a provider), used in messages.
+    today : pd.Timestamp, optional
+        Dates after ``today`` are an error (a value cannot be published in the future).
+        Defaults to the current date.
+    max_gap_days : int, optional
+        When given, a gap between consecutive observations longer than this many
+        calendar days is an error.
+
+    Returns
+    -------
+    pd.Series
+        Sorted float series without missing values, named ``series_id``.
+
+    Raises
+    ------
+    DataError
+        Duplicate dates with different values, non-finite or non-positive values
+        where the series must be positive, future dates, no observations, long gaps.
+    """
+    where = f"series '{series_id}'" + (f" ({origin})" if origin else "")
+    if not isinstance(values.index, pd.DatetimeIndex):
+        raise DataError(f"{where}: index must be dates, got {type(values.index).__name__}")
+    s = pd.to_numeric(values, errors="coerce").astype(float)
+    if not s.index.is_monotonic_increasing:
+        logger.warning("%s: dates were not sorted; sorting them", where)
+        s = s.sort_index(kind="stable")
+    dup = s.index.duplicated(keep=False)
+    if dup.any():
+        groups = s[dup].groupby(level=0).nunique(dropna=False)
+        conflicting = groups[groups > 1].index
+        if len(conflicting):
+            raise DataError(
+                f"{where}: duplicate dates with different values: {_dates(conflicting)}"
+            )
+        s = s[~s.index.duplicated(keep="first")]
+    if np.isinf(s.to_numpy()).any():
+        raise DataError(f"{where}: infinite values on {_dates(s.index[np.isinf(s.to_numpy())])}")
+    s = s.dropna()
+    if s.empty:
+        raise DataError(f"{where}: no observations (empty or all values missing)")
+    if spec_for(series_id).must_be_positive and (s <= 0).any():
+        raise DataError(
+            f"{where}: prices must be positive; non-positive values on {_dates(s.index[s <= 0])}"
+        )
+    today = pd.Timestamp.today().normalize() if today is None else today
+    future = s.index[s.index > today]
+    if len(future):
+        raise DataError(f"{where}: dates in the future (after {today:%Y-%m-%d}): {_dates(future)}")
+    if max_gap_days is not None and len(s) > 1:
+        gaps = s.index.to_series().diff().dt.days
+        long = gaps[gaps > max_gap_days]
+        if len(long):
+            raise DataError(
+                f"{where}: gap longer than {max_gap_days} days ending {_dates(long.index)}"
+            )
+    s.index.name = "date"
+    return s.rename(series_id)
+
+
+def validate_panel(panel: pd.DataFrame, required: tuple[str, ...], origin: str = "panel") -> pd.DataFrame:
+    """Check that a raw panel has a date index and every required series with data.
+
+    Returns the panel with its columns restricted to known, present series, sorted by date.
+    """
+    if not isinstance(panel.index, pd.DatetimeIndex):
+        raise DataError(f"{origin}: expected a DatetimeIndex of dates")
+    missing = [c for c in required if c not in panel.columns or panel[c].notna().sum() == 0]
+    if missing:
+        raise DataError(f"{origin}: missing series {', '.join(missing)}")
+    return panel.sort_index()

@@ -1,0 +1,1 @@
+"""Forecasters, baselines and the MLflow pyfunc bundling the whole chain."""

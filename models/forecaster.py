@@ -1,0 +1,55 @@
+"""LightGBM forecaster of forward BTC log returns, one booster per horizon."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from lightgbm import LGBMRegressor
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+DEFAULT_LGBM_PARAMS: dict[str, float | int | str] = {
+    "n_estimators": 200,
+    "learning_rate": 0.03,
+    "num_leaves": 15,
+    "max_depth": 4,
+    "min_child_samples": 40,
+    "subsample": 0.8,
+    "subsample_freq": 1,
+    "colsample_bytree": 0.8,
+    "reg_lambda": 1.0,
+    "n_jobs": 2,
+    "verbose": -1,
+}
+
+
+class LGBMForecaster(RegressorMixin, BaseEstimator):
+    """Gradient-boosted trees on the feature table for one horizon.
+
+    Parameters
+    ----------
+    params : dict, optional
+        LightGBM parameters overriding :data:`DEFAULT_LGBM_PARAMS`.
+    random_state : int
+        Seed for bagging and column sampling.
+
+    Attributes
+    ----------
+    model_ : LGBMRegressor
+    feature_names_in_ : ndarray of str
+    """
+
+    def __init__(self, params: dict | None = None, random_state: int = 0) -> None:
+        self.params = params
+        self.random_state = random_state
+
+    def fit(self, X: pd.DataFrame, y: pd.Series) -> "LGBMForecaster":
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        params = {**DEFAULT_LGBM_PARAMS, **(self.params or {})}
+        self.model_ = LGBMRegressor(random_state=self.random_state, **params)
+        self.model_.fit(X.to_numpy(dtype=float), np.asarray(y, dtype=float))
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self.model_.predict(X[list(self.feature_names_in_)].to_numpy(dtype=float))

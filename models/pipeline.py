@@ -1,0 +1,197 @@
+"""The whole chain as one estimator: raw panel -> features -> regime -> forecasts."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from features.config import FeatureConfig
+from features.design import Design, build_design
+from features.errors import ModelError
+from features.target import target_name
+from models.forecaster import LGBMForecaster
+from regime.hmm import RegimeHMM
+
+logger = logging.getLogger(__name__)
+
+
+def forecast_name(horizon: int) -> str:
+    """Output column of the ``horizon``-day forecast."""
+    return f"forecast_{horizon}d"
+
+
+class RegimeForecastPipeline(BaseEstimator):
+    """Point-in-time features, a filtered-probability regime HMM and per-horizon LightGBM.
+
+    Parameters
+    ----------
+    feature_config : FeatureConfig
+        Feature windows.
+    horizons : tuple of int
+        Forecast horizons in business days.
+    n_states : {2, 3}
+        HMM states (fear, debasement[, calm]).
+    hmm_n_init : int
+        Seeded HMM restarts.
+    lgbm_params : dict, optional
+        LightGBM overrides.
+    use_regime : bool
+        Whether regime probabilities are features (False gives the no-regime ablation).
+    embargo : int
+        Extra business days dropped between the last training target window and the
+        training cut-off, on top of the purge.
+    random_state : int
+        Seeds the HMM restarts and LightGBM.
+
+    Attributes
+    ----------
+    regime_ : RegimeHMM or None
+    forecasters_ : dict of int -> LGBMForecaster
+    feature_names_ : list of str
+    input_series_ : list of str
+        Raw series the fitted chain reads.
+    train_end_ : pd.Timestamp
+        Last date whose features were seen in ``fit``.
+    """
+
+    def __init__(
+        self,
+        feature_config: FeatureConfig = FeatureConfig(),
+        horizons: tuple[int, ...] = (5, 21, 63),
+        n_states: int = 3,
+        hmm_n_init: int = 3,
+        lgbm_params: dict | None = None,
+        use_regime: bool = True,
+        embargo: int = 0,
+        random_state: int = 0,
+    ) -> None:
+        self.feature_config = feature_config
+        self.horizons = horizons
+        self.n_states = n_states
+        self.hmm_n_init = hmm_n_init
+        self.lgbm_params = lgbm_params
+        self.use_regime = use_regime
+        self.embargo = embargo
+        self.random_state = random_state
+
+    # -- building blocks shared with the walk-forward engine -------------------------------
+    def make_design(self, panel: pd.DataFrame, min_rows: int = 1) -> Design:
+        """Build the point-in-time design of a raw panel with this chain's settings."""
+        return build_design(panel, self.feature_config, tuple(self.horizons), min_rows=min_rows)
+
+    def training_rows(
+        self, design: Design, horizon: int, cutoff: int, train_start: int | None = None
+    ) -> np.ndarray:
+        """Positions usable to train the ``horizon`` model when the test period starts at ``cutoff``.
+
+        Row i's target window is (i, i + horizon]; it must end before the test period and
+        the embargo: ``i + horizon + embargo < cutoff`` (the purge). Rows without a target
+        and rows before ``train_start`` (rolling windows) are dropped.
+        """
+        start = max(design.first_complete(), train_start or 0)
+        last = cutoff - horizon - self.embargo - 1
+        pos = np.arange(start, max(start, last + 1))
+        y = design.targets[target_name(horizon)].to_numpy()
+        return pos[np.isfinite(y[pos])]
+
+    def fit_design(
+        self, design: Design, cutoff: int | None = None, train_start: int | None = None
+    ) -> "RegimeForecastPipeline":
+        """Fit on the rows of ``design`` in ``[train_start, cutoff)`` (all rows when None).
+
+        The HMM sees every observation before ``cutoff`` (it needs no target); each
+        forecaster sees only the purged rows of :meth:`training_rows`.
+        """
+        n = len(design.index)
+        cutoff = n if cutoff is None else int(cutoff)
+        start = max(design.first_complete(), train_start or 0)
+        self.regime_ = None
+        if self.use_regime:
+            self.regime_ = RegimeHMM(
+                n_states=self.n_states, n_init=self.hmm_n_init, random_state=self.random_state
+            ).fit(design.regime_obs.iloc[start:cutoff])
+        X = self.design_matrix(design)
+        self.feature_names_ = list(X.columns)
+        self.forecasters_ = {}
+        for h in self.horizons:
+            rows = self.training_rows(design, h, cutoff, start)
+            if len(rows) < 50:
+                raise ModelError(f"only {len(rows)} training rows for the {h}-day horizon; need at least 50")
+            y = design.targets[target_name(h)].iloc[rows]
+            self.forecasters_[h] = LGBMForecaster(self.lgbm_params, self.random_state).fit(X.iloc[rows], y)
+        self.input_series_ = [c for c in design.aligned.columns if design.aligned[c].notna().any()]
+        self.train_end_ = design.index[cutoff - 1]
+        return self
+
+    def regime_proba(self, design: Design) -> pd.DataFrame:
+        """Filtered regime probabilities for every row (NaN during warm-up; no columns without a regime)."""
+        if self.regime_ is None:
+            return pd.DataFrame(index=design.index)
+        start = design.first_complete()
+        return self.regime_.filter_proba(design.regime_obs.iloc[start:]).reindex(design.index)
+
+    def design_matrix(self, design: Design) -> pd.DataFrame:
+        """Features plus (when used) filtered regime probabilities."""
+        return pd.concat([design.features, self.regime_proba(design)], axis=1)
+
+    def predict_design(self, design: Design) -> pd.DataFrame:
+        """Regime, probabilities and forecasts for each complete row of ``design``."""
+        check_is_fitted(self, "forecasters_")
+        X = self.design_matrix(design).reindex(columns=self.feature_names_)
+        X = X.iloc[design.first_complete():]
+        out = pd.DataFrame(index=X.index)
+        if self.regime_ is not None:
+            proba = X[[f"p_{n}" for n in self.regime_.label_names]]
+            names = np.array(self.regime_.label_names, dtype=object)
+            out["regime"] = names[proba.to_numpy().argmax(axis=1)]
+            out = pd.concat([out, proba], axis=1)
+        for h in self.horizons:
+            out[forecast_name(h)] = self.forecasters_[h].predict(X)
+        return out
+
+    # -- the public estimator API ------------------------------------------------------------
+    def fit(self, panel: pd.DataFrame, y: None = None) -> "RegimeForecastPipeline":
+        """Fit the whole chain on a raw panel (DatetimeIndex, series-id columns)."""
+        return self.fit_design(self.make_design(panel, min_rows=252))
+
+    def predict(self, panel: pd.DataFrame) -> pd.DataFrame:
+        """Forecast from a raw panel.
+
+        Returns
+        -------
+        pd.DataFrame
+            Columns ``date``, ``regime``, ``p_<label>`` and ``forecast_<h>d``; one row
+            per business day with complete features.
+        """
+        check_is_fitted(self, "forecasters_")
+        missing = [s for s in self.input_series_ if s not in panel.columns]
+        if missing:
+            raise ModelError(f"input is missing series the model was trained on: {', '.join(missing)}")
+        design = self.make_design(panel[self.input_series_])
+        out = self.predict_design(design)
+        out.index.name = "date"
+        return out.reset_index()
+
+
+def panel_from_frame(frame: pd.DataFrame, series: list[str] | None = None) -> pd.DataFrame:
+    """Turn a flat frame with a ``date`` column (as sent to the pyfunc) into a raw panel.
+
+    Dates may be ISO strings or datetimes; values are coerced to float; unknown
+    columns are dropped when ``series`` is given.
+    """
+    if "date" not in frame.columns:
+        raise ModelError("input needs a 'date' column")
+    dates = pd.to_datetime(frame["date"], errors="coerce", format="ISO8601")
+    if dates.isna().any():
+        bad = frame["date"][dates.isna()].iloc[0]
+        raise ModelError(f"cannot parse date '{bad}' in the 'date' column")
+    cols = [c for c in frame.columns if c != "date" and (series is None or c in series)]
+    panel = frame[cols].apply(pd.to_numeric, errors="coerce").astype(float)
+    panel.index = pd.DatetimeIndex(dates.dt.tz_localize(None) if dates.dt.tz else dates, name="date")
+    panel = panel.groupby(level=0).last().sort_index()
+    return panel
+

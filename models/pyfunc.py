@@ -1,0 +1,39 @@
+"""The MLflow pyfunc model: the whole chain behind ``predict(panel)``.
+
+Contract: ``predict`` takes a flat frame with a ``date`` column (ISO strings or
+datetimes) and one column per raw series id (extra columns are ignored) and returns
+``date``, ``regime``, ``p_<label>`` and ``forecast_<h>d``, one row per business day with
+enough history. The fitted :class:`~models.pipeline.RegimeForecastPipeline` is stored as
+a joblib artifact next to ``model_info.json`` (data settings, horizons, labels).
+
+Loading an MLflow model runs pickled code: load models only from stores you trust.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import joblib
+import mlflow.pyfunc
+import pandas as pd
+
+from models.pipeline import RegimeForecastPipeline, panel_from_frame
+
+PIPELINE_ARTIFACT = "pipeline"
+INFO_ARTIFACT = "model_info"
+
+
+class RegimeForecastModel(mlflow.pyfunc.PythonModel):
+    """Stateless wrapper; the fitted pipeline is loaded from the model's artifacts."""
+
+    def load_context(self, context: Any) -> None:
+        self.pipeline: RegimeForecastPipeline = joblib.load(context.artifacts[PIPELINE_ARTIFACT])
+        with open(context.artifacts[INFO_ARTIFACT], encoding="utf-8") as fh:
+            self.info: dict[str, Any] = json.load(fh)
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        panel = panel_from_frame(pd.DataFrame(model_input), series=self.pipeline.input_series_)
+        out = self.pipeline.predict(panel)
+        out["date"] = out["date"].dt.strftime("%Y-%m-%d")
+        return out

@@ -1,0 +1,1 @@
+"""Jobs with side effects: training, evaluation, tracking, registry, explanations and the CLI."""

@@ -1,0 +1,242 @@
+"""The ``regime`` command line: parse, call the job, print. Heavy imports stay inside commands."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+app = typer.Typer(
+    help=(
+        "Macro regime forecasting of Bitcoin from metals, yields and the dollar.\n\n"
+        "Typical session: `regime train` (demo market) or "
+        "`regime train --source csv --data-dir ../shared/data`, then `regime predict` and "
+        "`regime explain --date 2024-03-15`. Runs and models go to the MLflow store in "
+        "./mlruns (or $MLFLOW_TRACKING_URI); browse it with "
+        "`mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db`."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DEFAULT_MODEL_URI = "models:/btc-forward-return@champion"
+_STATE: dict[str, bool] = {"debug": False}
+
+SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Data source: demo (bundled synthetic market, default), csv (folder of <series>.csv with date,value) or live (cached Yahoo/FRED).")]
+DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder of <series_id>.csv files (for --source csv), e.g. ../shared/data.")]
+StartOpt = Annotated[Optional[str], typer.Option("--start", help="First date (YYYY-MM-DD).")]
+EndOpt = Annotated[Optional[str], typer.Option("--end", help="Last date (YYYY-MM-DD).")]
+ModelUriOpt = Annotated[str, typer.Option("--model-uri", help="MLflow model URI; load only from stores you trust (models are code).")]
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs on errors.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and results.")] = False,
+) -> None:
+    _STATE["debug"] = debug
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("mlflow", "alembic", "urllib3", "matplotlib", "shap", "numba", "git", "yfinance", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
+
+
+def _data_overrides(source: str | None, data_dir: Path | None, start: str | None, end: str | None,
+                    seed: int | None = None) -> dict[str, Any]:
+    raw = {"source": source, "data_dir": str(data_dir) if data_dir else None, "start": start, "end": end, "seed": seed}
+    if data_dir and not source:
+        raw["source"] = "csv"
+    return {k: v for k, v in raw.items() if v is not None}
+
+
+@app.command()
+def train(
+    source: SourceOpt = None,
+    data_dir: DataDirOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of the demo market.")] = None,
+    horizon: Annotated[Optional[list[int]], typer.Option("--horizon", "-h", help="Forecast horizon in business days; repeat for several (default 5, 21, 63).")] = None,
+    n_states: Annotated[Optional[int], typer.Option(help="HMM states: 2 (fear, debasement) or 3 (+ calm).")] = None,
+    initial_train: Annotated[Optional[int], typer.Option(help="Business days of history before the first walk-forward test date (default 756 = 3 years).")] = None,
+    step: Annotated[Optional[int], typer.Option(help="Walk-forward refit cadence in business days (default 126).")] = None,
+    window: Annotated[Optional[str], typer.Option(help="Walk-forward training window: expanding or rolling.")] = None,
+    embargo: Annotated[Optional[int], typer.Option(help="Extra business days dropped after the purge.")] = None,
+    n_bootstrap: Annotated[Optional[int], typer.Option(help="Block-bootstrap resamples for confidence intervals (0 = none).")] = None,
+    no_baselines: Annotated[bool, typer.Option("--no-baselines", help="Skip the linear and no-regime baselines (faster).")] = False,
+    config: Annotated[Optional[Path], typer.Option("--config", help="TOML file with [data] [features] [model] [evaluation] [tracking] sections; options given here override it.")] = None,
+    params: Annotated[Optional[str], typer.Option("--params", help="'best' uses the best trial of the tuning study (see `regime tune`).")] = None,
+    study: Annotated[Optional[str], typer.Option(help="Tuning study name for --params best.")] = None,
+    storage: Annotated[Optional[str], typer.Option(help="Tuning storage (journal file path or RDB URL) for --params best.")] = None,
+    experiment: Annotated[Optional[str], typer.Option(help="MLflow experiment name.")] = None,
+    tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db).")] = None,
+    no_register: Annotated[bool, typer.Option("--no-register", help="Log the run but do not register the model.")] = False,
+    force_promote: Annotated[bool, typer.Option("--force-promote", help="Make this version champion even if it does not beat the current one.")] = False,
+) -> None:
+    """Train on a data source: walk-forward evaluation vs baselines, final fit, MLflow run, registry.
+
+    Examples: `regime train` (demo market, ~30 s); `regime train --source csv --data-dir ../shared/data`;
+    `regime train -h 21 -h 63 --n-states 2`.
+    """
+    from training.config import Config
+    from training.console import TrainProgress, print_training_result
+    from training.train_job import run_training
+
+    cfg = Config.from_toml(config) if config else Config()
+    if params:
+        from training.tune import best_config
+
+        cfg = best_config(cfg, params, study, storage)
+    cfg = cfg.replace(
+        data=_data_overrides(source, data_dir, start, end, seed),
+        model={k: v for k, v in {"horizons": tuple(horizon) if horizon else None, "n_states": n_states, "embargo": embargo}.items() if v is not None},
+        evaluation={k: v for k, v in {"initial_train": initial_train, "step": step, "window": window,
+                                      "n_bootstrap": n_bootstrap, "baselines": False if no_baselines else None}.items() if v is not None},
+        tracking={k: v for k, v in {"experiment": experiment, "tracking_uri": tracking_uri,
+                                    "register": False if no_register else None, "force_promote": force_promote or None}.items() if v is not None},
+    )
+    with TrainProgress() as progress:
+        result = run_training(cfg, progress)
+    print_training_result(result, cfg)
+
+
+def _load_model(model_uri: str, tracking_uri: str | None):
+    from training.tracking import configure_tracking, load_pyfunc, unwrap
+
+    configure_tracking(tracking_uri)
+    model = load_pyfunc(model_uri)
+    pipeline, info = unwrap(model)
+    return model, pipeline, info
+
+
+def _panel_for(info: dict[str, Any], source: str | None, data_dir: Path | None, seed: int | None = None):
+    """The raw panel to score: the model's training source unless overridden."""
+    from features.config import DataConfig
+    from features.sources import load_panel
+
+    trained = dict(info.get("config", {}).get("data", {}))
+    overrides = _data_overrides(source, data_dir, None, None, seed)
+    if overrides.get("source") and overrides["source"] != trained.get("source"):
+        trained = {"start": trained.get("start")}
+    trained.update(overrides)
+    trained["end"] = None
+    return load_panel(DataConfig(**trained))
+
+
+def _date_filter(frame, start: str | None, end: str | None, column: str = "date"):
+    import pandas as pd
+
+    from features.errors import ConfigError
+
+    dates = pd.to_datetime(frame[column])
+    for name, value in (("--start", start), ("--end", end)):
+        if value is not None:
+            try:
+                pd.Timestamp(value)
+            except ValueError:
+                raise ConfigError(f"`{name}` must be a date (YYYY-MM-DD). Got '{value}'.") from None
+    keep = pd.Series(True, index=frame.index)
+    if start:
+        keep &= dates >= pd.Timestamp(start)
+    if end:
+        keep &= dates <= pd.Timestamp(end)
+    return frame[keep]
+
+
+@app.command()
+def predict(
+    model_uri: ModelUriOpt = DEFAULT_MODEL_URI,
+    source: SourceOpt = None,
+    data_dir: DataDirOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write all predicted rows to this CSV file.")] = None,
+    rows: Annotated[int, typer.Option(help="Rows to print (the latest).")] = 10,
+    tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI.")] = None,
+) -> None:
+    """Forecast BTC's forward log returns with a registered model (default: the champion).
+
+    Reads the same data source the model was trained on unless --source/--data-dir are given.
+    Output columns: date, regime, p_<regime>, forecast_<h>d (log returns).
+    """
+    from features.errors import ConfigError
+    from training.console import print_predictions
+
+    if rows < 0:
+        raise ConfigError(f"`--rows` must be >= 0. Got {rows}.")
+    model, pipeline, info = _load_model(model_uri, tracking_uri)
+    panel = _panel_for(info, source, data_dir)
+    frame = panel.reset_index()
+    out = _date_filter(model.predict(frame), start, end)
+    if out.empty:
+        raise ConfigError("no forecasts in the requested date range")
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        out.to_csv(output, index=False)
+    print_predictions(out, rows, model_uri, output)
+
+
+@app.command()
+def explain(
+    model_uri: ModelUriOpt = DEFAULT_MODEL_URI,
+    date: Annotated[Optional[str], typer.Option(help="Date to explain (YYYY-MM-DD; default: the latest).")] = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    horizon: Annotated[Optional[int], typer.Option("--horizon", "-h", help="Which horizon's forecaster (default 21 if present).")] = None,
+    top: Annotated[int, typer.Option(help="Number of drivers to show.")] = 8,
+    by_regime: Annotated[bool, typer.Option("--by-regime", help="Contrast drivers on fear vs debasement days.")] = False,
+    output_dir: Annotated[Path, typer.Option(help="Where PNG plots and CSV/JSON contributions go.")] = Path("outputs/explain"),
+    source: SourceOpt = None,
+    data_dir: DataDirOpt = None,
+    tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI.")] = None,
+) -> None:
+    """Explain a forecast with SHAP: top drivers with values, percentiles and contributions, by driver family.
+
+    Writes a waterfall plot for the date, a global summary plot and the contributions as CSV/JSON.
+    """
+    from features.errors import ConfigError
+    from training.explain_job import run_explain
+
+    if top < 1:
+        raise ConfigError(f"`--top` must be >= 1. Got {top}.")
+    _, pipeline, info = _load_model(model_uri, tracking_uri)
+    panel = _panel_for(info, source, data_dir)
+    run_explain(pipeline, panel, date=date, start=start, end=end, horizon=horizon, top=top,
+                by_regime=by_regime, output_dir=output_dir)
+
+
+def main() -> None:
+    """Console entry point: turns user-facing errors into one line and a non-zero exit."""
+    import click
+
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        print("interrupted: finished work was kept, the registry is unchanged", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the one place that turns errors into messages
+        from features.errors import RegimeError
+
+        if _STATE["debug"]:
+            raise
+        if isinstance(exc, RegimeError):
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(2)
+        print(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""The one typed configuration object of a job, passed explicitly and logged with every run."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from features.config import DataConfig, FeatureConfig
+from features.errors import ConfigError
+
+MODEL_NAME = "btc-forward-return"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Settings of the chain (regime HMM + forecasters).
+
+    Attributes
+    ----------
+    horizons : tuple of int
+        Forecast horizons in business days (weeks to months: 5, 21, 63).
+    n_states : {2, 3}
+        HMM states: fear, debasement and (with 3) calm.
+    hmm_n_init : int
+        Seeded HMM restarts per fit.
+    lgbm_params : dict
+        LightGBM overrides (see ``models.forecaster.DEFAULT_LGBM_PARAMS``).
+    embargo : int
+        Business days dropped after the purge, between training targets and a test period.
+    random_state : int
+        Seed of every random step.
+    """
+
+    horizons: tuple[int, ...] = (5, 21, 63)
+    n_states: int = 3
+    hmm_n_init: int = 3
+    lgbm_params: dict[str, Any] = field(default_factory=dict)
+    embargo: int = 0
+    random_state: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.horizons or any(not isinstance(h, int) or h < 1 or h > 252 for h in self.horizons):
+            raise ConfigError(f"`horizon` must be integers between 1 and 252 business days. Got {self.horizons}.")
+        if len(set(self.horizons)) != len(self.horizons):
+            raise ConfigError(f"`horizon` values must be distinct. Got {self.horizons}.")
+        if self.n_states not in (2, 3):
+            raise ConfigError(f"`n_states` must be 2 or 3. Got {self.n_states}.")
+        if self.hmm_n_init < 1:
+            raise ConfigError(f"`hmm_n_init` must be >= 1. Got {self.hmm_n_init}.")
+        if self.embargo < 0:
+            raise ConfigError(f"`embargo` must be >= 0. Got {self.embargo}.")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Walk-forward settings.
+
+    Attributes
+    ----------
+    initial_train : int
+        Business days of complete features before the first test date.
+    step : int
+        Test block length = refit cadence, in business days.
+    window : {"expanding", "rolling"}
+        Training window; ``rolling`` keeps the last ``initial_train`` days.
+    n_bootstrap : int
+        Block-bootstrap resamples for confidence intervals.
+    baselines : bool
+        Whether to evaluate the baselines (zero, expanding mean, momentum, linear, no-regime).
+    """
+
+    initial_train: int = 756
+    step: int = 126
+    window: str = "expanding"
+    n_bootstrap: int = 500
+    baselines: bool = True
+
+    def __post_init__(self) -> None:
+        if self.initial_train < 252:
+            raise ConfigError(f"`initial_train` must be >= 252 business days. Got {self.initial_train}.")
+        if self.step < 1:
+            raise ConfigError(f"`step` must be >= 1. Got {self.step}.")
+        if self.window not in ("expanding", "rolling"):
+            raise ConfigError(f"`window` must be expanding or rolling. Got '{self.window}'.")
+        if self.n_bootstrap < 0:
+            raise ConfigError(f"`n_bootstrap` must be >= 0. Got {self.n_bootstrap}.")
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """Where runs and models go.
+
+    Attributes
+    ----------
+    tracking_uri : str or None
+        MLflow tracking URI; None means ``$MLFLOW_TRACKING_URI`` or
+        ``sqlite:///mlruns/mlflow.db`` with artifacts under ``mlruns/artifacts``.
+    experiment : str
+        MLflow experiment name.
+    model_name : str
+        Registered model name.
+    register : bool
+        Whether to register the trained model (and consider it for ``champion``).
+    force_promote : bool
+        Make the new version champion even if it does not beat the current one.
+    """
+
+    tracking_uri: str | None = None
+    experiment: str = "btc-regime"
+    model_name: str = MODEL_NAME
+    register: bool = True
+    force_promote: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a training job needs."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    evaluation: EvalConfig = field(default_factory=EvalConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (JSON-serialisable) of every setting."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> "Config":
+        """Build from a nested dict; unknown sections or keys are a :class:`ConfigError`."""
+        sections = {f.name: f.type for f in dataclasses.fields(cls)}
+        kwargs = {}
+        default = cls()
+        for name, values in raw.items():
+            if name not in sections:
+                raise ConfigError(f"unknown config section '{name}' (known: {', '.join(sections)})")
+            section_cls = type(getattr(default, name))
+            known = {f.name for f in dataclasses.fields(section_cls)}
+            unknown = set(values) - known
+            if unknown:
+                raise ConfigError(f"unknown key(s) in [{name}]: {', '.join(sorted(unknown))}")
+            coerced = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+            kwargs[name] = section_cls(**coerced)
+        return cls(**kwargs)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "Config":
+        """Read a TOML file with sections ``[data]``, ``[features]``, ``[model]``, ``[evaluation]``, ``[tracking]``."""
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path}: {exc}") from None
+        return cls.from_dict(raw)
+
+    def replace(self, **sections: dict[str, Any]) -> "Config":
+        """Copy with some fields of some sections changed (``replace(model={"n_states": 2})``)."""
+        changes = {name: dataclasses.replace(getattr(self, name), **vals) for name, vals in sections.items() if vals}
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,174 @@
+"""Walk-forward out-of-sample evaluation of the chain against naive baselines.
+
+Every fitted piece (HMM, scalers, forecasters, linear baseline) is refit inside each
+fold on data before the fold's cut-off; training targets are purged so no training
+row's forward window reaches the test block.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from features.design import Design
+from features.target import target_name
+from models.baselines import LinearBaseline, expanding_mean_forecast, momentum_forecast, zero_forecast
+from models.pipeline import RegimeForecastPipeline, forecast_name
+from training.metrics import ForecastScore, diebold_mariano, score_forecast
+from training.walkforward import Fold, walk_forward_folds
+
+logger = logging.getLogger(__name__)
+
+MODEL = "model"
+BASELINES = ("zero", "expanding_mean", "momentum", "linear", "no_regime")
+
+Progress = Callable[[int, int, Fold], None]
+
+
+@dataclass
+class WalkForwardResult:
+    """Out-of-sample predictions of a walk-forward run.
+
+    Attributes
+    ----------
+    folds : list of Fold
+    predictions : dict of int -> pd.DataFrame
+        Per horizon, indexed by test date: ``realized`` (NaN where the window has not
+        ended), ``model`` and one column per baseline, ``regime`` and ``fold``.
+    regimes : pd.DataFrame
+        Per test date: the fold's filtered regime label and probabilities.
+    """
+
+    folds: list[Fold]
+    predictions: dict[int, pd.DataFrame]
+    regimes: pd.DataFrame
+
+
+def run_walk_forward(
+    design: Design,
+    template: RegimeForecastPipeline,
+    initial_train: int,
+    step: int,
+    window: str = "expanding",
+    baselines: bool = True,
+    progress: Progress | None = None,
+) -> WalkForwardResult:
+    """Refit ``template`` fold by fold and collect out-of-sample forecasts.
+
+    Parameters
+    ----------
+    design : Design
+        Built once for the whole history: features are point-in-time, so a row's
+        features are the same whether or not later rows exist.
+    template : RegimeForecastPipeline
+        Unfitted settings; cloned for each fold.
+    initial_train, step, window
+        See :func:`training.walkforward.walk_forward_folds`.
+    baselines : bool
+        Also fit the linear and no-regime baselines in each fold.
+    progress : callable, optional
+        Called as ``progress(done, total, fold)`` after each fold.
+    """
+    folds = walk_forward_folds(len(design.index), design.first_complete(), initial_train, step, window)
+    horizons = tuple(template.horizons)
+    cols: dict[int, dict[str, list[pd.Series]]] = {h: {} for h in horizons}
+    regime_parts = []
+
+    def add(h: int, name: str, values: pd.Series) -> None:
+        cols[h].setdefault(name, []).append(values)
+
+    for k, fold in enumerate(folds):
+        test = design.index[fold.cutoff : fold.test_end]
+        pipe = clone(template).fit_design(design, fold.cutoff, fold.train_start)
+        pred = pipe.predict_design(design).reindex(test)
+        regime_parts.append(pred.drop(columns=[forecast_name(h) for h in horizons]).assign(fold=fold.number))
+        for h in horizons:
+            add(h, MODEL, pred[forecast_name(h)])
+        if baselines:
+            ablation = clone(template).set_params(use_regime=False).fit_design(design, fold.cutoff, fold.train_start)
+            abl = ablation.predict_design(design).reindex(test)
+            X = pipe.design_matrix(design)
+            for h in horizons:
+                add(h, "no_regime", abl[forecast_name(h)])
+                rows = pipe.training_rows(design, h, fold.cutoff, fold.train_start)
+                lin = LinearBaseline().fit(X.iloc[rows], design.targets[target_name(h)].iloc[rows])
+                add(h, "linear", pd.Series(lin.predict(X.loc[test]), index=test))
+        if progress is not None:
+            progress(k + 1, len(folds), fold)
+
+    regimes = pd.concat(regime_parts)
+    test_index = regimes.index
+    log_btc = np.log(design.aligned["btc_usd"])
+    predictions = {}
+    for h in horizons:
+        y = design.targets[target_name(h)]
+        frame = pd.DataFrame({"realized": y.reindex(test_index)})
+        for name, parts in cols[h].items():
+            frame[name] = pd.concat(parts)
+        if baselines:
+            frame["zero"] = zero_forecast(test_index)
+            frame["expanding_mean"] = expanding_mean_forecast(y, h).reindex(test_index)
+            frame["momentum"] = momentum_forecast(log_btc, h).reindex(test_index)
+        frame["regime"] = regimes.get("regime")
+        frame["fold"] = regimes["fold"]
+        predictions[h] = frame
+    return WalkForwardResult(folds=folds, predictions=predictions, regimes=regimes)
+
+
+def forecaster_columns(frame: pd.DataFrame) -> list[str]:
+    """Names of the forecast columns of a prediction frame, the model first."""
+    return [c for c in (MODEL, *BASELINES) if c in frame.columns]
+
+
+def score_table(
+    result: WalkForwardResult, n_boot: int = 500, by_regime: bool = False, random_state: int = 0
+) -> pd.DataFrame:
+    """Metrics of the model and every baseline, per horizon (and per regime).
+
+    Rows where the target is not yet realised are left out. OOS R² is measured against
+    the expanding mean, so that baseline's own R² is 0 by construction.
+    """
+    rows = []
+    for h, frame in result.predictions.items():
+        scored = frame.dropna(subset=["realized"])
+        if "expanding_mean" in scored:
+            bench = scored["expanding_mean"].fillna(0.0)
+        else:  # without baselines, benchmark the model against the expanding mean anyway
+            bench = pd.Series(0.0, index=scored.index)
+        groups = [("all", scored.index)]
+        if by_regime and "regime" in scored:
+            groups += [(str(r), idx) for r, idx in scored.groupby("regime").groups.items()]
+        for group, idx in groups:
+            part = scored.loc[idx]
+            for name in forecaster_columns(part):
+                f = part[name].to_numpy(dtype=float)
+                ok = np.isfinite(f)
+                if ok.sum() < 3:
+                    continue
+                s: ForecastScore = score_forecast(
+                    f[ok], part["realized"].to_numpy()[ok], bench.loc[idx].to_numpy()[ok], h,
+                    n_boot=n_boot, random_state=random_state,
+                )
+                rows.append({"horizon": h, "regime": group, "forecaster": name, **s.__dict__})
+    return pd.DataFrame(rows)
+
+
+def diebold_mariano_table(result: WalkForwardResult, table: pd.DataFrame) -> pd.DataFrame:
+    """DM test of the model against the best baseline (lowest MAE... by OOS R²) per horizon."""
+    out = []
+    for h, frame in result.predictions.items():
+        scored = frame.dropna(subset=["realized"])
+        cand = table[(table.horizon == h) & (table.regime == "all") & (table.forecaster.isin(BASELINES))]
+        cand = cand[cand.forecaster != "expanding_mean"] if len(cand) > 1 else cand
+        if cand.empty:
+            continue
+        best = str(cand.sort_values("r2_oos", ascending=False).iloc[0]["forecaster"])
+        part = scored[["realized", MODEL, best]].dropna()
+        stat, p = diebold_mariano(part["realized"].to_numpy(), part[MODEL].to_numpy(), part[best].to_numpy(), h)
+        out.append({"horizon": h, "best_baseline": best, "dm_stat": stat, "p_value": p})
+    return pd.DataFrame(out)

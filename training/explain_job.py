@@ -1,0 +1,98 @@
+"""``regime explain``: SHAP drivers of a registered model's forecasts, printed and plotted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from features.errors import ConfigError, DataError
+from models.explain import explain_pipeline, global_importance, narrative, top_drivers
+from models.pipeline import RegimeForecastPipeline
+from training import plots
+
+console = Console()
+
+
+def _parse_date(value: str, name: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(value)
+    except ValueError:
+        raise ConfigError(f"`{name}` must be a date (YYYY-MM-DD). Got '{value}'.") from None
+
+
+def run_explain(
+    pipeline: RegimeForecastPipeline,
+    panel: pd.DataFrame,
+    date: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    horizon: int | None = None,
+    top: int = 8,
+    by_regime: bool = False,
+    output_dir: Path = Path("outputs/explain"),
+) -> dict[str, Path]:
+    """Explain forecasts for one date (or the latest), print drivers and a narrative, write plots and CSV/JSON."""
+    design = pipeline.make_design(panel[[c for c in pipeline.input_series_ if c in panel]])
+    horizon = horizon if horizon is not None else (21 if 21 in pipeline.forecasters_ else tuple(pipeline.forecasters_)[0])
+    expl = explain_pipeline(pipeline, design, horizon)
+    regimes = pipeline.predict_design(design).get("regime")
+    if date is not None:
+        when = _parse_date(date, "--date")
+        available = expl.values.index[expl.values.index <= when]
+        if when < expl.values.index[0] or available.empty:
+            raise DataError(f"no forecast on or before {when:%Y-%m-%d}; the data start at {expl.values.index[0]:%Y-%m-%d}")
+        when = available[-1]
+    else:
+        when = expl.values.index[-1]
+    regime = str(regimes.loc[when]) if regimes is not None else None
+    output_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+
+    drivers = top_drivers(expl, when, top)
+    t = Table(title=f"Top drivers of the {horizon}-day forecast on {when:%Y-%m-%d}")
+    for c in ("feature", "family", "value", "percentile", "contribution (pts)"):
+        t.add_column(c, justify="left" if c in ("feature", "family") else "right")
+    for r in drivers.itertuples():
+        t.add_row(r.feature, r.family, f"{r.value:.4g}", f"{r.percentile:.0f}", f"{r.contribution * 100:+.2f}")
+    console.print(t)
+    fam = expl.by_family().loc[when].sort_values(key=abs, ascending=False)
+    console.print("By driver family (pts): " + ", ".join(f"{k} {v * 100:+.2f}" for k, v in fam.items()))
+    text = narrative(expl, when, regime)
+    console.print(text)
+
+    stem = f"{when:%Y-%m-%d}_{horizon}d"
+    written["waterfall"] = plots.waterfall(expl, when, output_dir / f"waterfall_{stem}.png", top)
+    written["summary"] = plots.shap_summary(expl, output_dir / f"shap_summary_{horizon}d.png")
+    rng = expl.values
+    if start or end:
+        rng = rng.loc[_parse_date(start, "--start") if start else None : _parse_date(end, "--end") if end else None]
+    rng.to_csv(output_dir / f"contributions_{horizon}d.csv")
+    written["contributions"] = output_dir / f"contributions_{horizon}d.csv"
+    payload = {
+        "date": f"{when:%Y-%m-%d}", "horizon": horizon, "regime": regime, "forecast": float(expl.forecast.loc[when]),
+        "base_value": expl.base_value, "narrative": text, "drivers": drivers.to_dict(orient="records"),
+        "families": {k: float(v) for k, v in fam.items()},
+    }
+    (output_dir / f"explain_{stem}.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    written["json"] = output_dir / f"explain_{stem}.json"
+    global_importance(expl).to_csv(output_dir / f"importance_{horizon}d.csv", index=False)
+
+    if by_regime and regimes is not None:
+        fam_all = expl.by_family().abs()
+        fam_all["regime"] = regimes.reindex(fam_all.index)
+        contrast = fam_all.groupby("regime").mean().T * 100
+        t = Table(title=f"Mean |SHAP| by driver family and filtered regime ({horizon}-day forecast, pts)")
+        t.add_column("family")
+        for c in contrast.columns:
+            t.add_column(str(c), justify="right")
+        for fam_name, row in contrast.sort_values(contrast.columns[0], ascending=False).iterrows():
+            t.add_row(str(fam_name), *[f"{v:.2f}" for v in row])
+        console.print(t)
+        contrast.to_csv(output_dir / f"families_by_regime_{horizon}d.csv")
+        written["by_regime"] = output_dir / f"families_by_regime_{horizon}d.csv"
+    console.print(f"Wrote {', '.join(str(p) for p in written.values())}")
+    return written

@@ -1,0 +1,36 @@
+"""Tie a run to its data: a content hash of the panel and a per-series coverage table."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+
+
+def panel_fingerprint(panel: pd.DataFrame) -> str:
+    """SHA-256 (first 16 hex digits) of the panel's dates, columns and values."""
+    h = hashlib.sha256()
+    h.update(",".join(map(str, panel.columns)).encode())
+    h.update(pd.util.hash_pandas_object(panel.sort_index(axis=1), index=True).to_numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def coverage(panel: pd.DataFrame) -> pd.DataFrame:
+    """Per series: first and last date, observation count and longest gap in calendar days."""
+    rows = []
+    for col in panel.columns:
+        s = panel[col].dropna()
+        if s.empty:
+            rows.append({"series": col, "first": None, "last": None, "rows": 0, "max_gap_days": None})
+            continue
+        gaps = s.index.to_series().diff().dt.days
+        rows.append(
+            {
+                "series": col,
+                "first": s.index[0].date().isoformat(),
+                "last": s.index[-1].date().isoformat(),
+                "rows": int(len(s)),
+                "max_gap_days": int(gaps.max()) if len(s) > 1 else 0,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,116 @@
+"""Plots written as PNG files (matplotlib's object API: no global pyplot state)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from models.explain import Explanation, describe_feature, global_importance
+
+REGIME_COLORS = {"fear": "#d62728", "debasement": "#2ca02c", "calm": "#c7c7c7"}
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    return path
+
+
+def shade_regimes(ax, regimes: pd.Series) -> None:
+    """Shade spans of ``ax`` by regime label (index: dates)."""
+    regimes = regimes.dropna()
+    if regimes.empty:
+        return
+    change = regimes.ne(regimes.shift()).cumsum()
+    for _, spell in regimes.groupby(change):
+        ax.axvspan(spell.index[0], spell.index[-1], color=REGIME_COLORS.get(spell.iloc[0], "#eeeeee"), alpha=0.25, lw=0)
+
+
+def regime_timeline(aligned: pd.DataFrame, regimes: pd.Series, path: Path, title: str = "") -> Path:
+    """BTC, silver and gold (log scale) over shaded filtered regimes."""
+    fig = Figure(figsize=(12, 6))
+    axes = fig.subplots(2, 1, sharex=True)
+    for ax, cols in zip(axes, (["btc_usd"], ["silver_usd", "gold_usd"])):
+        for c in cols:
+            s = aligned[c].loc[regimes.index[0]:]
+            ax.plot(s.index, s / s.iloc[0], label=c, lw=1)
+        ax.set_yscale("log")
+        shade_regimes(ax, regimes)
+        ax.legend(loc="upper left")
+    axes[0].set_title(title or "Filtered regimes (red fear, green debasement, grey calm)")
+    axes[1].set_ylabel("growth of 1")
+    return _save(fig, path)
+
+
+def predicted_vs_realized(predictions: dict[int, pd.DataFrame], path: Path) -> Path:
+    """Out-of-sample forecast against realized forward return, one panel per horizon."""
+    fig = Figure(figsize=(4.2 * len(predictions), 4))
+    axes = np.atleast_1d(fig.subplots(1, len(predictions)))
+    for ax, (h, frame) in zip(axes, predictions.items()):
+        f = frame.dropna(subset=["realized", "model"])
+        colors = [REGIME_COLORS.get(r, "#1f77b4") for r in f.get("regime", pd.Series(index=f.index))]
+        ax.scatter(f["model"], f["realized"], s=4, c=colors, alpha=0.5)
+        ax.axhline(0, color="k", lw=0.5)
+        ax.axvline(0, color="k", lw=0.5)
+        ax.set_title(f"{h}-day horizon (out of sample)")
+        ax.set_xlabel("forecast log return")
+    axes[0].set_ylabel("realized log return")
+    return _save(fig, path)
+
+
+def cumulative_ic(predictions: dict[int, pd.DataFrame], path: Path) -> Path:
+    """Running sum of the cross-product of ranks: where the model's skill came from over time."""
+    fig = Figure(figsize=(10, 4))
+    ax = fig.subplots()
+    for h, frame in predictions.items():
+        f = frame.dropna(subset=["realized", "model"])
+        rank = lambda s: (s.rank(pct=True) - 0.5)  # noqa: E731
+        ax.plot(f.index, (rank(f["model"]) * rank(f["realized"])).cumsum() * 12 / len(f), label=f"{h}d")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_title("Cumulative rank IC contribution (ends at the overall IC)")
+    ax.legend()
+    return _save(fig, path)
+
+
+def shap_summary(expl: Explanation, path: Path, top: int = 15) -> Path:
+    """Beeswarm-style dots (colour = feature percentile) beside mean |SHAP| by family."""
+    imp = global_importance(expl).head(top)
+    fig = Figure(figsize=(13, 0.35 * top + 1.5))
+    ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1.3]})
+    rng = np.random.default_rng(0)
+    for i, feat in enumerate(imp["feature"][::-1]):
+        v = expl.values[feat].to_numpy()
+        pct = expl.features[feat].rank(pct=True).fillna(0.5).to_numpy()
+        ax.scatter(v * 100, i + rng.uniform(-0.3, 0.3, len(v)), c=pct, cmap="coolwarm", s=3, alpha=0.6)
+    ax.set_yticks(range(len(imp)), [describe_feature(f) for f in imp["feature"][::-1]], fontsize=8)
+    ax.axvline(0, color="k", lw=0.5)
+    ax.set_xlabel(f"SHAP contribution to the {expl.horizon}-day forecast (log-return pts; colour: feature percentile)")
+    fam = expl.by_family().abs().mean().sort_values() * 100
+    ax2.barh(fam.index, fam.to_numpy(), color="#4c72b0")
+    ax2.set_xlabel("mean |SHAP| by family (pts)")
+    return _save(fig, path)
+
+
+def waterfall(expl: Explanation, date: pd.Timestamp, path: Path, top: int = 10) -> Path:
+    """Local explanation: from the base value to the forecast, top contributions as steps."""
+    row = expl.values.loc[date]
+    order = row.abs().sort_values(ascending=False).index
+    shown, rest = order[:top], row[order[top:]].sum()
+    steps = [(describe_feature(f), row[f]) for f in shown] + [(f"{len(order) - top} other features", rest)]
+    fig = Figure(figsize=(9, 0.45 * len(steps) + 1.5))
+    ax = fig.subplots()
+    level = expl.base_value
+    for i, (label, value) in enumerate(steps):
+        ax.barh(i, value * 100, left=level * 100, color="#2ca02c" if value >= 0 else "#d62728")
+        level += value
+    ax.set_yticks(range(len(steps)), [s[0] for s in steps], fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(expl.base_value * 100, color="grey", ls="--", lw=0.8, label="base value")
+    ax.axvline(level * 100, color="k", lw=1, label="forecast")
+    ax.set_xlabel(f"{expl.horizon}-day forecast, log-return pts")
+    ax.set_title(f"What drove the forecast on {date:%Y-%m-%d}")
+    ax.legend(loc="lower right")
+    return _save(fig, path)

@@ -1,0 +1,159 @@
+"""MLflow store, model logging and the registry (aliases, never stages).
+
+The default store is ``sqlite:///mlruns/mlflow.db`` with artifacts under
+``mlruns/artifacts`` (relative to the working directory); ``MLFLOW_TRACKING_URI`` or
+``TrackingConfig.tracking_uri`` override it. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pandas as pd
+
+from features.errors import ModelError
+from models.pipeline import RegimeForecastPipeline
+from models.pyfunc import INFO_ARTIFACT, PIPELINE_ARTIFACT
+
+logger = logging.getLogger(__name__)
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+CODE_PATHS = [str(PACKAGE_ROOT / p) for p in ("features", "regime", "models")]
+ENTRY_FILE = str(PACKAGE_ROOT / "models" / "pyfunc_entry.py")
+DEFAULT_STORE = Path("mlruns")
+
+
+def pip_requirements() -> list[str]:
+    """Exact versions of what the pyfunc needs at load time (skips MLflow's slow inference)."""
+    from importlib.metadata import version
+
+    pkgs = ["mlflow", "pandas", "numpy", "scipy", "scikit-learn", "lightgbm", "hmmlearn", "joblib"]
+    return [f"{p}=={version(p)}" for p in pkgs]
+
+
+def resolve_tracking_uri(explicit: str | None = None) -> str:
+    """Tracking URI: explicit, else ``$MLFLOW_TRACKING_URI``, else the local sqlite store."""
+    if explicit:
+        return explicit
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    return f"sqlite:///{(DEFAULT_STORE / 'mlflow.db').as_posix()}"
+
+
+def configure_tracking(uri: str | None = None) -> str:
+    """Point MLflow at the store, creating ``mlruns/`` for the default local store."""
+    import mlflow
+
+    uri = resolve_tracking_uri(uri)
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def ensure_experiment(name: str) -> str:
+    """Experiment id of ``name``, created with artifacts under ``mlruns/artifacts`` for local stores."""
+    import mlflow
+
+    exp = mlflow.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    uri = mlflow.get_tracking_uri()
+    location = None
+    if uri.startswith("sqlite:") or uri.startswith("file:"):
+        location = (DEFAULT_STORE.resolve() / "artifacts").as_uri()
+    try:
+        return mlflow.create_experiment(name, artifact_location=location)
+    except Exception:  # another job created it first
+        exp = mlflow.get_experiment_by_name(name)
+        if exp is None:
+            raise
+        return exp.experiment_id
+
+
+def log_pipeline_model(
+    pipeline: RegimeForecastPipeline, info: dict[str, Any], example_output: pd.DataFrame
+) -> Any:
+    """Log the fitted chain as a pyfunc model in the active run; returns MLflow's ModelInfo."""
+    import mlflow
+    from mlflow.models import ModelSignature, infer_signature
+
+    outputs = infer_signature(example_output.head(5), example_output.head(5)).outputs
+    with tempfile.TemporaryDirectory() as tmp:
+        pipe_path = Path(tmp) / "pipeline.joblib"
+        info_path = Path(tmp) / "model_info.json"
+        joblib.dump(pipeline, pipe_path)
+        info_path.write_text(json.dumps(info, indent=2, default=str), encoding="utf-8")
+        return mlflow.pyfunc.log_model(
+            name="model",
+            python_model=ENTRY_FILE,
+            artifacts={PIPELINE_ARTIFACT: str(pipe_path), INFO_ARTIFACT: str(info_path)},
+            code_paths=CODE_PATHS,
+            pip_requirements=pip_requirements(),
+            signature=ModelSignature(inputs=None, outputs=outputs),
+        )
+
+
+@dataclass(frozen=True)
+class Registration:
+    """Outcome of registering a model version."""
+
+    name: str
+    version: str
+    alias: str
+    promoted: bool
+    reason: str
+
+
+def current_version(name: str, alias: str) -> Any | None:
+    """The model version behind ``name@alias``, or None if there is none."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return MlflowClient().get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+
+
+def register_model(model_uri: str, name: str, run_id: str) -> str:
+    """Register ``model_uri`` under ``name``; returns the new version (waits until READY)."""
+    import mlflow
+
+    mv = mlflow.register_model(model_uri, name, tags={"run_id": run_id})
+    return str(mv.version)
+
+
+def set_alias(name: str, alias: str, version: str) -> None:
+    """Point ``name@alias`` at ``version`` (atomic in the registry)."""
+    from mlflow import MlflowClient
+
+    MlflowClient().set_registered_model_alias(name, alias, version)
+
+
+def load_pyfunc(model_uri: str) -> Any:
+    """Load a pyfunc model, turning MLflow's errors into a one-line :class:`ModelError`."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow.pyfunc.load_model(model_uri)
+    except MlflowException as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelError(f"cannot load model '{model_uri}': {msg}") from None
+    except OSError as exc:
+        raise ModelError(f"cannot load model '{model_uri}': {exc}") from None
+
+
+def unwrap(model: Any) -> tuple[RegimeForecastPipeline, dict[str, Any]]:
+    """The fitted pipeline and model info inside a loaded pyfunc model."""
+    inner = model.unwrap_python_model()
+    return inner.pipeline, inner.info
