@@ -211,6 +211,17 @@ def explain(
                 by_regime=by_regime, output_dir=output_dir)
 
 
+def _register_subcommands() -> None:
+    from training import cli_analysis, cli_data, cli_tune
+
+    app.add_typer(cli_data.app, name="data")
+    cli_analysis.register(app)
+    cli_tune.register(app)
+
+
+_register_subcommands()
+
+
 def main() -> None:
     """Console entry point: turns user-facing errors into one line and a non-zero exit."""
     import click
