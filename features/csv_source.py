@@ -1,6 +1,7 @@
-"""Read a folder of ``<series_id>.csv`` files with columns ``date,value``.
+"""Read (and write) a folder of ``<series_id>.csv`` files with columns ``date,value``.
 
-This is exactly the format of ``../shared/data``. Missing-value markers that data
+This is exactly the format of ``../shared/data``, of the live-data cache and of
+``regime data export``. Missing-value markers that data
 vendors use (an empty cell, ``.`` as in FRED downloads, ``NaN``) are dropped; anything
 else that is not a number is an error naming the file and line.
 """
@@ -99,3 +100,22 @@ def read_csv_folder(
     panel = pd.concat(columns, axis=1).sort_index()
     panel.index.name = "date"
     return panel
+
+
+def format_series_csv(values: pd.Series) -> str:
+    """Render a series in the ``date,value`` format that :func:`read_series_csv` reads.
+
+    Parameters
+    ----------
+    values : pd.Series
+        Float values on a ``DatetimeIndex``; missing values are left out.
+
+    Returns
+    -------
+    str
+        Header line and one ``YYYY-MM-DD,value`` line per observation; floats are written
+        in their shortest round-trip form, so reading the text back gives the same values.
+    """
+    s = values.dropna()
+    lines = [f"{d:%Y-%m-%d},{float(v)!r}" for d, v in zip(s.index, s.to_numpy())]
+    return "date,value\n" + "".join(line + "\n" for line in lines)

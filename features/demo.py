@@ -128,7 +128,7 @@ def generate_demo_market(
         index=bdays,
     )
     walcl_daily = np.exp(np.log(3.0e6) + np.cumsum(_WALCL_MU[s] / 5 + 0.0005 * rng.standard_normal(n)))
-    wednesdays = bdays[bdays.dayofweek == 2]
+    wednesdays = bdays[bdays.day_of_week == 2]
     walcl = pd.Series(walcl_daily, index=bdays).reindex(wednesdays)
     month_starts = pd.date_range(start, end, freq="MS")
     m2_daily = np.exp(np.log(10000.0) + np.cumsum(0.0003 + 0.0004 * (s == 2) + 0.0005 * rng.standard_normal(n)))

@@ -109,3 +109,60 @@ def validate_panel(panel: pd.DataFrame, required: tuple[str, ...], origin: str =
     if missing:
         raise DataError(f"{origin}: missing series {', '.join(missing)}")
     return panel.sort_index()
+
+
+#: Calendar days a series' last observation may age before it is stale, by frequency
+#: (weekends and holidays for daily series, the release cadence for the others); the
+#: series' ``publication_lag_days`` is added on top.
+MAX_AGE_DAYS: dict[str, int] = {"daily": 5, "weekly": 10, "monthly": 36}
+
+
+def max_age_days(series_id: str) -> int:
+    """Calendar days after which the last observation of ``series_id`` counts as stale.
+
+    Examples: 5 for daily series, 12 for WALCL (weekly, published 2 days later),
+    96 for M2SL (monthly, published about 60 days after its reference date).
+    """
+    spec = spec_for(series_id)
+    return MAX_AGE_DAYS[spec.frequency] + spec.publication_lag_days
+
+
+def tail_age_days(values: pd.Series, today: pd.Timestamp | None = None) -> int | None:
+    """Calendar days from the last observation of ``values`` to ``today`` (``None`` if empty)."""
+    s = values.dropna()
+    if s.empty:
+        return None
+    today = pd.Timestamp.today().normalize() if today is None else pd.Timestamp(today)
+    return int((today - pd.Timestamp(s.index.max())).days)
+
+
+def warn_if_stale(
+    values: pd.Series, series_id: str, origin: str | None = None, today: pd.Timestamp | None = None
+) -> bool:
+    """Log a warning when the series ends longer ago than :func:`max_age_days` allows.
+
+    Parameters
+    ----------
+    values : pd.Series
+        Observations indexed by date.
+    series_id : str
+        Series id, for the age limit and the message.
+    origin : str, optional
+        Where the series came from, for the message.
+    today : pd.Timestamp, optional
+        Reference date; defaults to the current date.
+
+    Returns
+    -------
+    bool
+        Whether the series is stale.
+    """
+    age = tail_age_days(values, today)
+    limit = max_age_days(series_id)
+    if age is None or age <= limit:
+        return False
+    where = f"series '{series_id}'" + (f" ({origin})" if origin else "")
+    last = pd.Timestamp(values.dropna().index.max())
+    logger.warning("%s: last observation %s is %d days old (stale after %d days for a %s series)",
+                   where, f"{last:%Y-%m-%d}", age, limit, spec_for(series_id).frequency)
+    return True

@@ -9,7 +9,6 @@ uses a Newey-West variance with ``h - 1`` lags. Metrics on non-overlapping sampl
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,42 +46,34 @@ def mae(forecast: np.ndarray, realized: np.ndarray) -> float:
     return float(np.mean(np.abs(forecast - realized))) if len(forecast) else float("nan")
 
 
-def block_bootstrap_ci(
-    statistic: Callable[[np.ndarray], float],
-    n_rows: int,
-    block: int,
-    n_boot: int = 500,
-    level: float = 0.9,
-    random_state: int = 0,
-) -> tuple[float, float]:
-    """Moving-block bootstrap confidence interval of ``statistic(row_indices)``.
+def block_bootstrap_indices(n_rows: int, block: int, n_boot: int, random_state: int = 0) -> np.ndarray:
+    """Row positions of ``n_boot`` moving-block resamples, shape ``(n_boot, n_rows)``.
 
-    Parameters
-    ----------
-    statistic : callable
-        Maps an array of row positions (a resample) to a number.
-    n_rows : int
-        Rows in the sample.
-    block : int
-        Block length; use at least the forecast horizon so overlapping targets stay together.
-    n_boot : int
-        Resamples (0 gives NaNs).
-    level : float
-        Two-sided coverage.
+    Blocks of ``block`` consecutive rows start at uniform random positions; keep
+    ``block`` at least the forecast horizon so overlapping targets stay together.
     """
-    if n_boot <= 0 or n_rows < 2 * block:
-        return float("nan"), float("nan")
     rng = np.random.default_rng(random_state)
     n_blocks = int(np.ceil(n_rows / block))
     starts = rng.integers(0, n_rows - block + 1, size=(n_boot, n_blocks))
-    offsets = np.arange(block)
-    values = []
-    for row in starts:
-        idx = (row[:, None] + offsets).ravel()[:n_rows]
-        v = statistic(idx)
-        if np.isfinite(v):
-            values.append(v)
-    if not values:
+    return (starts[:, :, None] + np.arange(block)).reshape(n_boot, -1)[:, :n_rows]
+
+
+def _rowwise_ranks(a: np.ndarray) -> np.ndarray:
+    return stats.rankdata(a, axis=1)
+
+
+def _rowwise_corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (a * b).sum(axis=1) / den, np.nan)
+
+
+def bootstrap_ci(values: np.ndarray, level: float = 0.9) -> tuple[float, float]:
+    """Two-sided percentile interval of the finite bootstrap ``values``."""
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
         return float("nan"), float("nan")
     alpha = (1 - level) / 2
     lo, hi = np.quantile(values, [alpha, 1 - alpha])
@@ -147,15 +138,14 @@ def score_forecast(
     """All metrics of one forecast series, with block-bootstrap CIs and non-overlapping figures."""
     n = len(realized)
     block = max(horizon, 5)
-
-    def ic_of(idx: np.ndarray) -> float:
-        return spearman_ic(forecast[idx], realized[idx])
-
-    def r2_of(idx: np.ndarray) -> float:
-        return oos_r2(forecast[idx], realized[idx], benchmark[idx])
-
-    ic_lo, ic_hi = block_bootstrap_ci(ic_of, n, block, n_boot, random_state=random_state)
-    r2_lo, r2_hi = block_bootstrap_ci(r2_of, n, block, n_boot, random_state=random_state)
+    ic_lo = ic_hi = r2_lo = r2_hi = float("nan")
+    if n_boot > 0 and n >= 2 * block:
+        idx = block_bootstrap_indices(n, block, n_boot, random_state)
+        f, y, b = forecast[idx], realized[idx], benchmark[idx]
+        ic_lo, ic_hi = bootstrap_ci(_rowwise_corr(_rowwise_ranks(f), _rowwise_ranks(y)))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r2 = 1 - ((y - f) ** 2).sum(axis=1) / ((y - b) ** 2).sum(axis=1)
+        r2_lo, r2_hi = bootstrap_ci(r2)
     sub = np.arange(0, n, horizon)
     return ForecastScore(
         n=n,

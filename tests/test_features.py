@@ -1,0 +1,110 @@
+"""Point-in-time features: hand-computed values, publication lags, and the future cannot move the past."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.align import align_point_in_time
+from features.builder import build_features, feature_family, log_returns, regime_observations
+from features.config import FeatureConfig
+from features.design import build_design
+from features.errors import ConfigError, DataError
+from features.target import forward_log_returns
+
+
+def test_log_returns_and_forward_target_on_literal_data():
+    idx = pd.bdate_range("2024-01-01", periods=5)
+    p = pd.DataFrame({"x": [100.0, 110.0, 121.0, 121.0, 60.5]}, index=idx)
+    r = log_returns(p, (2,))
+    assert np.isnan(r["ret_x_2"].iloc[1])
+    assert r["ret_x_2"].iloc[2] == pytest.approx(np.log(1.21))
+    fwd = forward_log_returns(p["x"], (1, 3))
+    assert fwd["fwd_1d"].iloc[0] == pytest.approx(np.log(1.1))
+    assert fwd["fwd_3d"].iloc[1] == pytest.approx(np.log(60.5 / 110))
+    assert fwd["fwd_3d"].iloc[2:].isna().all()
+
+
+def test_forward_target_rejects_bad_horizon():
+    with pytest.raises(ConfigError, match="horizons"):
+        forward_log_returns(pd.Series([1.0, 2.0]), (0,))
+
+
+def test_weekly_and_monthly_series_enter_only_when_published():
+    # WALCL for Wednesday 2024-01-03 is public on Friday 2024-01-05; M2 for January on ~March 1.
+    panel = pd.DataFrame(
+        {"btc_usd": 1.0, "walcl": np.nan, "m2sl": np.nan}, index=pd.date_range("2023-12-25", "2024-03-15")
+    )
+    panel.loc["2024-01-03", "walcl"] = 7.0e6
+    panel.loc["2024-01-01", "m2sl"] = 20_000.0
+    aligned = align_point_in_time(panel)
+    assert aligned.loc[:"2024-01-04", "walcl"].isna().all()
+    assert aligned.loc["2024-01-05", "walcl"] == 7.0e6
+    assert aligned.loc[:"2024-02-29", "m2sl"].isna().all()
+    assert aligned.loc["2024-03-01", "m2sl"] == 20_000.0
+
+
+def test_fred_daily_yields_lag_one_business_day_and_never_backfill():
+    panel = pd.DataFrame({"btc_usd": 1.0, "dgs10": np.nan}, index=pd.date_range("2024-01-01", "2024-01-12"))
+    panel.loc["2024-01-05", "dgs10"] = 4.0  # a Friday: public Monday
+    aligned = align_point_in_time(panel)
+    assert aligned.loc[:"2024-01-05", "dgs10"].isna().all()  # no backward fill
+    assert aligned.loc["2024-01-08", "dgs10"] == 4.0
+    assert (aligned.loc["2024-01-08":, "dgs10"] == 4.0).all()  # carried forward
+
+
+def test_btc_is_sampled_on_business_days():
+    panel = pd.DataFrame({"btc_usd": np.arange(1.0, 15.0)}, index=pd.date_range("2024-01-01", periods=14))
+    aligned = align_point_in_time(panel)
+    assert (aligned.index.day_of_week < 5).all()
+    assert aligned.loc["2024-01-08", "btc_usd"] == 8.0  # Monday's own close, not Sunday's
+
+
+@pytest.mark.parametrize("cut", ["2019-06-28", "2021-03-15"])
+def test_changing_the_future_leaves_features_and_regime_inputs_unchanged(demo_market, cut):
+    panel = demo_market.panel.loc["2016":"2022"]
+    rng = np.random.default_rng(0)
+    future = panel.index > pd.Timestamp(cut)
+    shocked = panel.copy()
+    shocked.loc[future] = shocked.loc[future] * rng.uniform(0.5, 1.5, size=shocked.loc[future].shape)
+    cfg = FeatureConfig()
+    a, b = build_design(panel, cfg, (21,)), build_design(shocked, cfg, (21,))
+    pd.testing.assert_frame_equal(a.features.loc[:cut], b.features.loc[:cut])
+    pd.testing.assert_frame_equal(a.regime_obs.loc[:cut], b.regime_obs.loc[:cut])
+    assert not a.features.loc[cut:].iloc[30:].equals(b.features.loc[cut:].iloc[30:])  # the shock was real
+    # The target is the one forward-looking column: it does move before the cut.
+    t = pd.Timestamp(cut)
+    before = a.targets.index[a.targets.index <= t][-5:]
+    assert not np.allclose(a.targets.loc[before].to_numpy(), b.targets.loc[before].to_numpy())
+
+
+def test_features_do_not_mutate_input(demo_market):
+    panel = demo_market.panel.loc["2019":"2021"]
+    copy = panel.copy()
+    aligned = align_point_in_time(panel)
+    build_features(aligned, FeatureConfig())
+    regime_observations(aligned, FeatureConfig())
+    pd.testing.assert_frame_equal(panel, copy)
+
+
+def test_every_feature_has_a_thesis_family(demo_market):
+    aligned = align_point_in_time(demo_market.panel.loc["2019":"2021"])
+    names = build_features(aligned, FeatureConfig()).columns
+    assert {feature_family(n) for n in names} >= {"metals", "metals (lead)", "real yields", "breakevens", "dollar", "fear", "liquidity", "btc momentum"}
+    assert "other" not in {feature_family(n) for n in names}
+
+
+def test_too_little_history_is_a_clear_error(demo_market):
+    with pytest.raises(DataError, match="too little history"):
+        build_design(demo_market.panel.loc["2020-01-01":"2020-06-30"], FeatureConfig(), (21,), min_rows=252)
+
+
+def test_missing_core_series_is_named(demo_market):
+    with pytest.raises(DataError, match="missing series dfii10"):
+        build_design(demo_market.panel.drop(columns=["dfii10"]), FeatureConfig(), (21,))
+
+
+def test_feature_config_validates():
+    with pytest.raises(ConfigError, match="return_windows"):
+        FeatureConfig(return_windows=(0, 5))

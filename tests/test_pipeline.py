@@ -1,0 +1,77 @@
+"""The whole chain as one estimator: contract, and the future cannot move past forecasts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from features.errors import ModelError
+from models.pipeline import RegimeForecastPipeline, panel_from_frame
+from training.evaluate import run_walk_forward
+
+FAST = {"hmm_n_init": 1, "lgbm_params": {"n_estimators": 40}}
+
+
+def _shock_after(panel: pd.DataFrame, cut: str, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    out = panel.copy()
+    future = out.index > pd.Timestamp(cut)
+    out.loc[future] = out.loc[future] * rng.uniform(0.7, 1.3, size=out.loc[future].shape)
+    return out
+
+
+def test_predict_output_contract(small_panel):
+    pipe = RegimeForecastPipeline(horizons=(5, 21), **FAST).fit(small_panel)
+    out = pipe.predict(small_panel)
+    assert list(out.columns) == ["date", "regime", "p_fear", "p_debasement", "p_calm", "forecast_5d", "forecast_21d"]
+    assert out["date"].is_monotonic_increasing and out["date"].dt.day_of_week.lt(5).all()
+    assert set(out["regime"]) <= {"fear", "debasement", "calm"}
+    assert np.allclose(out[["p_fear", "p_debasement", "p_calm"]].sum(axis=1), 1.0)
+    assert out.notna().all().all()
+    assert clone(pipe).get_params()["horizons"] == (5, 21)
+
+
+def test_future_data_cannot_move_past_forecasts_of_a_fitted_chain(small_panel):
+    pipe = RegimeForecastPipeline(horizons=(21,), **FAST).fit(small_panel.loc[:"2020-12-31"])
+    cut = "2021-06-30"
+    a = pipe.predict(small_panel).set_index("date")
+    b = pipe.predict(_shock_after(small_panel, cut)).set_index("date")
+    pd.testing.assert_frame_equal(a.loc[:cut], b.loc[:cut])
+    assert not a.loc[cut:].iloc[5:].equals(b.loc[cut:].iloc[5:])
+
+
+def test_future_data_cannot_move_walk_forward_forecasts(small_panel):
+    """Training path: every fold refits HMM and forecaster; out-of-sample forecasts up to T stay put."""
+    template = RegimeForecastPipeline(horizons=(5, 21), **FAST)
+    cut = "2021-09-30"
+    runs = []
+    for panel in (small_panel, _shock_after(small_panel, cut)):
+        design = template.make_design(panel)
+        runs.append(run_walk_forward(design, template, 504, 126, baselines=True))
+    for h in (5, 21):
+        a, b = (r.predictions[h].loc[:cut] for r in runs)
+        cols = ["model", "linear", "no_regime", "momentum", "zero"]
+        pd.testing.assert_frame_equal(a[cols], b[cols])
+        assert (a.index <= pd.Timestamp(cut)).all() and len(a) > 100
+
+
+def test_missing_series_is_a_model_error(small_panel):
+    pipe = RegimeForecastPipeline(horizons=(21,), **FAST).fit(small_panel)
+    with pytest.raises(ModelError, match="vix"):
+        pipe.predict(small_panel.drop(columns=["vix"]))
+
+
+def test_panel_from_frame_accepts_iso_strings_and_ignores_extra_columns(small_panel):
+    flat = small_panel.reset_index()
+    flat["date"] = flat["date"].dt.strftime("%Y-%m-%d")
+    flat["unrelated"] = "x"
+    panel = panel_from_frame(flat, series=list(small_panel.columns))
+    pd.testing.assert_frame_equal(panel, small_panel.astype(float), check_freq=False)
+    with pytest.raises(ModelError, match="date"):
+        panel_from_frame(flat.drop(columns=["date"]))
+    bad = flat.copy()
+    bad.loc[3, "date"] = "not-a-date"
+    with pytest.raises(ModelError, match="not-a-date"):
+        panel_from_frame(bad)
