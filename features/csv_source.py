@@ -97,7 +97,7 @@ def read_csv_folder(
     for sid in optional:
         if (data_dir / f"{sid}.csv").is_file():
             columns[sid] = read_series_csv(data_dir / f"{sid}.csv", sid)
-    panel = pd.concat(columns, axis=1).sort_index()
+    panel = pd.concat(columns, axis=1, sort=True)
     panel.index.name = "date"
     return panel
 
@@ -117,5 +117,5 @@ def format_series_csv(values: pd.Series) -> str:
         in their shortest round-trip form, so reading the text back gives the same values.
     """
     s = values.dropna()
-    lines = [f"{d:%Y-%m-%d},{float(v)!r}" for d, v in zip(s.index, s.to_numpy())]
+    lines = [f"{d:%Y-%m-%d},{float(v)!r}" for d, v in zip(s.index, s.to_numpy(), strict=True)]
     return "date,value\n" + "".join(line + "\n" for line in lines)

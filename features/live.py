@@ -31,7 +31,15 @@ from features.cache import (
 )
 from features.config import DataConfig
 from features.errors import DataError
-from features.providers import Fetcher, NetworkError, ProviderError, SourceSpec, fetch_series, http, load_sources
+from features.providers import (
+    Fetcher,
+    NetworkError,
+    ProviderError,
+    SourceSpec,
+    fetch_series,
+    http,
+    load_sources,
+)
 from features.series import CORE_SERIES, spec_for
 from features.validation import validate_series, warn_if_stale
 
@@ -41,6 +49,8 @@ logger = logging.getLogger(__name__)
 HISTORY_START = pd.Timestamp("1990-01-01")
 #: ``load_live_panel`` re-downloads a series whose last fetch is older than this.
 REFRESH_AFTER = pd.Timedelta(hours=12)
+#: ``max_age`` that refreshes every series (``regime data fetch``).
+ALWAYS = pd.Timedelta(0)
 #: Calendar days re-fetched before the last cached date, so late corrections are picked up.
 OVERLAP_DAYS: dict[str, int] = {"daily": 10, "weekly": 35, "monthly": 190}
 FRED_KEY_ENV = "FRED_API_KEY"
@@ -130,7 +140,7 @@ def update_series(
     root: Path,
     fetch_text: Fetcher,
     now: pd.Timestamp,
-    max_age: pd.Timedelta = pd.Timedelta(0),
+    max_age: pd.Timedelta = ALWAYS,
     skip_network: bool = False,
     full: bool = False,
     fred_api_key: str | None = None,
@@ -207,7 +217,7 @@ def update_all(
     root: Path,
     fetch_text: Fetcher | None = None,
     now: pd.Timestamp | None = None,
-    max_age: pd.Timedelta = pd.Timedelta(0),
+    max_age: pd.Timedelta = ALWAYS,
     full: bool = False,
     on_progress: ProgressCallback | None = None,
 ) -> tuple[dict[str, SeriesUpdate], dict[str, DataError]]:
@@ -302,7 +312,7 @@ def to_panel(series: Mapping[str, pd.Series]) -> pd.DataFrame:
     """Raw panel from named series: union of dates (index ``date``), NaN where unobserved."""
     if not series:
         raise DataError("no series to build a panel from")
-    panel = pd.concat(dict(series), axis=1).sort_index().astype(float)
+    panel = pd.concat(dict(series), axis=1, sort=True).astype(float)
     panel.index.name = "date"
     return panel
 

@@ -11,7 +11,12 @@ import pandas as pd
 from features.providers import fred, yahoo
 from features.providers.base import Fetcher, NetworkError, ProviderError
 from features.providers.http import redact
-from features.providers.mapping import DEFAULT_SOURCES, PROVIDERS, SourceSpec, load_sources
+from features.providers.mapping import (
+    DEFAULT_SOURCES,
+    PROVIDERS,
+    SourceSpec,
+    load_sources,
+)
 
 __all__ = [
     "DEFAULT_SOURCES", "PROVIDERS", "Fetcher", "NetworkError", "ProviderError", "SourceSpec",

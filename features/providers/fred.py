@@ -75,7 +75,7 @@ def parse_observations(text: str, symbol: str) -> pd.Series:
         raise ProviderError(f"FRED '{symbol}': cannot parse date '{bad}'")
     values = pd.to_numeric(pd.Series([None if v in MISSING_MARKERS else v for v in raw], dtype=object),
                            errors="coerce")
-    unparsed = [v for v, x in zip(raw, values) if v not in MISSING_MARKERS and pd.isna(x)]
+    unparsed = [v for v, x in zip(raw, values, strict=True) if v not in MISSING_MARKERS and pd.isna(x)]
     if unparsed:
         raise ProviderError(f"FRED '{symbol}': cannot parse value '{unparsed[0]}'")
     s = pd.Series(values.to_numpy(dtype=float), index=pd.DatetimeIndex(idx, name="date"), name=symbol)
