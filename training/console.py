@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,12 @@ from rich.table import Table
 
 from training.train_job import Reporter, TrainResult
 
-console = Console()
+def _console() -> Console:
+    """Console on stdout; wide enough for the score tables when output is not a terminal."""
+    return Console(width=None if sys.stdout.isatty() else 150)
+
+
+console = _console()
 
 
 class TrainProgress(Reporter):
@@ -54,13 +60,15 @@ def score_tables(scores: pd.DataFrame, title_prefix: str = "") -> list[Table]:
     overall = scores[scores.regime == "all"]
     for h, part in overall.groupby("horizon"):
         t = Table(title=f"{title_prefix}{h}-day forward BTC log return, walk-forward out of sample (n={int(part.n.max())})")
-        for col in ("forecaster", "IC [90% CI]", "OOS R² [90% CI]", "hit rate", "MAE", "IC non-overlap", "R² non-overlap"):
-            t.add_column(col, justify="left" if col == "forecaster" else "right")
+        for col in ("forecaster", "IC", "90% CI", "OOS R²", "90% CI ", "hit rate", "MAE", "IC non-overlap", "R² non-overlap"):
+            t.add_column(col, justify="left" if col == "forecaster" else "right", no_wrap=True)
         for r in part.itertuples():
             t.add_row(
                 ("[bold]" if r.forecaster == "model" else "") + r.forecaster,
-                _fmt(r.ic) + _ci(r.ic_lo, r.ic_hi),
-                _fmt(r.r2_oos) + _ci(r.r2_lo, r.r2_hi),
+                _fmt(r.ic),
+                _ci(r.ic_lo, r.ic_hi).strip(),
+                _fmt(r.r2_oos),
+                _ci(r.r2_lo, r.r2_hi).strip(),
                 _fmt(r.hit_rate, pct=True),
                 f"{r.mae:.3f}",
                 f"{_fmt(r.ic_nonoverlap)} (n={r.n_nonoverlap})",

@@ -6,15 +6,14 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from rich.console import Console
 from rich.table import Table
 
 from features.errors import ConfigError, DataError
 from models.explain import explain_pipeline, global_importance, narrative, top_drivers
 from models.pipeline import RegimeForecastPipeline
 from training import plots
+from training.console import console
 
-console = Console()
 
 
 def _parse_date(value: str, name: str) -> pd.Timestamp:
