@@ -59,6 +59,10 @@ class DataConfig:
         ``<series_id>.csv`` files, ``live`` the cached Yahoo/FRED download.
     data_dir : str or None
         Folder for ``csv``.
+    cache_dir : str or None
+        Cache folder of ``live`` (default ``$REGIME_CACHE_DIR``, else the user cache folder).
+    sources_file : str or None
+        TOML file overriding or adding live series (default ``$REGIME_SOURCES_FILE``).
     start, end : str or None
         Optional ISO dates bounding the panel (``start`` is where feature warm-up begins).
     seed : int
@@ -67,6 +71,8 @@ class DataConfig:
 
     source: str = "demo"
     data_dir: str | None = None
+    cache_dir: str | None = None
+    sources_file: str | None = None
     start: str | None = "2013-01-01"
     end: str | None = None
     seed: int = 7

@@ -34,7 +34,8 @@ class SeriesSpec:
     publication_lag_days : int
         Calendar days between the reference date and the first decision time at which
         the value is public. Market closes are known the same day (0); FRED's daily H.15
-        yields post the next business afternoon (1 business day, handled as ``daily_lag_bdays``);
+        yields post the next business afternoon (1 business day, handled as ``daily_lag_bdays``;
+        the broad dollar index DTWEXBGS is released weekly, so it lags 5 business days);
         WALCL (Wednesday) is released Thursday 16:30 ET, usable Friday (2); M2SL (dated the
         first of the month) is released about four weeks after the month ends (60).
     daily_lag_bdays : int
@@ -61,7 +62,8 @@ CATALOG: dict[str, SeriesSpec] = {
         SeriesSpec("silver_usd", "Silver COMEX front month, USD/oz", "price"),
         SeriesSpec("gold_usd", "Gold COMEX front month, USD/oz", "price"),
         SeriesSpec("dxy", "ICE US Dollar Index, points", "index"),
-        SeriesSpec("usd_broad", "FRED DTWEXBGS broad dollar index", "index", daily_lag_bdays=1),
+        SeriesSpec("usd_broad", "FRED DTWEXBGS broad dollar index (H.10, released weekly on Mondays)", "index",
+                   daily_lag_bdays=5),
         SeriesSpec("dgs10", "FRED DGS10 10y Treasury yield, %", "yield", daily_lag_bdays=1),
         SeriesSpec("dgs2", "FRED DGS2 2y Treasury yield, %", "yield", daily_lag_bdays=1),
         SeriesSpec("dfii10", "FRED DFII10 10y TIPS real yield, %", "yield", daily_lag_bdays=1),

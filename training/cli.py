@@ -48,8 +48,10 @@ def _root(
 
 
 def _data_overrides(source: str | None, data_dir: Path | None, start: str | None, end: str | None,
-                    seed: int | None = None) -> dict[str, Any]:
-    raw = {"source": source, "data_dir": str(data_dir) if data_dir else None, "start": start, "end": end, "seed": seed}
+                    seed: int | None = None, cache_dir: Path | None = None,
+                    sources_file: Path | None = None) -> dict[str, Any]:
+    raw = {"source": source, "data_dir": str(data_dir) if data_dir else None, "start": start, "end": end, "seed": seed,
+           "cache_dir": str(cache_dir) if cache_dir else None, "sources_file": str(sources_file) if sources_file else None}
     if data_dir and not source:
         raw["source"] = "csv"
     return {k: v for k, v in raw.items() if v is not None}
@@ -62,6 +64,8 @@ def train(
     start: StartOpt = None,
     end: EndOpt = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of the demo market.")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Cache folder of --source live (default $REGIME_CACHE_DIR or the user cache).")] = None,
+    sources_file: Annotated[Optional[Path], typer.Option(help="TOML mapping of live series to provider symbols (see docs/data.md).")] = None,
     horizon: Annotated[Optional[list[int]], typer.Option("--horizon", "-h", help="Forecast horizon in business days; repeat for several (default 5, 21, 63).")] = None,
     n_states: Annotated[Optional[int], typer.Option(help="HMM states: 2 (fear, debasement) or 3 (+ calm).")] = None,
     initial_train: Annotated[Optional[int], typer.Option(help="Business days of history before the first walk-forward test date (default 756 = 3 years).")] = None,
@@ -94,7 +98,7 @@ def train(
 
         cfg = best_config(cfg, params, study, storage)
     cfg = cfg.replace(
-        data=_data_overrides(source, data_dir, start, end, seed),
+        data=_data_overrides(source, data_dir, start, end, seed, cache_dir, sources_file),
         model={k: v for k, v in {"horizons": tuple(horizon) if horizon else None, "n_states": n_states, "embargo": embargo}.items() if v is not None},
         evaluation={k: v for k, v in {"initial_train": initial_train, "step": step, "window": window,
                                       "n_bootstrap": n_bootstrap, "baselines": False if no_baselines else None}.items() if v is not None},
