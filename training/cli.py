@@ -228,8 +228,11 @@ _register_subcommands()
 
 def main() -> None:
     """Console entry point: turns user-facing errors into one line and a non-zero exit."""
+    import os
+
     import click
 
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
         app(standalone_mode=False)
     except click.exceptions.ClickException as exc:

@@ -100,6 +100,25 @@ def print_training_result(result: TrainResult, cfg: Any) -> None:
                       f"stat {r.dm_stat:+.2f} (negative favours the model), p = {r.p_value:.3f}")
     console.print("[dim]OOS R² is against the expanding mean (Campbell-Thompson); CIs are moving-block bootstrap. "
                   "Overlapping targets inflate naive significance: read the non-overlap columns too.[/dim]")
+    if len(result.fold_scores):
+        for h, part in result.fold_scores.groupby("horizon"):
+            console.print(f"Per-fold model IC {h}d: median {part.ic.median():+.3f}, range [{part.ic.min():+.2f}, "
+                          f"{part.ic.max():+.2f}], positive in {int((part.ic > 0).sum())}/{len(part)} folds")
+    q = result.regime_quality
+    if q:
+        line = (f"Regimes (out of sample): mean spell {q['mean_spell_days']:.0f} business days, "
+                f"{q['refit_flip_rate'] * 100:.1f}% of dates relabelled between consecutive refits")
+        if "truth_agreement" in q:
+            line += f"; agreement with the planted truth {q['truth_agreement'] * 100:.0f}% (chance {q['chance_agreement'] * 100:.0f}%)"
+        console.print(line)
+    if len(result.strategy):
+        t = Table(title="ILLUSTRATIVE long/flat on the forecast's sign vs buy-and-hold (out of sample, no costs)")
+        for c in ("horizon", "strategy", "ann. return", "ann. vol", "Sharpe", "max drawdown", "turnover/yr"):
+            t.add_column(c, justify="right" if c not in ("strategy",) else "left", no_wrap=True)
+        for r in result.strategy.itertuples():
+            t.add_row(f"{r.horizon}d", r.strategy, f"{r.ann_return * 100:+.1f}%", f"{r.ann_vol * 100:.0f}%",
+                      f"{r.sharpe:.2f}", f"{r.max_drawdown * 100:.0f}%", f"{r.turnover:.1f}")
+        console.print(t)
     if result.version:
         g = result.gate
         alias = "champion" if g and g.promote else "challenger"

@@ -18,8 +18,9 @@ from sklearn.base import clone
 from features.design import Design
 from features.target import target_name
 from models.baselines import LinearBaseline, expanding_mean_forecast, momentum_forecast, zero_forecast
+from models.explain import explain_pipeline
 from models.pipeline import RegimeForecastPipeline, forecast_name
-from training.metrics import ForecastScore, diebold_mariano, score_forecast
+from training.metrics import ForecastScore, diebold_mariano, hit_rate, score_forecast, spearman_ic
 from training.walkforward import Fold, walk_forward_folds
 
 logger = logging.getLogger(__name__)
@@ -42,11 +43,19 @@ class WalkForwardResult:
         ended), ``model`` and one column per baseline, ``regime`` and ``fold``.
     regimes : pd.DataFrame
         Per test date: the fold's filtered regime label and probabilities.
+    fold_labels : dict of int -> pd.Series
+        Each fold's filtered labels for every date up to the end of its test block
+        (to measure how labels move between refits).
+    fold_importance : pd.DataFrame
+        Mean |SHAP| of each feature (columns) on each fold's test block (rows, indexed by
+        test start date), for ``explain_horizon``; empty when not requested.
     """
 
     folds: list[Fold]
     predictions: dict[int, pd.DataFrame]
     regimes: pd.DataFrame
+    fold_labels: dict[int, pd.Series]
+    fold_importance: pd.DataFrame
 
 
 def run_walk_forward(
@@ -57,6 +66,7 @@ def run_walk_forward(
     window: str = "expanding",
     baselines: bool = True,
     progress: Progress | None = None,
+    explain_horizon: int | None = None,
 ) -> WalkForwardResult:
     """Refit ``template`` fold by fold and collect out-of-sample forecasts.
 
@@ -73,11 +83,15 @@ def run_walk_forward(
         Also fit the linear and no-regime baselines in each fold.
     progress : callable, optional
         Called as ``progress(done, total, fold)`` after each fold.
+    explain_horizon : int, optional
+        Also record each fold's mean |SHAP| per feature for this horizon (driver stability).
     """
     folds = walk_forward_folds(len(design.index), design.first_complete(), initial_train, step, window)
     horizons = tuple(template.horizons)
     cols: dict[int, dict[str, list[pd.Series]]] = {h: {} for h in horizons}
     regime_parts = []
+    fold_labels: dict[int, pd.Series] = {}
+    importance: dict[pd.Timestamp, pd.Series] = {}
 
     def add(h: int, name: str, values: pd.Series) -> None:
         cols[h].setdefault(name, []).append(values)
@@ -85,7 +99,13 @@ def run_walk_forward(
     for k, fold in enumerate(folds):
         test = design.index[fold.cutoff : fold.test_end]
         pipe = clone(template).fit_design(design, fold.cutoff, fold.train_start)
-        pred = pipe.predict_design(design).reindex(test)
+        full = pipe.predict_design(design)
+        pred = full.reindex(test)
+        if "regime" in full:
+            fold_labels[fold.number] = full["regime"].loc[: test[-1]]
+        if explain_horizon is not None:
+            expl = explain_pipeline(pipe, design, explain_horizon, dates=test)
+            importance[test[0]] = expl.values.abs().mean()
         regime_parts.append(pred.drop(columns=[forecast_name(h) for h in horizons]).assign(fold=fold.number))
         for h in horizons:
             add(h, MODEL, pred[forecast_name(h)])
@@ -117,7 +137,8 @@ def run_walk_forward(
         frame["regime"] = regimes.get("regime")
         frame["fold"] = regimes["fold"]
         predictions[h] = frame
-    return WalkForwardResult(folds=folds, predictions=predictions, regimes=regimes)
+    fold_importance = pd.DataFrame(importance).T if importance else pd.DataFrame()
+    return WalkForwardResult(folds, predictions, regimes, fold_labels, fold_importance)
 
 
 def forecaster_columns(frame: pd.DataFrame) -> list[str]:
@@ -159,7 +180,7 @@ def score_table(
 
 
 def diebold_mariano_table(result: WalkForwardResult, table: pd.DataFrame) -> pd.DataFrame:
-    """DM test of the model against the best baseline (lowest MAE... by OOS R²) per horizon."""
+    """DM test of the model against the best baseline (highest OOS R², other than the mean itself) per horizon."""
     out = []
     for h, frame in result.predictions.items():
         scored = frame.dropna(subset=["realized"])
@@ -172,3 +193,17 @@ def diebold_mariano_table(result: WalkForwardResult, table: pd.DataFrame) -> pd.
         stat, p = diebold_mariano(part["realized"].to_numpy(), part[MODEL].to_numpy(), part[best].to_numpy(), h)
         out.append({"horizon": h, "best_baseline": best, "dm_stat": stat, "p_value": p})
     return pd.DataFrame(out)
+
+
+def fold_scores(result: WalkForwardResult) -> pd.DataFrame:
+    """Model IC and hit rate on each fold's test block, per horizon (rows with realised targets)."""
+    rows = []
+    for h, frame in result.predictions.items():
+        scored = frame.dropna(subset=["realized", MODEL])
+        for fold, part in scored.groupby("fold"):
+            if len(part) < 3:
+                continue
+            f, y = part[MODEL].to_numpy(), part["realized"].to_numpy()
+            rows.append({"horizon": h, "fold": int(fold), "test_start": part.index[0].date().isoformat(),
+                         "n": len(part), "ic": spearman_ic(f, y), "hit_rate": hit_rate(f, y)})
+    return pd.DataFrame(rows)

@@ -114,3 +114,51 @@ def waterfall(expl: Explanation, date: pd.Timestamp, path: Path, top: int = 10) 
     ax.set_title(f"What drove the forecast on {date:%Y-%m-%d}")
     ax.legend(loc="lower right")
     return _save(fig, path)
+
+
+def equity_curves(predictions: dict[int, pd.DataFrame], log_price: pd.Series, regimes: pd.Series, path: Path) -> Path:
+    """Illustrative long/flat equity per horizon vs buy-and-hold, over shaded out-of-sample regimes."""
+    from training.strategy import long_flat_returns
+
+    fig = Figure(figsize=(12, 4.5))
+    ax = fig.subplots()
+    hold = None
+    for h, frame in predictions.items():
+        daily = long_flat_returns(frame["model"].dropna(), log_price)
+        ax.plot(daily.index, np.exp(daily["strategy"].cumsum()), lw=1, label=f"long/flat on {h}d forecast")
+        hold = daily["buy_and_hold"]
+    if hold is not None:
+        ax.plot(hold.index, np.exp(hold.cumsum()), color="k", lw=1.2, label="buy and hold")
+    ax.set_yscale("log")
+    shade_regimes(ax, regimes)
+    ax.set_title("ILLUSTRATIVE: long/flat on the sign of the out-of-sample forecast (no costs)")
+    ax.legend(loc="upper left", fontsize=8)
+    return _save(fig, path)
+
+
+def driver_stability(fold_importance: pd.DataFrame, path: Path, top: int = 8) -> Path:
+    """Rank of the overall top drivers (by mean |SHAP|) in each walk-forward refit."""
+    ranks = fold_importance.rank(axis=1, ascending=False)
+    leaders = fold_importance.mean().sort_values(ascending=False).index[:top]
+    fig = Figure(figsize=(11, 4.5))
+    ax = fig.subplots()
+    for feat in leaders:
+        ax.plot(ranks.index, ranks[feat], marker="o", ms=3, lw=1, label=describe_feature(feat))
+    ax.invert_yaxis()
+    ax.set_ylabel("rank by mean |SHAP| in the fold")
+    ax.set_title("Driver stability across walk-forward refits")
+    ax.legend(fontsize=7, ncol=2, loc="lower left")
+    return _save(fig, path)
+
+
+def dependence(expl: Explanation, path: Path, top: int = 4) -> Path:
+    """SHAP dependence: contribution against feature value for the top drivers."""
+    leaders = global_importance(expl)["feature"][:top]
+    fig = Figure(figsize=(4 * len(leaders), 3.6))
+    axes = np.atleast_1d(fig.subplots(1, len(leaders)))
+    for ax, feat in zip(axes, leaders):
+        ax.scatter(expl.features[feat], expl.values[feat] * 100, s=3, alpha=0.5)
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set_xlabel(describe_feature(feat), fontsize=8)
+    axes[0].set_ylabel(f"contribution to {expl.horizon}d forecast (pts)")
+    return _save(fig, path)

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,9 @@ def log_pipeline_model(
     from mlflow.models import ModelSignature, infer_signature
 
     outputs = infer_signature(example_output.head(5), example_output.head(5)).outputs
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        # No input example on purpose: the input is a free-form panel validated by the model itself.
+        warnings.filterwarnings("ignore", message=".*input example was not provided.*")
         pipe_path = Path(tmp) / "pipeline.joblib"
         info_path = Path(tmp) / "model_info.json"
         joblib.dump(pipeline, pipe_path)

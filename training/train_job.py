@@ -22,14 +22,17 @@ import pandas as pd
 from sklearn.base import clone
 
 from features.builder import feature_family
+from features.demo import generate_demo_market
 from features.sources import load_panel
 from models.explain import explain_pipeline, global_importance
 from models.pipeline import RegimeForecastPipeline
 from training import plots
 from training.config import Config
-from training.evaluate import WalkForwardResult, diebold_mariano_table, run_walk_forward, score_table
+from training.evaluate import WalkForwardResult, diebold_mariano_table, fold_scores, run_walk_forward, score_table
 from training.fingerprint import coverage, panel_fingerprint
 from training.gate import GateDecision, decide_promotion, gate_score
+from training.regime_quality import regime_quality
+from training.strategy import strategy_table
 from training.tracking import (
     configure_tracking,
     current_version,
@@ -65,6 +68,9 @@ class TrainResult:
     data_range: tuple[str, str]
     fingerprint: str
     timings: dict[str, float] = field(default_factory=dict)
+    strategy: pd.DataFrame = field(default_factory=pd.DataFrame)
+    regime_quality: dict[str, float] = field(default_factory=dict)
+    fold_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @contextmanager
@@ -112,8 +118,14 @@ def _metric_dict(scores: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def main_horizon(horizons: tuple[int, ...]) -> int:
+    """The horizon explained and plotted by default: 21 days if present, else the first."""
+    return 21 if 21 in horizons else horizons[0]
+
+
 def evaluate(cfg: Config, panel: pd.DataFrame, reporter: Reporter | None = None,
-             timings: dict[str, float] | None = None) -> tuple[Any, WalkForwardResult, pd.DataFrame, pd.DataFrame]:
+             timings: dict[str, float] | None = None, explain_horizon: int | None = None,
+             ) -> tuple[Any, WalkForwardResult, pd.DataFrame, pd.DataFrame]:
     """Design + walk-forward + scores for ``cfg`` on ``panel`` (no MLflow). Returns (design, result, scores, dm)."""
     reporter = reporter or Reporter()
     timings = {} if timings is None else timings
@@ -124,7 +136,7 @@ def evaluate(cfg: Config, panel: pd.DataFrame, reporter: Reporter | None = None,
     with _timed(timings, "walk-forward", reporter):
         result = run_walk_forward(
             design, template, ev.initial_train, ev.step, ev.window, ev.baselines,
-            progress=lambda done, total, fold: reporter.fold(done, total),
+            progress=lambda done, total, fold: reporter.fold(done, total), explain_horizon=explain_horizon,
         )
     with _timed(timings, "metrics", reporter):
         scores = score_table(result, n_boot=ev.n_bootstrap, by_regime=True, random_state=cfg.model.random_state)
@@ -151,7 +163,8 @@ def run_training(cfg: Config, reporter: Reporter | None = None, panel: pd.DataFr
     with _timed(timings, "load data", reporter):
         panel = load_panel(cfg.data) if panel is None else panel
     fingerprint = panel_fingerprint(panel)
-    design, result, scores, dm = evaluate(cfg, panel, reporter, timings)
+    main_h = main_horizon(tuple(cfg.model.horizons))
+    design, result, scores, dm = evaluate(cfg, panel, reporter, timings, explain_horizon=main_h)
     template = make_template(cfg)
 
     configure_tracking(cfg.tracking.tracking_uri)
@@ -168,12 +181,16 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
     import mlflow
 
     tr = cfg.tracking
+    truth = generate_demo_market(seed=cfg.data.seed).regimes if cfg.data.source == "demo" else None
+    quality = regime_quality(result.regimes["regime"], result.fold_labels, truth)
+    strategy = strategy_table(result.predictions, np.log(design.aligned["btc_usd"]))
+    per_fold = fold_scores(result)
     data_range = (design.index[design.first_complete()].date().isoformat(), design.index[-1].date().isoformat())
     with _timed(timings, "final fit", reporter):
         final = clone(template).fit_design(design)
         latest = final.predict_design(design)
     with _timed(timings, "explanations", reporter):
-        main_h = 21 if 21 in final.forecasters_ else tuple(final.forecasters_)[0]
+        main_h = main_horizon(tuple(final.horizons))
         expl = explain_pipeline(final, design, main_h)
     with _timed(timings, "mlflow logging", reporter), tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
@@ -183,6 +200,19 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         mlflow.log_metrics(_metric_dict(scores))
         mlflow.log_metric("gate_score", gate_score(scores))
         mlflow.log_metric("n_folds", len(result.folds))
+        mlflow.log_metrics({f"regime.{k}": v for k, v in quality.items() if np.isfinite(v)})
+        for r in strategy.itertuples():
+            tag = "long_flat" if r.strategy.startswith("long") else "buy_hold"
+            mlflow.log_metrics({f"strategy.{tag}.{m}.{r.horizon}d": getattr(r, m) for m in ("sharpe", "ann_return", "max_drawdown")
+                                if np.isfinite(getattr(r, m))})
+        strategy.to_csv(out / "strategy_illustrative.csv", index=False)
+        per_fold.to_csv(out / "fold_scores.csv", index=False)
+        pd.Series(quality).to_csv(out / "regime_quality.csv", header=["value"])
+        if not result.fold_importance.empty:
+            result.fold_importance.to_csv(out / f"shap_by_fold_{main_h}d.csv")
+            plots.driver_stability(result.fold_importance, out / f"shap_stability_{main_h}d.png")
+        plots.equity_curves(result.predictions, np.log(design.aligned["btc_usd"]), result.regimes["regime"],
+                            out / "strategy_equity_illustrative.png")
         mlflow.log_dict(cfg.to_dict(), "config.json")
         coverage(panel).to_csv(out / "coverage.csv", index=False)
         scores.to_csv(out / "walk_forward_scores.csv", index=False)
@@ -203,6 +233,9 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         plots.predicted_vs_realized(result.predictions, out / "predicted_vs_realized.png")
         plots.cumulative_ic(result.predictions, out / "cumulative_ic.png")
         plots.shap_summary(expl, out / f"shap_summary_{main_h}d.png")
+        plots.dependence(expl, out / f"shap_dependence_{main_h}d.png")
+        fam = expl.by_family().abs()
+        fam.groupby(latest["regime"].reindex(fam.index)).mean().T.to_csv(out / f"shap_families_by_regime_{main_h}d.csv")
         mlflow.log_artifacts(str(out), "evaluation")
         info = {
             "config": cfg.to_dict(),
@@ -225,7 +258,8 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
             mlflow.set_tags({"registry.version": version, "registry.alias": "champion" if decision.promote else "challenger",
                              "registry.reason": decision.reason})
     mlflow.log_dict({k: round(v, 3) for k, v in timings.items()}, "timings.json")
-    return TrainResult(run.info.run_id, scores, dm, decision, version, len(result.folds), data_range, fingerprint, timings)
+    return TrainResult(run.info.run_id, scores, dm, decision, version, len(result.folds), data_range, fingerprint,
+                       timings, strategy=strategy, regime_quality=quality, fold_scores=per_fold)
 
 
 def load_run_scores(run_id: str) -> pd.DataFrame:
