@@ -106,6 +106,7 @@ def test_gate_reevaluates_a_champion_trained_on_other_data(trained, small_panel)
     d = decide_promotion(cfg, result.scores, "another-fingerprint", champion, small_panel)
     assert "re-evaluated" in d.reason
     assert d.champion_score == pytest.approx(d.new_score, abs=1e-9)  # same settings, same data, same folds
+    assert d.promote and "newer data" in d.reason  # a tie on fresher data promotes
 
 
 def test_a_failing_job_leaves_the_registry_and_champion_untouched(trained, small_panel, monkeypatch):

@@ -1,11 +1,12 @@
 """The champion gate: a new model replaces the champion only if it scores higher.
 
 Rule (documented in the README): the gate score is the model's mean walk-forward
-Spearman IC over its horizons. A new version becomes ``champion`` when there is no
-champion, when ``--force-promote`` is given, or when its gate score is strictly higher
-than the champion's *on the same data and folds*. If the champion was evaluated on
-other data or folds, it is re-evaluated (its own settings, refit fold by fold) on this
-job's data and folds first. Otherwise the new version gets the ``challenger`` alias.
+Spearman IC over its horizons. Both models are scored *on this job's data and folds*: the
+champion's logged score is reused when it was evaluated on the same data and folds,
+otherwise it is re-evaluated (its own settings, refit fold by fold). A new version
+becomes ``champion`` when there is no champion, when ``--force-promote`` is given, when
+its score is strictly higher, or when it ties and the champion was trained on other data
+(same skill, fresher data). Otherwise it gets the ``challenger`` alias.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def gate_score(scores: pd.DataFrame) -> float:
     return float(np.nanmean(rows["ic"])) if len(rows) else float("nan")
 
 
-def _champion_score(cfg: Config, champion: Any, fingerprint: str, panel: pd.DataFrame) -> tuple[float, str]:
+def _champion_score(cfg: Config, champion: Any, fingerprint: str, panel: pd.DataFrame) -> tuple[float, str, bool]:
+    """The champion's gate score on this job's data and folds, how it was obtained, and whether its data differ."""
     import mlflow
 
     from training.evaluate import run_walk_forward, score_table
@@ -52,12 +54,12 @@ def _champion_score(cfg: Config, champion: Any, fingerprint: str, panel: pd.Data
         run.data.params.get(f"evaluation.{k}") == str(getattr(ev, k)) for k in ("initial_train", "step", "window")
     )
     if same_data and same_folds and "gate_score" in run.data.metrics:
-        return float(run.data.metrics["gate_score"]), "logged score on the same data and folds"
+        return float(run.data.metrics["gate_score"]), "logged score on the same data and folds", not same_data
     pipeline, _ = unwrap(load_pyfunc(f"models:/{champion.name}/{champion.version}"))
     template = clone(pipeline)
     design = template.make_design(panel)
     result = run_walk_forward(design, template, ev.initial_train, ev.step, ev.window, baselines=False)
-    return gate_score(score_table(result, n_boot=0)), "re-evaluated on this job's data and folds"
+    return gate_score(score_table(result, n_boot=0)), "re-evaluated on this job's data and folds", not same_data
 
 
 def decide_promotion(
@@ -69,9 +71,12 @@ def decide_promotion(
         return GateDecision(True, new, None, "promotion forced (--force-promote)")
     if champion is None:
         return GateDecision(True, new, None, "no champion yet")
-    old, how = _champion_score(cfg, champion, fingerprint, panel)
+    old, how, fresher = _champion_score(cfg, champion, fingerprint, panel)
     if np.isfinite(new) and (not np.isfinite(old) or new > old):
         return GateDecision(True, new, old, f"mean IC {new:.3f} beats champion v{champion.version} {old:.3f} ({how})")
+    if np.isfinite(new) and new == old and fresher:
+        return GateDecision(True, new, old, f"mean IC {new:.3f} ties champion v{champion.version} ({how}); "
+                                            "promoted because it was trained on newer data")
     return GateDecision(
         False, new, old, f"mean IC {new:.3f} does not beat champion v{champion.version} {old:.3f} ({how}); registered as challenger"
     )

@@ -1,0 +1,200 @@
+"""Benchmark: where the seconds of training and prediction go.
+
+Usage::
+
+    .venv/bin/python benchmarks/run.py                 # demo market + ../shared/data when present
+    .venv/bin/python benchmarks/run.py --repeats 3 --scaling --tune
+
+Measures, each as the median over ``--repeats``: ``regime --help`` start-up (new process),
+the whole training job and its stages (in a throw-away MLflow store), single HMM and
+LightGBM fits, a cold ``regime predict`` (new process, from the registry), a warm
+prediction for one new day (model in memory), peak memory, optionally tuning throughput
+and how training time scales with history and feature count. Prints a table and writes
+``benchmarks/results/<timestamp>.json``. Not a test: numbers depend on the machine and
+its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+BIN = Path(sys.executable).parent
+
+
+def median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    """Median wall time of ``fn`` over ``repeats`` calls, and the last result."""
+    times, out = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def run_cmd(args: list[str], env: dict[str, str]) -> None:
+    subprocess.run(args, check=True, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def bench_dataset(name: str, data: dict[str, Any], repeats: int, store: Path, scaling: bool) -> dict[str, Any]:
+    """Every measurement on one data source."""
+    import numpy as np
+    import pandas as pd
+
+    from features.sources import load_panel
+    from regime import RegimeHMM
+    from training.config import Config
+    from training.train_job import make_template, run_training
+
+    uri = f"sqlite:///{store}/mlflow.db"
+    cfg = Config().replace(data=data, tracking={"tracking_uri": uri, "experiment": f"bench-{name}",
+                                                "model_name": f"bench-{name}", "force_promote": True})
+    res: dict[str, Any] = {"dataset": name}
+    t_load, panel = median_time(lambda: load_panel(cfg.data), repeats)
+    res["load_s"] = t_load
+
+    template = make_template(cfg)
+    design = template.make_design(panel)
+    res["rows"] = len(design.index) - design.first_complete()
+    res["features"] = design.features.shape[1]
+    res["features_s"], _ = median_time(lambda: template.make_design(panel), repeats)
+    obs = design.regime_obs.iloc[design.first_complete():]
+    res["hmm_fit_s"], _ = median_time(lambda: RegimeHMM(n_init=template.hmm_n_init, random_state=0).fit(obs), repeats)
+    fitted = make_template(cfg).fit_design(design)
+    X = fitted.design_matrix(design)
+    rows = fitted.training_rows(design, 21, len(design.index))
+    from models.forecaster import LGBMForecaster
+
+    res["lgbm_fit_s"], _ = median_time(lambda: LGBMForecaster().fit(X.iloc[rows], design.targets["fwd_21d"].iloc[rows]), repeats)
+
+    totals, stages = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = run_training(cfg, panel=panel)
+        totals.append(time.perf_counter() - t0)
+        stages.append(result.timings)
+    res["train_total_s"] = statistics.median(totals)
+    res["train_stages_s"] = {k: statistics.median(s[k] for s in stages) for k in stages[0]}
+    res["folds"] = result.n_folds
+
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
+    model_uri = f"models:/bench-{name}@champion"
+    res["predict_cold_s"], _ = median_time(
+        lambda: run_cmd([str(BIN / "regime"), "predict", "--model-uri", model_uri, "--rows", "1"], env), repeats)
+
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    model = mlflow.pyfunc.load_model(model_uri)
+    flat = panel.reset_index()
+    flat["date"] = flat["date"].dt.strftime("%Y-%m-%d")
+    nxt = flat.iloc[[-1]].copy()
+    nxt["date"] = (pd.Timestamp(flat["date"].iloc[-1]) + pd.offsets.BDay(1)).strftime("%Y-%m-%d")
+    grown = pd.concat([flat, nxt], ignore_index=True)
+    model.predict(grown)  # warm-up
+    warm = [median_time(lambda: model.predict(grown), 1)[0] for _ in range(max(5, repeats * 5))]
+    res["predict_warm_one_day_s"] = statistics.median(warm)
+
+    if scaling:
+        res["scaling"] = scaling_table(cfg, panel)
+    return res
+
+
+def scaling_table(cfg: Any, panel: Any) -> list[dict[str, Any]]:
+    """Walk-forward time (no baselines, no bootstrap) by years of history and by feature windows."""
+    from training.train_job import evaluate
+
+    light = cfg.replace(evaluation={"baselines": False, "n_bootstrap": 0})
+    out = []
+    end = panel.index.max()
+    for years in (4, 6, 8, 10, 12):
+        part = panel.loc[end - __import__("pandas").DateOffset(years=years):]
+        if len(part) < 252 * (years - 0.5):
+            continue
+        t0 = time.perf_counter()
+        _, result, _, _ = evaluate(light.replace(data={"start": None}), part)
+        out.append({"years": years, "windows": "5/21/63", "folds": len(result.folds), "seconds": time.perf_counter() - t0})
+    for windows in ((21,), (5, 21, 63), (5, 10, 21, 63, 126)):
+        t0 = time.perf_counter()
+        design, result, _, _ = evaluate(light.replace(features={"return_windows": windows}), panel)
+        out.append({"years": "all", "windows": "/".join(map(str, windows)), "features": design.features.shape[1],
+                    "folds": len(result.folds), "seconds": time.perf_counter() - t0})
+    return out
+
+
+def bench_help(repeats: int) -> float:
+    env = dict(os.environ)
+    return median_time(lambda: run_cmd([str(BIN / "regime"), "--help"], env), repeats)[0]
+
+
+def bench_tune(store: Path, trials: int = 4) -> dict[str, float]:
+    """Trials per minute of `regime tune` on the demo market (one worker)."""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{store}/mlflow.db"}
+    t0 = time.perf_counter()
+    run_cmd([str(BIN / "regime"), "tune", "--trials", str(trials), "--study", "bench",
+             "--storage", str(store / "journal.log")], env)
+    minutes = (time.perf_counter() - t0) / 60
+    return {"trials": trials, "minutes": minutes, "trials_per_minute": trials / minutes}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3, help="repeats per measurement (median reported)")
+    parser.add_argument("--scaling", action="store_true", help="also measure scaling with history and features")
+    parser.add_argument("--tune", action="store_true", help="also measure tuning throughput")
+    parser.add_argument("--only", choices=["demo", "real"], help="one data set only")
+    args = parser.parse_args()
+
+    report: dict[str, Any] = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "cpus": os.cpu_count(),
+                              "load_avg": os.getloadavg(), "repeats": args.repeats}
+    report["help_s"] = bench_help(max(args.repeats, 5))
+    sets = {"demo": {"source": "demo"}}
+    if SHARED.is_dir():
+        sets["real"] = {"source": "csv", "data_dir": str(SHARED)}
+    report["datasets"] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, data in sets.items():
+            if args.only and name != args.only:
+                continue
+            report["datasets"].append(bench_dataset(name, data, args.repeats, Path(tmp), args.scaling))
+        if args.tune:
+            report["tune"] = bench_tune(Path(tmp))
+    report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report["peak_rss_children_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+    print(f"regime --help: {report['help_s'] * 1000:.0f} ms (target < 500 ms)")
+    for d in report["datasets"]:
+        print(f"\n== {d['dataset']}: {d['rows']} rows x {d['features']} features, {d['folds']} folds ==")
+        print(f"train total        {d['train_total_s']:7.2f} s   (target < 30 s)")
+        for k, v in d["train_stages_s"].items():
+            print(f"  {k:<17}{v:7.2f} s")
+        print(f"one HMM fit        {d['hmm_fit_s']:7.3f} s   one LightGBM fit {d['lgbm_fit_s']:.3f} s")
+        print(f"predict cold       {d['predict_cold_s']:7.2f} s   (target < 4 s, new process from the registry)")
+        print(f"predict warm 1 day {d['predict_warm_one_day_s'] * 1000:7.1f} ms  (target < 50 ms)")
+        for row in d.get("scaling", []):
+            print(f"  scaling {row}")
+    if "tune" in report:
+        print(f"\ntuning: {report['tune']['trials_per_minute']:.1f} trials/minute")
+    print(f"\npeak RSS {report['peak_rss_mb']:.0f} MB (children {report['peak_rss_children_mb']:.0f} MB); "
+          f"load average at start {report['load_avg'][0]:.1f}")
+    out = REPO / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"bench_{time.strftime('%Y%m%d_%H%M%S')}.json"
+    path.write_text(json.dumps(report, indent=2, default=str))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    main()
