@@ -80,7 +80,8 @@ def run_walk_forward(
     initial_train, step, window
         See :func:`training.walkforward.walk_forward_folds`.
     baselines : bool
-        Also fit the linear and no-regime baselines in each fold.
+        Also fit the linear and no-regime baselines in each fold (the zero, expanding-mean
+        and momentum forecasts need no fitting and are always included).
     progress : callable, optional
         Called as ``progress(done, total, fold)`` after each fold.
     explain_horizon : int, optional
@@ -130,10 +131,10 @@ def run_walk_forward(
         frame = pd.DataFrame({"realized": y.reindex(test_index)})
         for name, parts in cols[h].items():
             frame[name] = pd.concat(parts)
-        if baselines:
-            frame["zero"] = zero_forecast(test_index)
-            frame["expanding_mean"] = expanding_mean_forecast(y, h).reindex(test_index)
-            frame["momentum"] = momentum_forecast(log_btc, h).reindex(test_index)
+        # Unfitted baselines cost nothing; the expanding mean is also the R² benchmark.
+        frame["zero"] = zero_forecast(test_index)
+        frame["expanding_mean"] = expanding_mean_forecast(y, h).reindex(test_index)
+        frame["momentum"] = momentum_forecast(log_btc, h).reindex(test_index)
         frame["regime"] = regimes.get("regime")
         frame["fold"] = regimes["fold"]
         predictions[h] = frame
@@ -157,10 +158,7 @@ def score_table(
     rows = []
     for h, frame in result.predictions.items():
         scored = frame.dropna(subset=["realized"])
-        if "expanding_mean" in scored:
-            bench = scored["expanding_mean"].fillna(0.0)
-        else:  # without baselines, benchmark the model against the expanding mean anyway
-            bench = pd.Series(0.0, index=scored.index)
+        bench = scored["expanding_mean"].fillna(0.0)
         groups = [("all", scored.index)]
         if by_regime and "regime" in scored:
             groups += [(str(r), idx) for r, idx in scored.groupby("regime").groups.items()]
