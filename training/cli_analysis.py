@@ -1,9 +1,308 @@
-"""``regime leadlag``, ``regime now``, ``regime report``: testing the thesis (placeholder)."""
+"""``regime leadlag``, ``regime now``, ``regime report``: testing the thesis.
+
+Parse, call the computations in :mod:`training.leadlag`, :mod:`training.now` and
+:mod:`training.report`, print. Heavy imports stay inside the commands.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
 import typer
+
+from training.cli import DEFAULT_MODEL_URI, DataDirOpt, ModelUriOpt, SourceOpt
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from features.design import Design
+    from training.leadlag import LeadLagResult
+    from training.now import NowState
+
+TrackingOpt = Annotated[Optional[str], typer.Option("--tracking-uri", help="MLflow tracking URI.")]
+MaxLagOpt = Annotated[int, typer.Option("--max-lag", help="Largest lag in business days (0..max-lag are scanned).")]
+HorizonOpt = Annotated[int, typer.Option("--horizon", "-h", help="BTC forward horizon in business days.")]
+ShiftsOpt = Annotated[int, typer.Option("--shifts", help="Circular shifts for the lag-scan p-value (0 = skip).")]
+
+
+def _metals(metal: str) -> list[str]:
+    from features.errors import ConfigError
+    from training.leadlag import METALS
+
+    if metal == "both":
+        return list(METALS)
+    if metal not in METALS:
+        raise ConfigError(f"`--metal` must be silver, gold or both. Got '{metal}'.")
+    return [metal]
+
+
+def _check_scan(max_lag: int, horizon: int, window: int, shifts: int) -> None:
+    from features.errors import ConfigError
+
+    if not 0 <= max_lag <= 252:
+        raise ConfigError(f"`--max-lag` must be between 0 and 252 business days. Got {max_lag}.")
+    if not 1 <= horizon <= 252:
+        raise ConfigError(f"`--horizon` must be between 1 and 252 business days. Got {horizon}.")
+    if not 1 <= window <= 252:
+        raise ConfigError(f"`--window` must be between 1 and 252 business days. Got {window}.")
+    if shifts < 0:
+        raise ConfigError(f"`--shifts` must be >= 0. Got {shifts}.")
+
+
+def _model_design(pipeline: Any, panel: "pd.DataFrame") -> "Design":
+    """A loaded model's design of a raw panel (the series it was trained on)."""
+    return pipeline.make_design(panel[[c for c in pipeline.input_series_ if c in panel]])
+
+
+def _model_regimes(pipeline: Any, design: "Design") -> "pd.Series":
+    """The model's filtered regime label on every date of ``design`` (NaN in the warm-up)."""
+    return pipeline.predict_design(design)["regime"].reindex(design.index)
+
+
+def _leadlag_regimes(panel: "pd.DataFrame", design: "Design", source: str, model_uri: str,
+                     tracking_uri: str | None, fit_hmm: bool) -> tuple["pd.Series", str]:
+    """Filtered regimes from the registered model (if trained on ``source``), else a fresh HMM."""
+    from features.errors import ModelError
+    from training.cli import _load_model
+    from training.leadlag import fit_regimes
+
+    if not fit_hmm:
+        try:
+            _, pipeline, info = _load_model(model_uri, tracking_uri)
+        except ModelError:
+            pipeline, info = None, {}
+        trained_on = info.get("config", {}).get("data", {}).get("source")
+        if pipeline is not None and pipeline.regime_ is not None and trained_on == source:
+            regimes = _model_regimes(pipeline, _model_design(pipeline, panel)).reindex(design.index)
+            return regimes, f"the filtered regimes of {model_uri} (run {info.get('run_id')})"
+    return fit_regimes(design), "the filtered regimes of a 3-state RegimeHMM fitted on this data's regime observations"
+
+
+def _num(value: float, fmt: str) -> str:
+    """``value`` formatted, or an en dash when it is missing."""
+    return "–" if value != value else format(value, fmt)
+
+
+def _print_leadlag(results: dict[str, "LeadLagResult"], regime_source: str, written: list[Path]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from training.leadlag import verdict
+
+    console = Console()
+    console.print(f"Regimes: {regime_source}")
+    for metal, res in results.items():
+        t = Table(title=f"{metal}: {res.window}-day return lagged L days vs BTC {res.horizon}-day forward return "
+                        f"(best lag per group; HAC t, nominal p and lag-scan p)")
+        for col in ("group", "lag", "beta", "corr", "t", "p", "p scan", "n"):
+            t.add_column(col, justify="left" if col == "group" else "right")
+        for group, r in res.best.iterrows():
+            t.add_row(str(group), f"{int(r.lag)}", f"{r.beta:+.3f}", _num(r["corr"], "+.3f"), f"{r.t:+.2f}",
+                      f"{r.p:.2g}", _num(r.p_scan, ".3f"), f"{int(r.n)}")
+        console.print(t)
+        at = res.regressions[res.regressions.lag.isin(sorted({0, 5, 10, 21, 42, 63, 126} & set(res.regressions.lag)))]
+        wide = at.pivot(index="lag", columns="group", values="t")
+        t = Table(title=f"{metal}: HAC t-statistic at selected lags")
+        t.add_column("lag", justify="right")
+        for g in wide.columns:
+            t.add_column(str(g), justify="right")
+        for lag, row in wide.iterrows():
+            t.add_row(str(lag), *[_num(v, "+.2f") for v in row])
+        console.print(t)
+        t = Table(title=f"{metal}: Granger-style F-tests on weekly returns (metal lags added to an AR model of BTC)")
+        for col in ("group", "weeks", "F", "p", "p robust", "sum of coefs", "n"):
+            t.add_column(col, justify="left" if col == "group" else "right")
+        for r in res.granger.itertuples():
+            t.add_row(r.group, str(r.weeks), _num(r.F, ".2f"), _num(r.p, ".3f"), _num(r.p_robust, ".3f"),
+                      _num(r.sum_coef, "+.3f"), str(r.n))
+        console.print(t)
+        t = Table(title=f"{metal}: BTC after 52-week-high breakouts, excess log return over BTC's average path")
+        for col in ("group", "day", "events", "mean excess", f"{res.events.level:.0%} band", "t", "p"):
+            t.add_column(col, justify="left" if col == "group" else "right")
+        for r in res.events.summary.itertuples():
+            band = "–" if r.lo != r.lo else f"[{r.lo:+.3f}, {r.hi:+.3f}]"
+            t.add_row(r.group, str(r.day), str(r.events), _num(r.mean_excess, "+.3f"), band, _num(r.t, "+.2f"),
+                      _num(r.p, ".3f"))
+        console.print(t)
+        console.print(verdict(res))
+    console.print("Wrote " + ", ".join(str(p) for p in written))
+
+
+def leadlag(
+    source: SourceOpt = None,
+    data_dir: DataDirOpt = None,
+    metal: Annotated[str, typer.Option("--metal", help="silver, gold or both.")] = "both",
+    max_lag: MaxLagOpt = 126,
+    horizon: HorizonOpt = 21,
+    window: Annotated[int, typer.Option("--window", help="Trailing window of the metal's return (business days).")] = 63,
+    shifts: ShiftsOpt = 100,
+    fit_hmm: Annotated[bool, typer.Option("--fit-hmm", help="Fit a fresh HMM for the regime split even if a registered model exists.")] = False,
+    model_uri: ModelUriOpt = DEFAULT_MODEL_URI,
+    tracking_uri: TrackingOpt = None,
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the PNG plots and CSV tables go.")] = Path("outputs/leadlag"),
+) -> None:
+    """Does metal strength lead BTC? Lag scan, Granger tests and a breakout event study, overall and by regime.
+
+    Regresses BTC's forward --horizon return on the metal's --window return lagged 0..--max-lag business days
+    (Newey-West errors), with a family-wise p-value for the best lag. Regimes come from the registered model
+    when it was trained on the same source, else from a fresh HMM.
+    Example: `regime leadlag --source csv --data-dir ../shared/data`.
+    """
+    from features.config import DataConfig, FeatureConfig
+    from features.design import build_design
+    from features.sources import load_panel
+    from training.cli import _data_overrides
+    from training.leadlag import analyze_metal
+    from training.report import event_figure, leadlag_figure
+
+    _check_scan(max_lag, horizon, window, shifts)
+    metals = _metals(metal)
+    cfg = DataConfig(**_data_overrides(source, data_dir, None, None))
+    panel = load_panel(cfg)
+    design = build_design(panel, FeatureConfig(), (horizon,), min_rows=2 * (max_lag + horizon) + 504)
+    regimes, regime_source = _leadlag_regimes(panel, design, cfg.source, model_uri, tracking_uri, fit_hmm)
+    start = design.index[design.first_complete()]
+    results = {m: analyze_metal(design.aligned, m, regimes, max_lag, horizon, window, shifts, start) for m in metals}
+    output_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for m, res in results.items():
+        for name, fig in (("leadlag", leadlag_figure(res)), ("events", event_figure(res))):
+            fig.savefig(output_dir / f"{name}_{m}.png", dpi=110, bbox_inches="tight")
+            written.append(output_dir / f"{name}_{m}.png")
+        for name, table in (("regressions", res.regressions), ("granger", res.granger), ("events", res.events.summary)):
+            table.to_csv(output_dir / f"{name}_{m}.csv", index=False)
+            written.append(output_dir / f"{name}_{m}.csv")
+    _print_leadlag(results, regime_source, written)
+
+
+def _state(pipeline: Any, info: dict[str, Any], panel: "pd.DataFrame") -> tuple["Design", Any, "NowState"]:
+    """Design, SHAP explanation (all dates: drivers are ranked against their history) and current state."""
+    from models.explain import explain_pipeline
+    from training.now import current_state, load_oos_errors
+
+    design = _model_design(pipeline, panel)
+    horizon = 21 if 21 in pipeline.forecasters_ else tuple(pipeline.forecasters_)[0]
+    expl = explain_pipeline(pipeline, design, horizon)
+    return design, expl, current_state(pipeline, design, expl, load_oos_errors(info["run_id"]))
+
+
+def _print_now(state: "NowState", model_uri: str) -> None:
+    import numpy as np
+    from rich.console import Console
+    from rich.table import Table
+
+    from models.explain import describe_feature
+    from training.now import spell_text
+
+    console = Console()
+    probs = ", ".join(f"{k} {v:.0%}" for k, v in state.proba.items())
+    console.print(f"[bold]{state.date:%Y-%m-%d}[/bold]: regime [bold]{state.regime}[/bold] ({probs}), "
+                  f"{spell_text(state)}. Model {model_uri}.")
+    pct = lambda v: "–" if not np.isfinite(v) else f"{(np.exp(v) - 1) * 100:+.1f}%"  # noqa: E731
+    lo, hi = state.band
+    t = Table(title=f"Forecast of BTC's return (band: {lo:.0%}-{hi:.0%} quantiles of walk-forward errors)")
+    for col in ("horizon", "forecast", "band", "errors behind the band"):
+        t.add_column(col, justify="right")
+    for h, r in state.forecasts.iterrows():
+        t.add_row(f"{h}d", pct(r.forecast), f"{pct(r.lo)} to {pct(r.hi)}", str(int(r.n_oos)))
+    console.print(t)
+    t = Table(title="Top drivers (SHAP)")
+    for col in ("driver", "value", "percentile", "contribution (pts)"):
+        t.add_column(col, justify="left" if col == "driver" else "right")
+    for r in state.drivers.itertuples():
+        t.add_row(describe_feature(r.feature), f"{r.value:.4g}", f"{r.percentile:.0f}", f"{r.contribution * 100:+.2f}")
+    console.print(t)
+    console.print(state.narrative)
+    t = Table(title="What would flip the regime: smallest single-observation moves today")
+    for col in ("to", "HMM observation", "move (sd)", "change", "new p"):
+        t.add_column(col, justify="right" if col in ("move (sd)", "new p") else "left")
+    for r in state.flips.groupby("to_regime", sort=False).head(2).itertuples():
+        t.add_row(r.to_regime, r.observation, f"{r.move_sd:+.2f}", r.change, f"{r.new_proba:.0%}")
+    console.print(t if len(state.flips) else "No single observation move within ±6 sd would flip the regime today.")
+
+
+def _quiet_mlflow() -> None:
+    """No artifact-download progress bars between our tables."""
+    import os
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def now(
+    model_uri: ModelUriOpt = DEFAULT_MODEL_URI,
+    source: SourceOpt = None,
+    data_dir: DataDirOpt = None,
+    tracking_uri: TrackingOpt = None,
+) -> None:
+    """Today's regime: probabilities, spell length, forecasts with bands, top drivers and what would flip it.
+
+    Uses the latest date of the model's data source (or --source/--data-dir); the bands come from the
+    walk-forward out-of-sample errors logged by the model's training run.
+    """
+    from training.cli import _load_model, _panel_for
+
+    _quiet_mlflow()
+    _, pipeline, info = _load_model(model_uri, tracking_uri)
+    _, _, state = _state(pipeline, info, _panel_for(info, source, data_dir))
+    _print_now(state, model_uri)
+
+
+def report(
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
+    model_uri: ModelUriOpt = DEFAULT_MODEL_URI,
+    source: SourceOpt = None,
+    data_dir: DataDirOpt = None,
+    max_lag: MaxLagOpt = 126,
+    horizon: HorizonOpt = 21,
+    shifts: ShiftsOpt = 100,
+    no_log: Annotated[bool, typer.Option("--no-log", help="Do not attach the report to the model's MLflow run.")] = False,
+    tracking_uri: TrackingOpt = None,
+) -> None:
+    """Write a self-contained HTML report (current state, regime timeline, lead-lag evidence, walk-forward, SHAP).
+
+    Images are embedded, so the one file can be shared. The report is also logged to the model's MLflow run
+    under report/ unless --no-log.
+    """
+    import datetime as dt
+
+    from features.errors import ModelError
+    from training.cli import _load_model, _panel_for
+    from training.leadlag import analyze_metal
+    from training.now import run_csv
+    from training.report import ReportData, log_report, model_label, write_report
+    from training.train_job import load_run_scores
+
+    _check_scan(max_lag, horizon, 63, shifts)
+    _quiet_mlflow()
+    _, pipeline, info = _load_model(model_uri, tracking_uri)
+    panel = _panel_for(info, source, data_dir)
+    design, expl, state = _state(pipeline, info, panel)
+    regimes = _model_regimes(pipeline, design)
+    start = design.index[design.first_complete()]
+    leadlag_results = {m: analyze_metal(design.aligned, m, regimes, max_lag, horizon, n_shifts=shifts, start=start)
+                       for m in ("silver", "gold")}
+    try:
+        dm = run_csv(info["run_id"], "evaluation/diebold_mariano.csv")
+    except ModelError:
+        dm = None
+    data = ReportData(
+        model_label=model_label(model_uri), run_id=str(info["run_id"]),
+        source=(source or info.get("config", {}).get("data", {}).get("source", "?")),
+        data_range=(f"{start:%Y-%m-%d}", f"{design.index[-1]:%Y-%m-%d}"),
+        trained_range=tuple(str(d) for d in info.get("data_range", ("?", "?"))), now=state, leadlag=leadlag_results,
+        regime_source=f"the filtered regimes of {model_uri}", aligned=design.aligned, regimes=regimes,
+        scores=load_run_scores(info["run_id"]), dm=dm, expl=expl,
+        generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+    )
+    path = write_report(data, output)
+    typer.echo(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    if not no_log:
+        typer.echo(f"Logged to run {info['run_id']} as {log_report(path, info['run_id'])}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root ``app``."""
+    app.command("leadlag")(leadlag)
+    app.command("now")(now)
+    app.command("report")(report)

@@ -1,0 +1,112 @@
+"""``regime now`` pieces: spell length, error bands, what would flip the regime, the whole state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from regime.filtering import gaussian_log_emissions
+from regime.hmm import RegimeHMM
+from training.now import (
+    describe_move,
+    error_quantiles,
+    predicted_prior,
+    regime_flips,
+    spell,
+)
+
+
+def test_spell_counts_the_trailing_run():
+    idx = pd.bdate_range("2024-01-01", periods=7)
+    regimes = pd.Series([None, "fear", "fear", "calm", "debasement", "debasement", "debasement"], index=idx)
+    assert spell(regimes) == (3, idx[4])
+    assert spell(pd.Series(["calm"] * 4, index=idx[:4])) == (4, idx[0])
+
+
+def test_error_quantiles_per_horizon_ignore_unrealized_rows():
+    oos = pd.DataFrame({
+        "horizon": [5] * 5 + [21] * 3,
+        "realized": [0.1, 0.2, 0.3, 0.4, np.nan, 1.0, 1.0, 1.0],
+        "model": [0.0] * 5 + [0.5, 0.5, 0.5],
+    })
+    q = error_quantiles(oos, (0.0, 1.0))
+    assert q.loc[5, "lo"] == pytest.approx(0.1) and q.loc[5, "hi"] == pytest.approx(0.4) and q.loc[5, "n"] == 4
+    assert q.loc[21, "lo"] == pytest.approx(0.5) and q.loc[21, "n"] == 3
+
+
+def test_describe_move_uses_plain_units():
+    assert describe_move("vix", np.log(20.0), np.log(30.0)) == "VIX 20.0 -> 30.0"
+    assert describe_move("silver", 0.0, np.log(1.1)) == "silver 21-day return +0.0% -> +10.0%"
+    assert "10y breakeven" in describe_move("breakeven", -0.1, 0.2)
+
+
+@pytest.fixture(scope="module")
+def fitted_hmm(small_panel):
+    from features.config import FeatureConfig
+    from features.design import build_design
+
+    design = build_design(small_panel, FeatureConfig(), (21,))
+    obs = design.regime_obs.iloc[design.first_complete():]
+    return RegimeHMM(n_states=3, n_init=1, random_state=0).fit(obs), obs
+
+
+def _posterior(hmm: RegimeHMM, prior: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    z = (raw - hmm.mean_) / hmm.scale_
+    logp = np.log(prior) + gaussian_log_emissions(z[None, :], hmm.model_.means_, hmm.model_.covars_)[0]
+    p = np.exp(logp - logp.max())
+    return p / p.sum()
+
+
+def test_predicted_prior_reproduces_the_filter(fitted_hmm):
+    hmm, obs = fitted_hmm
+    proba = hmm.filter_proba(obs)
+    for end in (50, len(obs)):
+        post = _posterior(hmm, predicted_prior(hmm, proba.iloc[:end]), obs.iloc[end - 1].to_numpy())
+        expected = proba.iloc[end - 1][[f"p_{label}" for label in hmm.labels_]].to_numpy(float)
+        assert post == pytest.approx(expected, abs=1e-8)
+
+
+def test_regime_flips_are_the_smallest_moves_that_flip(fitted_hmm):
+    hmm, obs = fitted_hmm
+    proba = hmm.filter_proba(obs)
+    prior = predicted_prior(hmm, proba)
+    today = obs.iloc[-1]
+    current = hmm.labels_[int(np.argmax(_posterior(hmm, prior, today.to_numpy())))]
+    flips = regime_flips(hmm, today, prior, step=0.01)
+    assert len(flips) and (flips.to_regime != current).all()
+    assert flips.move_sd.abs().is_monotonic_increasing
+    for r in flips.itertuples():
+        j = list(obs.columns).index(r.observation)
+        moved = today.to_numpy(float).copy()
+        moved[j] += r.move
+        assert hmm.labels_[int(np.argmax(_posterior(hmm, prior, moved)))] == r.to_regime
+        assert r.move == pytest.approx(r.move_sd * hmm.scale_[j])
+        smaller = today.to_numpy(float).copy()
+        smaller[j] += (abs(r.move_sd) - 0.01) * np.sign(r.move_sd) * hmm.scale_[j]
+        assert hmm.labels_[int(np.argmax(_posterior(hmm, prior, smaller)))] != r.to_regime
+
+
+@pytest.mark.slow
+def test_current_state_of_a_fitted_pipeline(small_panel):
+    from models.explain import explain_pipeline
+    from models.pipeline import RegimeForecastPipeline
+    from training.now import current_state
+
+    pipe = RegimeForecastPipeline(horizons=(5, 21), hmm_n_init=1, lgbm_params={"n_estimators": 60}).fit(small_panel)
+    design = pipe.make_design(small_panel)
+    expl = explain_pipeline(pipe, design, 21)
+    errors = pd.DataFrame({"lo": [-0.05, -0.2], "hi": [0.06, 0.25], "n": [100, 90]}, index=pd.Index([5, 21], name="horizon"))
+    state = current_state(pipe, design, expl, errors, top=4)
+    assert state.date == design.index[-1]
+    assert state.proba.sum() == pytest.approx(1.0)
+    assert state.regime == state.proba.idxmax()
+    assert state.spell_days >= 1 and state.spell_start <= state.date
+    fc = state.forecasts
+    assert (fc.lo < fc.forecast).all() and (fc.forecast < fc.hi).all()
+    assert fc.loc[21, "hi"] - fc.loc[21, "forecast"] == pytest.approx(0.25)
+    assert len(state.drivers) == 4 and state.drivers.percentile.between(0, 100).all()
+    assert (state.flips.to_regime != state.regime).all()
+    assert "21 business days" in state.narrative
+    no_band = current_state(pipe, design, expl, None)
+    assert no_band.forecasts.lo.isna().all()

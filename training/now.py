@@ -1,0 +1,259 @@
+"""``regime now``: the current regime, how long it has lasted, forecasts with bands, drivers, flips.
+
+Pure computations on a fitted pipeline and its design, plus :func:`load_oos_errors`
+(reads the training run's out-of-sample predictions from MLflow).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.design import Design
+from features.errors import DataError, ModelError
+from models.explain import Explanation, narrative, top_drivers
+from models.pipeline import RegimeForecastPipeline, forecast_name
+from regime.filtering import gaussian_log_emissions
+from regime.hmm import RegimeHMM
+
+OOS_ARTIFACT = "evaluation/oos_predictions.csv"
+
+
+@dataclass(frozen=True)
+class NowState:
+    """The latest date's regime, forecasts and what drives them.
+
+    Attributes
+    ----------
+    date : pd.Timestamp
+    regime : str
+    proba : pd.Series
+        Filtered probability of each regime (index: label).
+    spell_days : int
+        Business days the regime has been the most probable one, ending on ``date``.
+    spell_start : pd.Timestamp
+    forecasts : pd.DataFrame
+        Per horizon: ``forecast``, ``lo``, ``hi`` (log returns; band from out-of-sample
+        errors, NaN without them) and ``n_oos`` (errors behind the band).
+    band : tuple of float
+        Quantiles of the band.
+    drivers : pd.DataFrame
+        :func:`models.explain.top_drivers` on ``date``.
+    narrative : str
+    flips : pd.DataFrame
+        :func:`regime_flips`.
+    """
+
+    date: pd.Timestamp
+    regime: str
+    proba: pd.Series
+    spell_days: int
+    spell_start: pd.Timestamp
+    forecasts: pd.DataFrame
+    band: tuple[float, float]
+    drivers: pd.DataFrame
+    narrative: str
+    flips: pd.DataFrame
+
+
+def spell(regimes: pd.Series) -> tuple[int, pd.Timestamp]:
+    """Length (rows) and first date of the run of equal labels that ends the series."""
+    labels = regimes.dropna()
+    if labels.empty:
+        raise DataError("no filtered regime to report")
+    same = (labels == labels.iloc[-1]).to_numpy()[::-1]
+    n = int(same.argmin()) if not same.all() else len(same)
+    return n, labels.index[-n]
+
+
+def spell_text(state: "NowState") -> str:
+    """``for 12 business days (since 2024-12-13)``."""
+    unit = "business day" if state.spell_days == 1 else "business days"
+    return f"for {state.spell_days} {unit} (since {state.spell_start:%Y-%m-%d})"
+
+
+def error_quantiles(oos: pd.DataFrame, band: tuple[float, float] = (0.1, 0.9)) -> pd.DataFrame:
+    """Quantiles of realized minus forecast per horizon from walk-forward predictions.
+
+    Parameters
+    ----------
+    oos : pd.DataFrame
+        The training run's ``oos_predictions.csv``: columns ``horizon``, ``realized``,
+        ``model`` (rows whose target is not yet realized are ignored).
+    band : tuple of float
+        Lower and upper quantile.
+
+    Returns
+    -------
+    pd.DataFrame
+        Index ``horizon``; columns ``lo``, ``hi``, ``n``.
+    """
+    err = (oos["realized"] - oos["model"]).rename("err")
+    frame = pd.concat([oos["horizon"], err], axis=1).dropna()
+    grouped = frame.groupby("horizon")["err"]
+    return pd.DataFrame({"lo": grouped.quantile(band[0]), "hi": grouped.quantile(band[1]), "n": grouped.size()})
+
+
+def run_csv(run_id: str, artifact: str) -> pd.DataFrame:
+    """A CSV artifact of an MLflow run (empty frame for an empty file), or :class:`ModelError` if missing."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact)
+    except (MlflowException, OSError) as exc:
+        raise ModelError(f"run {run_id} has no artifact {artifact}: {str(exc).splitlines()[0]}") from None
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:  # e.g. no Diebold-Mariano rows without baselines
+        return pd.DataFrame()
+
+
+def load_oos_errors(run_id: str, band: tuple[float, float] = (0.1, 0.9)) -> pd.DataFrame:
+    """:func:`error_quantiles` of a training run's logged out-of-sample predictions."""
+    return error_quantiles(run_csv(run_id, OOS_ARTIFACT), band)
+
+
+def regime_flips(
+    hmm: RegimeHMM,
+    obs: pd.Series,
+    prior: np.ndarray,
+    window: int = 21,
+    max_sd: float = 6.0,
+    step: float = 0.01,
+) -> pd.DataFrame:
+    """Smallest single-observation moves that would make another regime the most probable.
+
+    Today's filtered probability is ``prior * N(z_t; mu_k, Sigma_k)`` normalised, where
+    ``prior = p_{t-1} @ A`` and ``z_t`` the standardised observation. For each
+    observation alone (the others held at today's value) a grid of moves up to
+    ``max_sd`` standard deviations (the HMM's training standardisation) is searched
+    for the smallest one under which another regime wins.
+
+    Parameters
+    ----------
+    hmm : RegimeHMM
+        Fitted regime model.
+    obs : pd.Series
+        Today's raw observation (index: ``hmm.columns_``).
+    prior : ndarray of shape (n_states,)
+        Predicted state probabilities for today in the HMM's state order.
+    window : int
+        Window of the HMM's smoothed changes (for :func:`describe_move`).
+    max_sd, step : float
+        Search range and resolution in standard deviations.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per (regime, observation) that can flip within the range, smallest
+        |move| first: ``to_regime, observation, move_sd, move, value, new_value,
+        new_proba`` (``move`` in the observation's own units) and ``change``
+        (:func:`describe_move`).
+    """
+    cols = list(hmm.columns_)
+    z = (obs[cols].to_numpy(float) - hmm.mean_) / hmm.scale_
+    deltas = np.arange(-max_sd, max_sd + step / 2, step)
+    names = np.array(hmm.labels_, dtype=object)
+    log_prior = np.log(np.clip(prior, 1e-300, None))
+    current = names[np.argmax(log_prior + gaussian_log_emissions(z[None, :], hmm.model_.means_, hmm.model_.covars_)[0])]
+    rows = []
+    for j, col in enumerate(cols):
+        Z = np.repeat(z[None, :], len(deltas), axis=0)
+        Z[:, j] += deltas
+        logpost = log_prior + gaussian_log_emissions(Z, hmm.model_.means_, hmm.model_.covars_)
+        post = np.exp(logpost - logpost.max(axis=1, keepdims=True))
+        post /= post.sum(axis=1, keepdims=True)
+        winner = names[post.argmax(axis=1)]
+        for k, label in enumerate(names):
+            if label == current:
+                continue
+            hit = np.flatnonzero(winner == label)
+            if hit.size == 0:
+                continue
+            i = hit[np.argmin(np.abs(deltas[hit]))]
+            move = deltas[i] * hmm.scale_[j]
+            rows.append({"to_regime": label, "observation": col, "move_sd": deltas[i], "move": move,
+                         "value": obs[col], "new_value": obs[col] + move, "new_proba": post[i, k],
+                         "change": describe_move(col, obs[col], obs[col] + move, window)})
+    out = pd.DataFrame(rows, columns=["to_regime", "observation", "move_sd", "move", "value", "new_value", "new_proba", "change"])
+    return out.reindex(out.move_sd.abs().sort_values(kind="stable").index).reset_index(drop=True)
+
+
+def describe_move(observation: str, value: float, new_value: float, window: int = 21) -> str:
+    """A flip move in plain units, e.g. ``VIX 20.4 -> 27.6`` or ``silver 21-day return +3.0% -> +9.1%``."""
+    if observation == "vix":
+        return f"VIX {np.exp(value):.1f} -> {np.exp(new_value):.1f}"
+    if observation in ("real_yield", "breakeven"):
+        label = "real 10y yield" if observation == "real_yield" else "10y breakeven"
+        return f"{window}-day change in the {label} {value:+.2f} -> {new_value:+.2f} pp"
+    pct = lambda v: f"{(np.exp(v) - 1) * 100:+.1f}%"  # noqa: E731
+    return f"{observation} {window}-day return {pct(value)} -> {pct(new_value)}"
+
+
+def predicted_prior(hmm: RegimeHMM, proba: pd.DataFrame) -> np.ndarray:
+    """Predicted state probabilities for the last row of ``proba``, in the HMM's state order.
+
+    ``p_{t-1} @ A`` from the filtered probabilities of the row before (``p_<label>``
+    columns as from :meth:`RegimeHMM.filter_proba`); the start probabilities for a first row.
+    """
+    if len(proba) < 2:
+        return hmm.model_.startprob_
+    yesterday = proba.iloc[-2]
+    return yesterday[[f"p_{label}" for label in hmm.labels_]].to_numpy(float) @ hmm.model_.transmat_
+
+
+def current_state(
+    pipeline: RegimeForecastPipeline,
+    design: Design,
+    expl: Explanation,
+    errors: pd.DataFrame | None = None,
+    band: tuple[float, float] = (0.1, 0.9),
+    top: int = 5,
+) -> NowState:
+    """The latest date's :class:`NowState`.
+
+    Parameters
+    ----------
+    pipeline : RegimeForecastPipeline
+        Fitted chain with a regime HMM.
+    design : Design
+        Its design of the panel to score.
+    expl : Explanation
+        SHAP values covering (at least) the latest date.
+    errors : pd.DataFrame, optional
+        :func:`error_quantiles` for the bands.
+    band : tuple of float
+        Quantiles ``errors`` were computed with (for display).
+    top : int
+        Drivers to keep.
+    """
+    if pipeline.regime_ is None:
+        raise ModelError("the model has no regime HMM (trained with use_regime=False)")
+    pred = pipeline.predict_design(design).dropna(subset=["regime"])
+    if pred.empty:
+        raise DataError("no date with complete features to report on")
+    date = pred.index[-1]
+    labels = list(pipeline.regime_.label_names)
+    proba = pred.loc[date, [f"p_{n}" for n in labels]].astype(float)
+    proba.index = labels
+    days, start = spell(pred["regime"])
+    rows = []
+    for h in pipeline.horizons:
+        fc = float(pred.loc[date, forecast_name(h)])
+        lo = hi = np.nan
+        n = 0
+        if errors is not None and h in errors.index:
+            lo, hi, n = fc + errors.loc[h, "lo"], fc + errors.loc[h, "hi"], int(errors.loc[h, "n"])
+        rows.append({"horizon": h, "forecast": fc, "lo": lo, "hi": hi, "n_oos": n})
+    regime_proba = pipeline.regime_proba(design).loc[:date].dropna()
+    flips = regime_flips(pipeline.regime_, design.regime_obs.loc[date], predicted_prior(pipeline.regime_, regime_proba),
+                         pipeline.feature_config.regime_window)
+    return NowState(
+        date=date, regime=str(pred.loc[date, "regime"]), proba=proba, spell_days=days, spell_start=start,
+        forecasts=pd.DataFrame(rows).set_index("horizon"), band=band,
+        drivers=top_drivers(expl, date, top), narrative=narrative(expl, date, str(pred.loc[date, "regime"])),
+        flips=flips,
+    )

@@ -1,0 +1,366 @@
+"""The thesis report: lead-lag figures and one self-contained HTML file (images as base64 PNG).
+
+:func:`leadlag_figure` and :func:`event_figure` are also what ``regime leadlag`` saves
+as PNG files. :func:`render_html` turns a :class:`ReportData` into the page; it links to
+nothing outside the file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from models.explain import Explanation, describe_feature, global_importance
+from training import plots
+from training.leadlag import ALL, LeadLagResult, verdict
+from training.now import NowState, spell_text
+
+REPORT_ARTIFACT_DIR = "report"
+_GROUP_COLORS = {ALL: "#222222", **plots.REGIME_COLORS, "calm": "#7f7f7f"}
+
+
+# --------------------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------------------
+def leadlag_figure(result: LeadLagResult) -> Figure:
+    """HAC t-statistic and correlation by lag, overall and per regime."""
+    fig = Figure(figsize=(11, 6.5))
+    ax_t, ax_c = fig.subplots(2, 1, sharex=True)
+    reg = result.regressions
+    for group, part in reg[reg.group != "debasement-fear"].groupby("group", sort=False):
+        style = {"color": _GROUP_COLORS.get(group, "#1f77b4"), "lw": 2.0 if group == ALL else 1.2}
+        ax_t.plot(part["lag"], part["t"], label=group, **style)
+        ax_c.plot(part["lag"], part["corr"], label=group, **style)
+    for level in (-1.96, 1.96):
+        ax_t.axhline(level, color="grey", ls="--", lw=0.8)
+    ax_t.axhline(0, color="k", lw=0.5)
+    ax_c.axhline(0, color="k", lw=0.5)
+    ax_t.set_ylabel("HAC t-statistic")
+    ax_c.set_ylabel("correlation")
+    ax_c.set_xlabel(f"lag L (business days) of {result.metal}'s {result.window}-day return")
+    ax_t.set_title(f"Does {result.metal} lead BTC? {result.window}-day {result.metal} return lagged L days "
+                   f"vs BTC's {result.horizon}-day forward return\n(dashed: |t| = 1.96, nominal, before the "
+                   "lag-scan correction)", fontsize=10)
+    ax_t.legend(loc="upper right", ncol=4, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def event_figure(result: LeadLagResult) -> Figure:
+    """BTC's excess cumulative return after the metal's breakouts, one panel per group."""
+    study = result.events
+    groups = [g for g in study.groups if f"{g}_mean" in study.paths]
+    fig = Figure(figsize=(3.6 * len(groups) + 1, 3.8))
+    axes = np.atleast_1d(fig.subplots(1, len(groups), sharey=True))
+    days = study.paths.index
+    for ax, g in zip(axes, groups, strict=True):
+        color = _GROUP_COLORS.get(g, "#1f77b4")
+        n = int((study.events == g).sum()) if g != ALL else len(study.events)
+        ax.fill_between(days, study.paths[f"{g}_lo"] * 100, study.paths[f"{g}_hi"] * 100, color=color, alpha=0.2, lw=0)
+        ax.plot(days, study.paths[f"{g}_mean"] * 100, color=color, lw=1.8)
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set_title(f"{g} (n={n})")
+        ax.set_xlabel("business days after breakout")
+    axes[0].set_ylabel("BTC excess log return, %")
+    fig.suptitle(f"BTC after {result.metal} 52-week-high breakouts, minus BTC's average path "
+                 f"({study.level:.0%} bootstrap band)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def figure_png(fig: Figure) -> bytes:
+    """PNG bytes of a matplotlib figure."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _via_file(draw: Callable[..., Path], *args: Any) -> bytes:
+    """PNG bytes of a :mod:`training.plots` function that writes to a path."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return Path(draw(*args, Path(tmp) / "figure.png")).read_bytes()
+
+
+# --------------------------------------------------------------------------------------
+# Report data and HTML
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the report shows.
+
+    Attributes
+    ----------
+    model_label : str
+        Registered model name and version (or URI).
+    run_id : str
+        Training run of the model.
+    source : str
+        Data source the report was computed on.
+    data_range : tuple of str
+        First and last date of complete features in the scored data.
+    trained_range : tuple of str
+        The model's training data range.
+    now : NowState
+    leadlag : dict of str -> LeadLagResult
+    regime_source : str
+        Where the lead-lag regimes came from.
+    aligned : pd.DataFrame
+        Point-in-time prices (for the timeline).
+    regimes : pd.Series
+        Filtered regime per date.
+    scores : pd.DataFrame or None
+        The run's ``walk_forward_scores.csv``.
+    dm : pd.DataFrame or None
+        The run's ``diebold_mariano.csv``.
+    expl : Explanation
+        SHAP values of the main horizon over all dates.
+    generated : str
+        Timestamp of the report.
+    """
+
+    model_label: str
+    run_id: str
+    source: str
+    data_range: tuple[str, str]
+    trained_range: tuple[str, str]
+    now: NowState
+    leadlag: dict[str, LeadLagResult]
+    regime_source: str
+    aligned: pd.DataFrame
+    regimes: pd.Series
+    scores: pd.DataFrame | None
+    dm: pd.DataFrame | None
+    expl: Explanation
+    generated: str
+
+
+_CSS = """
+body{font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;background:#f4f5f7;color:#1d2330}
+header{background:#1d2330;color:#fff;padding:28px 48px}
+header h1{margin:0 0 6px;font-size:26px}
+header .meta{color:#b9c0cc;font-size:14px;line-height:1.6}
+main{max-width:1180px;margin:0 auto;padding:24px 32px 48px}
+section{background:#fff;border-radius:10px;box-shadow:0 1px 3px rgba(0,0,0,.08);padding:20px 28px;margin:20px 0}
+h2{margin:4px 0 14px;font-size:20px;border-bottom:2px solid #eef0f3;padding-bottom:8px}
+h3{font-size:16px;margin:20px 0 8px}
+p{line-height:1.55}
+table{border-collapse:collapse;font-size:13px;margin:8px 0 14px}
+th,td{padding:5px 10px;border-bottom:1px solid #e6e8ec;text-align:right}
+th{background:#f7f8fa;font-weight:600}
+td:first-child,th:first-child,td.text{text-align:left}
+img{max-width:100%;height:auto;display:block;margin:10px 0}
+.badge{display:inline-block;padding:4px 12px;border-radius:14px;color:#fff;font-weight:600}
+.cards{display:flex;gap:16px;flex-wrap:wrap}
+.card{flex:1 1 220px;background:#f7f8fa;border-radius:8px;padding:12px 16px}
+.card .big{font-size:22px;font-weight:600}
+.bar{height:10px;background:#e6e8ec;border-radius:5px;overflow:hidden;margin:3px 0 8px}
+.bar span{display:block;height:100%}
+.verdict{background:#fff8e6;border-left:4px solid #f0b429;padding:10px 14px;margin:10px 0}
+.note{color:#5b6475;font-size:13px}
+footer{color:#5b6475;font-size:12px;text-align:center;padding:12px}
+"""
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
+
+
+def _table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
+    formats = formats or {}
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = []
+    for _, row in frame.iterrows():
+        cells = []
+        for c in frame.columns:
+            v = row[c]
+            if isinstance(v, (float, np.floating)):
+                text = "–" if not np.isfinite(v) else format(v, formats.get(c, ".3f"))
+                cells.append(f"<td>{html.escape(text)}</td>")
+            else:
+                cells.append(f'<td class="text">{html.escape(str(v))}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _pct(log_return: float) -> str:
+    return "–" if not np.isfinite(log_return) else f"{(np.exp(log_return) - 1) * 100:+.1f}%"
+
+
+def _now_section(now: NowState) -> str:
+    color = _GROUP_COLORS.get(now.regime, "#1f77b4")
+    bars = "".join(
+        f"<div>{html.escape(label)} {p:.0%}</div><div class='bar'><span style='width:{p * 100:.1f}%;"
+        f"background:{_GROUP_COLORS.get(label, '#1f77b4')}'></span></div>"
+        for label, p in now.proba.items()
+    )
+    fc = now.forecasts.reset_index()
+    head = now.forecasts.loc[21] if 21 in now.forecasts.index else now.forecasts.iloc[0]
+    head_h = 21 if 21 in now.forecasts.index else int(now.forecasts.index[0])
+    q_lo, q_hi = now.band
+    fc_table = pd.DataFrame({
+        "horizon (business days)": fc["horizon"].astype(str),
+        "forecast": [_pct(v) for v in fc["forecast"]],
+        f"band ({q_lo:.0%}–{q_hi:.0%} of past out-of-sample errors)": [
+            f"{_pct(lo)} to {_pct(hi)}" for lo, hi in zip(fc["lo"], fc["hi"], strict=True)],
+        "errors behind the band": fc["n_oos"].astype(str),
+    })
+    drivers = now.drivers.assign(feature=lambda d: d.feature.map(describe_feature),
+                                 contribution=lambda d: d.contribution * 100)
+    drivers = drivers.rename(columns={"contribution": "contribution (pts)"})
+    flips = now.flips.groupby("to_regime", sort=False).head(2).copy()
+    flips = flips[["to_regime", "observation", "move_sd", "change", "new_proba"]].rename(
+        columns={"to_regime": "to regime", "observation": "HMM observation", "move_sd": "move (sd)",
+                 "new_proba": "new probability"})
+    flip_html = _table(flips, {"move (sd)": "+.2f", "new probability": ".0%"}) if len(flips) else \
+        "<p>No single observation move within ±6 standard deviations would flip the regime today.</p>"
+    return f"""
+<section id="now"><h2>Current state</h2>
+<div class="cards">
+ <div class="card"><div class="note">Regime on {now.date:%Y-%m-%d}</div>
+  <div class="big"><span class="badge" style="background:{color}">{html.escape(now.regime)}</span></div>
+  <div class="note">{spell_text(now)}</div></div>
+ <div class="card"><div class="note">Filtered regime probabilities</div>{bars}</div>
+ <div class="card"><div class="note">BTC over the next {head_h} business days</div>
+  <div class="big">{_pct(head.forecast)}</div>
+  <div class="note">band {_pct(head.lo)} to {_pct(head.hi)}</div></div>
+</div>
+<h3>Forecasts of BTC's return</h3>{_table(fc_table)}
+<p>{html.escape(now.narrative)}</p>
+<h3>Top drivers (SHAP, {now.drivers.shape[0]} largest)</h3>
+{_table(drivers, {"value": ".4g", "percentile": ".0f", "contribution (pts)": "+.2f"})}
+<h3>What would flip the regime</h3>
+<p class="note">Smallest change of one HMM observation today (others unchanged, yesterday's filtered
+probabilities as prior) that makes another regime the most probable; moves in the HMM's standard deviations
+and in the observation's units (21-day log returns / yield changes, log VIX).</p>
+{flip_html}
+</section>"""
+
+
+def _event_cell(row) -> str:
+    if not np.isfinite(row.mean_excess):
+        return "–"
+    band = f" [{row.lo:+.3f}, {row.hi:+.3f}]" if np.isfinite(row.lo) else ""
+    p = f", p={row.p:.2f}" if np.isfinite(row.p) else ""
+    return f"{row.mean_excess:+.3f}{band}{p}, n={row.events}"
+
+
+def _leadlag_section(results: dict[str, LeadLagResult], regime_source: str) -> str:
+    parts = [f"""<section id="leadlag"><h2>Lead-lag evidence: does metal strength lead Bitcoin?</h2>
+<p class="note">Predictive regressions of BTC's forward return on the metal's trailing return lagged L business
+days (Newey-West standard errors); <b>p scan</b> is the family-wise p-value of the best lag after scanning every
+lag (circular-shift null). Regimes: {html.escape(regime_source)}.</p>"""]
+    for metal, res in results.items():
+        best = res.best.reset_index()[["group", "lag", "beta", "t", "p", "p_scan", "n"]].rename(columns={"p_scan": "p scan"})
+        granger = {col: res.granger.pivot(index="group", columns="weeks", values=col)
+                   .reindex(res.granger.group.unique()).rename(columns=lambda w: f"{w} wk").reset_index()
+                   for col in ("p", "p_robust")}
+        events = res.events.summary.assign(cell=lambda d: [_event_cell(r) for r in d.itertuples()])
+        events = events.pivot(index="group", columns="day", values="cell").reindex(events.group.unique())
+        events = events.rename(columns=lambda d: f"day {d}").reset_index()
+        parts.append(f"""<h3>{html.escape(metal.capitalize())}</h3>
+<div class="verdict">{html.escape(verdict(res))}</div>
+{_table(best, {"lag": ".0f", "beta": "+.3f", "t": "+.2f", "p": ".2g", "p scan": ".3f", "n": ".0f"})}
+{_img(figure_png(leadlag_figure(res)), f"{metal} lead-lag scan")}
+<h4>Granger-style tests: p-values of adding 1..k weekly {metal} returns to an AR(k) model of BTC's weekly return</h4>
+<div class="cards"><div class="card">F-test{_table(granger["p"])}</div>
+<div class="card">heteroskedasticity-robust Wald test{_table(granger["p_robust"])}</div></div>
+<h4>Event study: BTC's excess log return after {metal} 52-week-high breakouts
+(mean [{res.events.level:.0%} bootstrap band], t-test p, events)</h4>
+{_table(events)}
+{_img(figure_png(event_figure(res)), f"{metal} event study")}""")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _walk_forward_section(scores: pd.DataFrame | None, dm: pd.DataFrame | None) -> str:
+    if scores is None or scores.empty:
+        return '<section id="walkforward"><h2>Walk-forward results against baselines</h2><p>The model run logged no scores.</p></section>'
+    overall = scores[scores.regime == "all"]
+    names = {"forecaster": "forecaster", "n": "n", "ic": "rank IC", "ic_lo": "IC lo", "ic_hi": "IC hi",
+             "r2_oos": "OOS R²", "hit_rate": "hit rate", "mae": "MAE", "ic_nonoverlap": "IC non-overlap"}
+    tables = "".join(
+        f"<h3>{h}-day horizon</h3>" + _table(part[[c for c in names if c in part]].rename(columns=names),
+                                             {"n": ".0f", "hit rate": ".1%", "MAE": ".4f", "OOS R²": "+.3f"})
+        for h, part in overall.groupby("horizon")
+    )
+    dm_html = ""
+    if dm is not None and not dm.empty:
+        dm_html = "<h3>Diebold-Mariano: model vs best baseline</h3>" + _table(dm, {"horizon": ".0f", "dm_stat": "+.2f", "p_value": ".3f"})
+    return f"""<section id="walkforward"><h2>Walk-forward results against baselines</h2>
+<p class="note">Out-of-sample rank IC (with block-bootstrap interval), OOS R² against the expanding mean, hit rate
+and MAE of forward log returns, from the model's training run.</p>{tables}{dm_html}</section>"""
+
+
+def _shap_section(expl: Explanation) -> str:
+    fam = expl.by_family().abs().mean().sort_values(ascending=False).mul(100).rename("mean |SHAP| (pts)").reset_index()
+    fam.columns = ["family", "mean |SHAP| (pts)"]
+    top = global_importance(expl).head(10).assign(feature=lambda d: d.feature.map(describe_feature),
+                                                  mean_abs_shap=lambda d: d.mean_abs_shap * 100)
+    return f"""<section id="shap"><h2>SHAP drivers of the {expl.horizon}-day forecast</h2>
+{_img(_via_file(plots.shap_summary, expl), "SHAP summary")}
+<div class="cards"><div class="card"><h3>By driver family</h3>{_table(fam, {"mean |SHAP| (pts)": ".2f"})}</div>
+<div class="card"><h3>Top features</h3>{_table(top.rename(columns={"mean_abs_shap": "mean |SHAP| (pts)"}), {"mean |SHAP| (pts)": ".2f"})}</div></div>
+</section>"""
+
+
+def render_html(data: ReportData) -> str:
+    """The whole report as one HTML document (no external resources)."""
+    timeline = _via_file(plots.regime_timeline, data.aligned, data.regimes.dropna())
+    first, last = data.data_range
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>BTC macro regime report {html.escape(last)}</title><style>{_CSS}</style></head>
+<body><header><h1>Bitcoin macro regimes: testing the metals-lead thesis</h1>
+<div class="meta">Data {html.escape(first)} to {html.escape(last)} ({html.escape(data.source)}) ·
+Model {html.escape(data.model_label)} (trained on {html.escape(" to ".join(data.trained_range))}) ·
+run {html.escape(data.run_id)} · generated {html.escape(data.generated)}</div></header>
+<main>
+{_now_section(data.now)}
+<section id="timeline"><h2>Regimes over BTC, silver and gold</h2>
+<p class="note">Filtered (point-in-time) regimes of the model's HMM: red fear, green debasement, grey calm.</p>
+{_img(timeline, "regime timeline")}</section>
+{_leadlag_section(data.leadlag, data.regime_source)}
+{_walk_forward_section(data.scores, data.dm)}
+{_shap_section(data.expl)}
+</main><footer>Forecasts are forward log returns shown as simple returns; nothing here is investment advice.</footer>
+</body></html>"""
+
+
+def write_report(data: ReportData, path: Path) -> Path:
+    """Render ``data`` to ``path`` (parents created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(data), encoding="utf-8")
+    return path
+
+
+def model_label(model_uri: str) -> str:
+    """``name vN (@alias)`` for a registry URI (``models:/name@alias`` or ``models:/name/N``), else the URI."""
+    from training.tracking import current_version
+
+    ref = model_uri.removeprefix("models:/")
+    if ref == model_uri:
+        return model_uri
+    if "@" in ref:
+        name, alias = ref.split("@", 1)
+        mv = current_version(name, alias)
+        return f"{name} v{mv.version} (@{alias})" if mv is not None else model_uri
+    name, _, version = ref.partition("/")
+    return f"{name} v{version}" if version else model_uri
+
+
+def log_report(path: Path, run_id: str) -> str:
+    """Attach the report to the model's MLflow run; returns the artifact path."""
+    from mlflow import MlflowClient
+
+    MlflowClient().log_artifact(run_id, str(path), REPORT_ARTIFACT_DIR)
+    return f"{REPORT_ARTIFACT_DIR}/{path.name}"
