@@ -10,6 +10,7 @@ from hmmlearn.hmm import GaussianHMM
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from regime.filtering import forward_filter, gaussian_log_emissions
 from regime.naming import LABELS_BY_COUNT, name_states
@@ -92,7 +93,20 @@ class RegimeHMM(BaseEstimator):
         self.mean_ = X.mean().to_numpy()
         self.scale_ = X.std(ddof=0).replace(0.0, 1.0).to_numpy()
         Z = self._standardise(X)
-        rng = check_random_state(self.random_state)
+        # Small problem: BLAS/OpenMP threads (k-means init, Cholesky per EM step) only add
+        # overhead, and spin badly on a busy 2-core machine (6x slower measured).
+        with threadpool_limits(1):
+            best, best_score = self._best_of_restarts(Z, check_random_state(self.random_state))
+        self.model_ = best
+        self.score_ = float(best_score)
+        self.converged_ = bool(best.monitor_.converged and best.monitor_.iter < self.n_iter)
+        if not self.converged_:
+            logger.warning("HMM did not converge within n_iter=%d (tol=%g)", self.n_iter, self.tol)
+        self.labels_ = name_states(best.means_, self.columns_)
+        return self
+
+    def _best_of_restarts(self, Z: np.ndarray, rng: np.random.RandomState) -> tuple[GaussianHMM, float]:
+        """Fit ``n_init`` seeded restarts; return the one with the highest log-likelihood."""
         best, best_score = None, -np.inf
         for _ in range(int(self.n_init)):
             model = GaussianHMM(
@@ -110,13 +124,7 @@ class RegimeHMM(BaseEstimator):
                 best, best_score = model, score
         if best is None:
             raise RuntimeError("every HMM restart failed to produce a finite likelihood")
-        self.model_ = best
-        self.score_ = float(best_score)
-        self.converged_ = bool(best.monitor_.converged and best.monitor_.iter < self.n_iter)
-        if not self.converged_:
-            logger.warning("HMM did not converge within n_iter=%d (tol=%g)", self.n_iter, self.tol)
-        self.labels_ = name_states(best.means_, self.columns_)
-        return self
+        return best, float(best_score)
 
     def filter_proba(self, X: pd.DataFrame) -> pd.DataFrame:
         """Filtered probabilities P(state_t | obs_1..t) for each row, one column per label.

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from threadpoolctl import threadpool_limits
 
 from features.design import Design
 from features.target import target_name
@@ -97,7 +98,7 @@ def run_walk_forward(
     def add(h: int, name: str, values: pd.Series) -> None:
         cols[h].setdefault(name, []).append(values)
 
-    for k, fold in enumerate(folds):
+    def fit_fold(k: int, fold: Fold) -> None:
         test = design.index[fold.cutoff : fold.test_end]
         pipe = clone(template).fit_design(design, fold.cutoff, fold.train_start)
         full = pipe.predict_design(design)
@@ -121,6 +122,10 @@ def run_walk_forward(
                 add(h, "linear", pd.Series(lin.predict(X.loc[test]), index=test))
         if progress is not None:
             progress(k + 1, len(folds), fold)
+
+    with threadpool_limits(1):  # many small fits: threads only add overhead (docs/decisions.md)
+        for k, fold in enumerate(folds):
+            fit_fold(k, fold)
 
     regimes = pd.concat(regime_parts)
     test_index = regimes.index
