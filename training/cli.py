@@ -9,6 +9,20 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from training.cli_common import (
+    DEFAULT_MODEL_URI,
+    STATE,
+    DataDirOpt,
+    EndOpt,
+    ModelUriOpt,
+    SourceOpt,
+    StartOpt,
+    data_overrides,
+    date_filter,
+    load_model,
+    panel_for,
+)
+
 app = typer.Typer(
     help=(
         "Macro regime forecasting of Bitcoin from metals, yields and the dollar.\n\n"
@@ -23,14 +37,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-DEFAULT_MODEL_URI = "models:/btc-forward-return@champion"
-_STATE: dict[str, bool] = {"debug": False}
-
-SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Data source: demo (bundled synthetic market, default), csv (folder of <series>.csv with date,value) or live (cached Yahoo/FRED).")]
-DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder of <series_id>.csv files (for --source csv), e.g. ../shared/data.")]
-StartOpt = Annotated[Optional[str], typer.Option("--start", help="First date (YYYY-MM-DD).")]
-EndOpt = Annotated[Optional[str], typer.Option("--end", help="Last date (YYYY-MM-DD).")]
-ModelUriOpt = Annotated[str, typer.Option("--model-uri", help="MLflow model URI; load only from stores you trust (models are code).")]
 
 
 @app.callback()
@@ -38,23 +44,13 @@ def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs on errors.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and results.")] = False,
 ) -> None:
-    _STATE["debug"] = debug
+    STATE["debug"] = debug
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
     for noisy in ("mlflow", "alembic", "urllib3", "matplotlib", "shap", "numba", "git", "yfinance", "filelock"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
-
-
-def _data_overrides(source: str | None, data_dir: Path | None, start: str | None, end: str | None,
-                    seed: int | None = None, cache_dir: Path | None = None,
-                    sources_file: Path | None = None) -> dict[str, Any]:
-    raw = {"source": source, "data_dir": str(data_dir) if data_dir else None, "start": start, "end": end, "seed": seed,
-           "cache_dir": str(cache_dir) if cache_dir else None, "sources_file": str(sources_file) if sources_file else None}
-    if data_dir and not source:
-        raw["source"] = "csv"
-    return {k: v for k, v in raw.items() if v is not None}
 
 
 @app.command()
@@ -98,7 +94,7 @@ def train(
 
         cfg = best_config(cfg, params, study, storage)
     cfg = cfg.replace(
-        data=_data_overrides(source, data_dir, start, end, seed, cache_dir, sources_file),
+        data=data_overrides(source, data_dir, start, end, seed, cache_dir, sources_file),
         model={k: v for k, v in {"horizons": tuple(horizon) if horizon else None, "n_states": n_states, "embargo": embargo}.items() if v is not None},
         evaluation={k: v for k, v in {"initial_train": initial_train, "step": step, "window": window,
                                       "n_bootstrap": n_bootstrap, "baselines": False if no_baselines else None}.items() if v is not None},
@@ -108,49 +104,6 @@ def train(
     with TrainProgress() as progress:
         result = run_training(cfg, progress)
     print_training_result(result, cfg)
-
-
-def _load_model(model_uri: str, tracking_uri: str | None):
-    from training.tracking import configure_tracking, load_pyfunc, unwrap
-
-    configure_tracking(tracking_uri)
-    model = load_pyfunc(model_uri)
-    pipeline, info = unwrap(model)
-    return model, pipeline, info
-
-
-def _panel_for(info: dict[str, Any], source: str | None, data_dir: Path | None, seed: int | None = None):
-    """The raw panel to score: the model's training source unless overridden."""
-    from features.config import DataConfig
-    from features.sources import load_panel
-
-    trained = dict(info.get("config", {}).get("data", {}))
-    overrides = _data_overrides(source, data_dir, None, None, seed)
-    if overrides.get("source") and overrides["source"] != trained.get("source"):
-        trained = {"start": trained.get("start")}
-    trained.update(overrides)
-    trained["end"] = None
-    return load_panel(DataConfig(**trained))
-
-
-def _date_filter(frame, start: str | None, end: str | None, column: str = "date"):
-    import pandas as pd
-
-    from features.errors import ConfigError
-
-    dates = pd.to_datetime(frame[column])
-    for name, value in (("--start", start), ("--end", end)):
-        if value is not None:
-            try:
-                pd.Timestamp(value)
-            except ValueError:
-                raise ConfigError(f"`{name}` must be a date (YYYY-MM-DD). Got '{value}'.") from None
-    keep = pd.Series(True, index=frame.index)
-    if start:
-        keep &= dates >= pd.Timestamp(start)
-    if end:
-        keep &= dates <= pd.Timestamp(end)
-    return frame[keep]
 
 
 @app.command()
@@ -174,10 +127,10 @@ def predict(
 
     if rows < 0:
         raise ConfigError(f"`--rows` must be >= 0. Got {rows}.")
-    model, pipeline, info = _load_model(model_uri, tracking_uri)
-    panel = _panel_for(info, source, data_dir)
+    model, pipeline, info = load_model(model_uri, tracking_uri)
+    panel = panel_for(info, source, data_dir)
     frame = panel.reset_index()
-    out = _date_filter(model.predict(frame), start, end)
+    out = date_filter(model.predict(frame), start, end)
     if out.empty:
         raise ConfigError("no forecasts in the requested date range")
     if output:
@@ -209,8 +162,8 @@ def explain(
 
     if top < 1:
         raise ConfigError(f"`--top` must be >= 1. Got {top}.")
-    _, pipeline, info = _load_model(model_uri, tracking_uri)
-    panel = _panel_for(info, source, data_dir)
+    _, pipeline, info = load_model(model_uri, tracking_uri)
+    panel = panel_for(info, source, data_dir)
     run_explain(pipeline, panel, date=date, start=start, end=end, horizon=horizon, top=top,
                 by_regime=by_regime, output_dir=output_dir)
 
@@ -247,7 +200,7 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - the one place that turns errors into messages
         from features.errors import RegimeError
 
-        if _STATE["debug"]:
+        if STATE["debug"]:
             raise
         if isinstance(exc, RegimeError):
             print(f"error: {exc}", file=sys.stderr)

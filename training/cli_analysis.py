@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from training.cli import DEFAULT_MODEL_URI, DataDirOpt, ModelUriOpt, SourceOpt
+from training.cli_common import DEFAULT_MODEL_URI, DataDirOpt, ModelUriOpt, SourceOpt
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,12 +64,12 @@ def _leadlag_regimes(panel: "pd.DataFrame", design: "Design", source: str, model
                      tracking_uri: str | None, fit_hmm: bool) -> tuple["pd.Series", str]:
     """Filtered regimes from the registered model (if trained on ``source``), else a fresh HMM."""
     from features.errors import ModelError
-    from training.cli import _load_model
+    from training.cli_common import load_model
     from training.leadlag import fit_regimes
 
     if not fit_hmm:
         try:
-            _, pipeline, info = _load_model(model_uri, tracking_uri)
+            _, pipeline, info = load_model(model_uri, tracking_uri)
         except ModelError:
             pipeline, info = None, {}
         trained_on = info.get("config", {}).get("data", {}).get("source")
@@ -152,13 +152,13 @@ def leadlag(
     from features.config import DataConfig, FeatureConfig
     from features.design import build_design
     from features.sources import load_panel
-    from training.cli import _data_overrides
+    from training.cli_common import data_overrides
     from training.leadlag import analyze_metal
     from training.report import event_figure, leadlag_figure
 
     _check_scan(max_lag, horizon, window, shifts)
     metals = _metals(metal)
-    cfg = DataConfig(**_data_overrides(source, data_dir, None, None))
+    cfg = DataConfig(**data_overrides(source, data_dir, None, None))
     panel = load_panel(cfg)
     design = build_design(panel, FeatureConfig(), (horizon,), min_rows=2 * (max_lag + horizon) + 504)
     regimes, regime_source = _leadlag_regimes(panel, design, cfg.source, model_uri, tracking_uri, fit_hmm)
@@ -240,11 +240,11 @@ def now(
     Uses the latest date of the model's data source (or --source/--data-dir); the bands come from the
     walk-forward out-of-sample errors logged by the model's training run.
     """
-    from training.cli import _load_model, _panel_for
+    from training.cli_common import load_model, panel_for
 
     _quiet_mlflow()
-    _, pipeline, info = _load_model(model_uri, tracking_uri)
-    _, _, state = _state(pipeline, info, _panel_for(info, source, data_dir))
+    _, pipeline, info = load_model(model_uri, tracking_uri)
+    _, _, state = _state(pipeline, info, panel_for(info, source, data_dir))
     _print_now(state, model_uri)
 
 
@@ -267,7 +267,7 @@ def report(
     import datetime as dt
 
     from features.errors import ModelError
-    from training.cli import _load_model, _panel_for
+    from training.cli_common import load_model, panel_for
     from training.leadlag import analyze_metal
     from training.now import run_csv
     from training.report import ReportData, log_report, model_label, write_report
@@ -275,8 +275,8 @@ def report(
 
     _check_scan(max_lag, horizon, 63, shifts)
     _quiet_mlflow()
-    _, pipeline, info = _load_model(model_uri, tracking_uri)
-    panel = _panel_for(info, source, data_dir)
+    _, pipeline, info = load_model(model_uri, tracking_uri)
+    panel = panel_for(info, source, data_dir)
     design, expl, state = _state(pipeline, info, panel)
     regimes = _model_regimes(pipeline, design)
     start = design.index[design.first_complete()]
