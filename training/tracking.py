@@ -54,23 +54,31 @@ def configure_tracking(uri: str | None = None) -> str:
     import mlflow
 
     uri = resolve_tracking_uri(uri)
-    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+    if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
     return uri
 
 
+def artifact_location(tracking_uri: str) -> str | None:
+    """Artifacts of a local sqlite store live beside its database (``mlruns/artifacts`` by default).
+
+    Remote stores (a tracking server) choose their own artifact location: None.
+    """
+    if tracking_uri.startswith("sqlite:///"):
+        db = Path(tracking_uri.removeprefix("sqlite:///"))  # relative, or absolute for sqlite:////
+        return (db.resolve().parent / "artifacts").as_uri()
+    return None
+
+
 def ensure_experiment(name: str) -> str:
-    """Experiment id of ``name``, created with artifacts under ``mlruns/artifacts`` for local stores."""
+    """Experiment id of ``name``, created with artifacts beside a local sqlite store."""
     import mlflow
 
     exp = mlflow.get_experiment_by_name(name)
     if exp is not None:
         return exp.experiment_id
-    uri = mlflow.get_tracking_uri()
-    location = None
-    if uri.startswith("sqlite:") or uri.startswith("file:"):
-        location = (DEFAULT_STORE.resolve() / "artifacts").as_uri()
+    location = artifact_location(mlflow.get_tracking_uri())
     try:
         return mlflow.create_experiment(name, artifact_location=location)
     except Exception:  # another job created it first
