@@ -1,9 +1,162 @@
-"""``regime tune``: Optuna search over the walk-forward objective (placeholder)."""
+"""``regime tune``: Optuna search over the walk-forward objective. Heavy imports stay inside the command."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
 import typer
+
+from training.cli_common import DataDirOpt, EndOpt, SourceOpt, StartOpt, data_overrides
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
+
+    from training.tune import TuneResult
+
+
+class TuneProgress:
+    """Progress bars on stderr: trials of this worker and folds of the current trial; a line per trial."""
+
+    def __init__(self, trials: int | None) -> None:
+        self.trials = trials
+
+    def __enter__(self) -> "TuneProgress":
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+        )
+        self._progress.__enter__()
+        self._trials = self._progress.add_task("trials", total=self.trials)
+        self._folds = self._progress.add_task("folds", total=None)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._progress.__exit__(*exc)
+
+    # the TuneReporter interface (duck-typed so rich and Optuna load only inside the command)
+    def trial_started(self, number: int) -> None:
+        self._progress.update(self._folds, description=f"trial {number} folds", total=None, completed=0)
+
+    def fold(self, done: int, total: int) -> None:
+        self._progress.update(self._folds, total=total, completed=done)
+
+    def trial_finished(self, trial: "FrozenTrial", best: "FrozenTrial | None") -> None:
+        state = trial.state.name.lower()
+        if state == "complete":
+            what = f"IC {trial.value:+.4f}"
+        elif state == "pruned":
+            step = max(trial.intermediate_values)
+            what = f"at fold {step + 1} (cumulative IC {trial.intermediate_values[step]:+.4f})"
+        else:
+            what = str(trial.user_attrs.get("fail_reason", "see --debug"))
+        lead = f"best IC {best.value:+.4f} (trial {best.number})" if best is not None else "no complete trial yet"
+        self._progress.console.print(f"trial {trial.number} {state}: {what}; {lead}")
+        self._progress.update(self._trials, advance=1, description=lead)
+
+    def stage(self, name: str) -> None:
+        self._progress.update(self._folds, description=name, total=None, completed=0)
+
+
+def print_tune_result(result: "TuneResult") -> None:
+    """The best trial with its hold-out score against the defaults', the study's counts and the pace."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    best, default = result.best, result.default
+    counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(result.states.items()))
+    console.print(f"Study [bold]{result.study}[/bold] in {result.storage}: {counts}. This worker: "
+                  f"{result.worker_trials} trials in {result.elapsed_s / 60:.1f} min "
+                  f"({result.trials_per_minute:.2f} trials/min). MLflow run {result.run_id}")
+    if best is None:
+        console.print("No complete trial yet.")
+        return
+    holdout = f"from {result.holdout_start}" if result.holdout_start else "none (--holdout-days 0)"
+    t = Table(title=f"Mean walk-forward IC over horizons; hold-out {holdout}")
+    for col in ("trial", "tuning period", "hold-out"):
+        t.add_column(col, justify="right")
+    for label, s in (("best", best), ("defaults", default)):
+        if s is not None:
+            ho = "–" if s["holdout_ic"] is None else f"{s['holdout_ic']:+.4f}"
+            t.add_row(f"{label} (#{s['number']})", f"{s['value']:+.4f}", ho)
+    console.print(t)
+    console.print("Best parameters: " + ", ".join(f"{k}={_short(v)}" for k, v in best["params"].items()))
+    if result.interrupted:
+        console.print("[yellow]Interrupted: the hold-out was not scored.[/yellow]")
+    console.print("Train with them: `regime train --params best" + _study_args(result) + "`")
+
+
+def _short(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _study_args(result: "TuneResult") -> str:
+    from training.tune import DEFAULT_JOURNAL, DEFAULT_STUDY
+
+    out = "" if result.study == DEFAULT_STUDY else f" --study {result.study}"
+    return out if result.storage == str(DEFAULT_JOURNAL) else out + f" --storage '{result.storage}'"
+
+
+def tune(
+    trials: Annotated[Optional[int], typer.Option("--trials", help="Trials this worker runs (default 20; with --timeout alone: until the timeout).")] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds after which this worker starts no new trial.")] = None,
+    study: Annotated[Optional[str], typer.Option("--study", help="Study name; workers with the same name and storage share it (default btc-regime).")] = None,
+    storage: Annotated[Optional[str], typer.Option("--storage", help="Journal file (one machine; default mlruns/optuna-journal.log) or database URL such as postgresql://user:pw@host/optuna (many machines).")] = None,
+    holdout_days: Annotated[int, typer.Option("--holdout-days", help="Final business days kept out of tuning and scored only for the best trial (0 = none).")] = 504,
+    sampler_seed: Annotated[int, typer.Option("--sampler-seed", help="Seed of the TPE sampler (same seed, one worker: same trials).")] = 0,
+    source: SourceOpt = None,
+    data_dir: DataDirOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    horizon: Annotated[Optional[list[int]], typer.Option("--horizon", "-h", help="Forecast horizon to model and score; repeat for several (default 5, 21, 63).")] = None,
+    initial_train: Annotated[Optional[int], typer.Option(help="Business days before the first walk-forward test date (default 756).")] = None,
+    step: Annotated[Optional[int], typer.Option(help="Walk-forward refit cadence = pruning step, in business days (default 126).")] = None,
+    window: Annotated[Optional[str], typer.Option(help="Walk-forward training window: expanding or rolling.")] = None,
+    hmm_n_init: Annotated[int, typer.Option(help="HMM restarts per fit in every trial; the tuned model keeps this value.")] = 1,
+    config: Annotated[Optional[Path], typer.Option("--config", help="TOML file with the settings not searched; options given here override it.")] = None,
+    experiment: Annotated[Optional[str], typer.Option(help="MLflow experiment of the tuning runs (default btc-regime-tuning).")] = None,
+    tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db).")] = None,
+) -> None:
+    """Tune LightGBM, HMM states and feature windows on the walk-forward IC, then score the hold-out.
+
+    Examples: `regime tune --trials 100`; on several machines, each runs
+    `regime tune --trials 50 --storage postgresql://user:pw@db/optuna --study btc-21d -h 21`.
+    Then `regime train --params best [--study NAME --storage URL]`. Ctrl-C stops after
+    keeping every finished trial. See docs/tuning.md.
+    """
+    import logging
+
+    import optuna
+
+    from training.cli_common import STATE
+    from training.config import Config
+    from training.tune import DEFAULT_STUDY, TUNE_EXPERIMENT, TuneSettings, run_tuning
+
+    optuna.logging.set_verbosity(logging.DEBUG if STATE["debug"] else logging.ERROR)
+    settings = TuneSettings(
+        study=study or DEFAULT_STUDY, storage=storage, trials=20 if trials is None and timeout is None else trials,
+        timeout=timeout, holdout_days=holdout_days, seed=sampler_seed,
+    )
+    cfg = Config.from_toml(config) if config else Config()
+    cfg = cfg.replace(
+        data=data_overrides(source, data_dir, start, end),
+        model={"hmm_n_init": hmm_n_init, **({"horizons": tuple(horizon)} if horizon else {})},
+        evaluation={k: v for k, v in {"initial_train": initial_train, "step": step, "window": window}.items() if v is not None},
+        tracking={"experiment": experiment or TUNE_EXPERIMENT, **({"tracking_uri": tracking_uri} if tracking_uri else {})},
+    )
+    with TuneProgress(settings.trials) as progress:
+        result = run_tuning(cfg, settings, progress)
+    print_tune_result(result)
+    if result.interrupted:
+        print("interrupted: finished trials are kept in the study", file=sys.stderr)
+        sys.exit(130)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root ``app``."""
+    app.command()(tune)
