@@ -58,5 +58,5 @@ def align_point_in_time(panel: pd.DataFrame, calendar: pd.DatetimeIndex | None =
         s = panel[col].dropna()
         s = pd.Series(s.to_numpy(), index=availability_dates(s.rename(col)))
         s = s[~s.index.duplicated(keep="last")]
-        out[col] = s.reindex(s.index.union(calendar)).ffill().reindex(calendar)
+        out[col] = s.reindex(calendar, method="ffill")  # latest value published on or before each date
     return pd.DataFrame(out, index=calendar)

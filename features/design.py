@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import pandas as pd
 
@@ -40,13 +41,24 @@ class Design:
     def index(self) -> pd.DatetimeIndex:
         return self.features.index  # type: ignore[return-value]
 
-    def first_complete(self) -> int:
-        """Position of the first row where the core features and HMM inputs are all known."""
+    @cached_property
+    def _regime_start(self) -> int:
+        ok = self.regime_obs.notna().all(axis=1).to_numpy()
+        return int(ok.argmax()) if ok.any() else len(ok)
+
+    @cached_property
+    def _first_complete(self) -> int:
         ok = self.regime_obs.notna().all(axis=1) & self.features["ret_btc_63"].notna()
         ok &= self.features.filter(like="lead_").notna().all(axis=1)
-        if not ok.any():
-            return len(ok)
-        return int(ok.to_numpy().argmax())
+        return int(ok.to_numpy().argmax()) if ok.any() else len(ok)
+
+    def regime_start(self) -> int:
+        """Position of the first row with every HMM input known: where the regime filter starts."""
+        return self._regime_start
+
+    def first_complete(self) -> int:
+        """Position of the first row where the core features and HMM inputs are all known."""
+        return self._first_complete
 
 
 def build_design(
@@ -54,6 +66,7 @@ def build_design(
     cfg: FeatureConfig,
     horizons: tuple[int, ...],
     min_rows: int = 1,
+    tail: int | None = None,
 ) -> Design:
     """Validate a raw panel and build its :class:`Design`.
 
@@ -67,12 +80,17 @@ def build_design(
         Forecast horizons in business days.
     min_rows : int
         Minimum number of rows with complete features; fewer is a :class:`DataError`.
+    tail : int, optional
+        Only the last ``tail`` rows need forecaster features (a warm daily update): they
+        are computed from the last ``tail + cfg.warmup`` rows, which hold every value
+        their windows read. The HMM inputs and targets still cover the whole history.
     """
     panel = validate_panel(panel, CORE_SERIES)
     aligned = align_point_in_time(panel)
     design = Design(
         aligned=aligned,
-        features=build_features(aligned, cfg),
+        features=build_features(aligned if tail is None else aligned.iloc[-(tail + cfg.warmup + 1):], cfg)
+        .reindex(aligned.index),
         regime_obs=regime_observations(aligned, cfg),
         targets=forward_log_returns(aligned["btc_usd"], horizons),
     )

@@ -79,9 +79,9 @@ class RegimeForecastPipeline(BaseEstimator):
         self.random_state = random_state
 
     # -- building blocks shared with the walk-forward engine -------------------------------
-    def make_design(self, panel: pd.DataFrame, min_rows: int = 1) -> Design:
+    def make_design(self, panel: pd.DataFrame, min_rows: int = 1, tail: int | None = None) -> Design:
         """Build the point-in-time design of a raw panel with this chain's settings."""
-        return build_design(panel, self.feature_config, tuple(self.horizons), min_rows=min_rows)
+        return build_design(panel, self.feature_config, tuple(self.horizons), min_rows=min_rows, tail=tail)
 
     def training_rows(
         self, design: Design, horizon: int, cutoff: int, train_start: int | None = None
@@ -131,18 +131,20 @@ class RegimeForecastPipeline(BaseEstimator):
         """Filtered regime probabilities for every row (NaN during warm-up; no columns without a regime)."""
         if self.regime_ is None:
             return pd.DataFrame(index=design.index)
-        start = design.first_complete()
+        start = design.regime_start()  # the whole observed history, whatever rows are forecast
         return self.regime_.filter_proba(design.regime_obs.iloc[start:]).reindex(design.index)
 
     def design_matrix(self, design: Design) -> pd.DataFrame:
         """Features plus (when used) filtered regime probabilities."""
         return pd.concat([design.features, self.regime_proba(design)], axis=1)
 
-    def predict_design(self, design: Design) -> pd.DataFrame:
-        """Regime, probabilities and forecasts for each complete row of ``design``."""
+    def predict_design(self, design: Design, last: int | None = None) -> pd.DataFrame:
+        """Regime, probabilities and forecasts for each complete row of ``design`` (or its ``last`` rows)."""
         check_is_fitted(self, "forecasters_")
         X = self.design_matrix(design).reindex(columns=self.feature_names_)
         X = X.iloc[design.first_complete():]
+        if last is not None:
+            X = X.iloc[-int(last):] if last > 0 else X.iloc[:0]
         out = pd.DataFrame(index=X.index)
         if self.regime_ is not None:
             proba = X[[f"p_{n}" for n in self.regime_.label_names]]
@@ -158,8 +160,16 @@ class RegimeForecastPipeline(BaseEstimator):
         """Fit the whole chain on a raw panel (DatetimeIndex, series-id columns)."""
         return self.fit_design(self.make_design(panel, min_rows=252))
 
-    def predict(self, panel: pd.DataFrame) -> pd.DataFrame:
+    def predict(self, panel: pd.DataFrame, last: int | None = None) -> pd.DataFrame:
         """Forecast from a raw panel.
+
+        Parameters
+        ----------
+        panel : pd.DataFrame
+            Raw panel with the series the model was trained on.
+        last : int, optional
+            Only the latest ``last`` rows (a warm daily update); the regime filter still
+            runs over the whole history, so results equal those of a full prediction.
 
         Returns
         -------
@@ -171,8 +181,8 @@ class RegimeForecastPipeline(BaseEstimator):
         missing = [s for s in self.input_series_ if s not in panel.columns]
         if missing:
             raise ModelError(f"input is missing series the model was trained on: {', '.join(missing)}")
-        design = self.make_design(panel[self.input_series_])
-        out = self.predict_design(design)
+        design = self.make_design(panel[self.input_series_], tail=last)
+        out = self.predict_design(design, last)
         out.index.name = "date"
         return out.reset_index()
 

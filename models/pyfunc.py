@@ -3,7 +3,7 @@
 Contract: ``predict`` takes a flat frame with a ``date`` column (ISO strings or
 datetimes) and one column per raw series id (extra columns are ignored) and returns
 ``date``, ``regime``, ``p_<label>`` and ``forecast_<h>d``, one row per business day with
-enough history. The fitted :class:`~models.pipeline.RegimeForecastPipeline` is stored as
+enough history; ``params={"last": N}`` returns only the latest N rows (a warm daily update). The fitted :class:`~models.pipeline.RegimeForecastPipeline` is stored as
 a joblib artifact next to ``model_info.json`` (data settings, horizons, labels).
 
 Loading an MLflow model runs pickled code: load models only from stores you trust.
@@ -34,6 +34,7 @@ class RegimeForecastModel(mlflow.pyfunc.PythonModel):
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         panel = panel_from_frame(pd.DataFrame(model_input), series=self.pipeline.input_series_)
-        out = self.pipeline.predict(panel)
+        last = int((params or {}).get("last", 0)) or None
+        out = self.pipeline.predict(panel, last=last)
         out["date"] = out["date"].dt.strftime("%Y-%m-%d")
         return out

@@ -75,3 +75,11 @@ def test_panel_from_frame_accepts_iso_strings_and_ignores_extra_columns(small_pa
     bad.loc[3, "date"] = "not-a-date"
     with pytest.raises(ModelError, match="not-a-date"):
         panel_from_frame(bad)
+
+
+def test_warm_prediction_of_the_last_rows_equals_the_full_prediction(small_panel):
+    pipe = RegimeForecastPipeline(horizons=(5, 21), **FAST).fit(small_panel)
+    full = pipe.predict(small_panel).set_index("date")
+    last = pipe.predict(small_panel, last=3).set_index("date")
+    assert list(last.index) == list(full.index[-3:])
+    pd.testing.assert_frame_equal(last, full.iloc[-3:], atol=1e-10)

@@ -94,6 +94,7 @@ def log_pipeline_model(
     """Log the fitted chain as a pyfunc model in the active run; returns MLflow's ModelInfo."""
     import mlflow
     from mlflow.models import ModelSignature, infer_signature
+    from mlflow.types import ParamSchema, ParamSpec
 
     outputs = infer_signature(example_output.head(5), example_output.head(5)).outputs
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
@@ -109,7 +110,7 @@ def log_pipeline_model(
             artifacts={PIPELINE_ARTIFACT: str(pipe_path), INFO_ARTIFACT: str(info_path)},
             code_paths=CODE_PATHS,
             pip_requirements=pip_requirements(),
-            signature=ModelSignature(inputs=None, outputs=outputs),
+            signature=ModelSignature(inputs=None, outputs=outputs, params=ParamSchema([ParamSpec("last", "long", 0)])),
         )
 
 
