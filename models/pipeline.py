@@ -99,12 +99,17 @@ class RegimeForecastPipeline(BaseEstimator):
         return pos[np.isfinite(y[pos])]
 
     def fit_design(
-        self, design: Design, cutoff: int | None = None, train_start: int | None = None
+        self,
+        design: Design,
+        cutoff: int | None = None,
+        train_start: int | None = None,
+        regime_init: RegimeHMM | None = None,
     ) -> "RegimeForecastPipeline":
         """Fit on the rows of ``design`` in ``[train_start, cutoff)`` (all rows when None).
 
         The HMM sees every observation before ``cutoff`` (it needs no target); each
-        forecaster sees only the purged rows of :meth:`training_rows`.
+        forecaster sees only the purged rows of :meth:`training_rows`. ``regime_init``
+        (the previous refit's HMM) warm-starts the HMM; see :meth:`RegimeHMM.fit`.
         """
         n = len(design.index)
         cutoff = n if cutoff is None else int(cutoff)
@@ -113,7 +118,7 @@ class RegimeForecastPipeline(BaseEstimator):
         if self.use_regime:
             self.regime_ = RegimeHMM(
                 n_states=self.n_states, n_init=self.hmm_n_init, random_state=self.random_state
-            ).fit(design.regime_obs.iloc[start:cutoff])
+            ).fit(design.regime_obs.iloc[start:cutoff], init=regime_init)
         X = self.design_matrix(design)
         self.feature_names_ = list(X.columns)
         self.forecasters_ = {}

@@ -77,10 +77,21 @@ class RegimeHMM(BaseEstimator):
     def _standardise(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         return (np.asarray(X, dtype=float) - self.mean_) / self.scale_
 
-    def fit(self, X: pd.DataFrame, y: None = None) -> "RegimeHMM":
+    def fit(self, X: pd.DataFrame, y: None = None, init: "RegimeHMM | None" = None) -> "RegimeHMM":
         """Fit on complete observation rows (a DataFrame with named columns).
 
         Rows with missing values are dropped; the sequence is treated as contiguous.
+
+        Parameters
+        ----------
+        X : pd.DataFrame
+            Observations.
+        y : None
+            Ignored.
+        init : RegimeHMM, optional
+            A fitted model (e.g. the previous walk-forward fold's) to start EM from instead
+            of ``n_init`` random restarts: refits then move the states a little rather than
+            re-draw them, which keeps labels stable across refits and is faster.
         """
         if self.n_states not in LABELS_BY_COUNT:
             raise ValueError(f"`n_states` must be 2 or 3. Got {self.n_states}.")
@@ -96,7 +107,10 @@ class RegimeHMM(BaseEstimator):
         # Small problem: BLAS/OpenMP threads (k-means init, Cholesky per EM step) only add
         # overhead, and spin badly on a busy 2-core machine (6x slower measured).
         with threadpool_limits(1):
-            best, best_score = self._best_of_restarts(Z, check_random_state(self.random_state))
+            if init is not None and list(init.columns_) == self.columns_ and init.n_states == self.n_states:
+                best, best_score = self._refit_from(Z, init)
+            else:
+                best, best_score = self._best_of_restarts(Z, check_random_state(self.random_state))
         self.model_ = best
         self.score_ = float(best_score)
         self.converged_ = bool(best.monitor_.converged and best.monitor_.iter < self.n_iter)
@@ -125,6 +139,24 @@ class RegimeHMM(BaseEstimator):
         if best is None:
             raise RuntimeError("every HMM restart failed to produce a finite likelihood")
         return best, float(best_score)
+
+    def _refit_from(self, Z: np.ndarray, init: "RegimeHMM") -> tuple[GaussianHMM, float]:
+        """EM started from ``init``'s parameters, carried into this fit's standardisation."""
+        old = init.model_
+        ratio = init.scale_ / self.scale_
+        model = GaussianHMM(
+            n_components=self.n_states, covariance_type="full", n_iter=self.n_iter, tol=self.tol,
+            init_params="", min_covar=1e-3, random_state=0,
+        )
+        model.startprob_ = old.startprob_.copy()
+        model.transmat_ = old.transmat_.copy()
+        model.means_ = old.means_ * ratio + (init.mean_ - self.mean_) / self.scale_
+        model.covars_ = old.covars_ * np.outer(ratio, ratio)
+        model.fit(Z)
+        score = model.score(Z)
+        if not np.isfinite(score):
+            return self._best_of_restarts(Z, check_random_state(self.random_state))
+        return model, float(score)
 
     def filter_proba(self, X: pd.DataFrame) -> pd.DataFrame:
         """Filtered probabilities P(state_t | obs_1..t) for each row, one column per label.

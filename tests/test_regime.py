@@ -123,3 +123,14 @@ def test_estimator_contract(demo_market):
     warmup = design.regime_obs.isna().any(axis=1)
     assert warmup.any() and proba[warmup].isna().all().all()  # warm-up rows get NaN
     assert np.allclose(proba.dropna().sum(axis=1), 1.0)
+
+
+def test_warm_started_refit_keeps_the_states(demo_market):
+    """A refit started from the previous fit moves the states a little: labels barely change."""
+    design = build_design(demo_market.panel.loc["2013":], FeatureConfig(), (21,))
+    obs = design.regime_obs.iloc[design.first_complete():]
+    first = RegimeHMM(random_state=0).fit(obs.iloc[:1500])
+    grown = RegimeHMM(random_state=99).fit(obs.iloc[:1750], init=first)
+    a, b = first.predict(obs.iloc[:1500]), grown.predict(obs.iloc[:1500])
+    assert (a == b).mean() > 0.95
+    assert grown.converged_

@@ -98,9 +98,14 @@ def run_walk_forward(
     def add(h: int, name: str, values: pd.Series) -> None:
         cols[h].setdefault(name, []).append(values)
 
+    previous: list[RegimeForecastPipeline] = []
+
     def fit_fold(k: int, fold: Fold) -> None:
         test = design.index[fold.cutoff : fold.test_end]
-        pipe = clone(template).fit_design(design, fold.cutoff, fold.train_start)
+        # Each refit's HMM starts from the previous fold's (fitted on earlier data only).
+        init = previous[-1].regime_ if previous else None
+        pipe = clone(template).fit_design(design, fold.cutoff, fold.train_start, regime_init=init)
+        previous[:] = [pipe]
         full = pipe.predict_design(design)
         pred = full.reindex(test)
         if "regime" in full:
@@ -176,7 +181,7 @@ def score_table(
                     continue
                 s: ForecastScore = score_forecast(
                     f[ok], part["realized"].to_numpy()[ok], bench.loc[idx].to_numpy()[ok], h,
-                    n_boot=n_boot, random_state=random_state,
+                    n_boot=n_boot if group == "all" else 0, random_state=random_state,  # CIs for the overall rows
                 )
                 rows.append({"horizon": h, "regime": group, "forecaster": name, **s.__dict__})
     return pd.DataFrame(rows)
