@@ -273,9 +273,10 @@ def mean_ic(pred: pd.DataFrame, targets: pd.DataFrame, horizons: tuple[int, ...]
 def walk_forward_scores(cfg: Config, panel: pd.DataFrame, score_from: pd.Timestamp | None = None) -> Iterator[FoldScore]:
     """Run the light walk-forward of ``cfg`` on ``panel`` fold by fold (model only, no baselines).
 
-    Same folds, refits and purge as :func:`training.evaluate.run_walk_forward`; the
-    last ``cum_ic`` equals :func:`training.gate.gate_score` of its score table wherever
-    every IC is defined.
+    Same folds, refits, HMM warm starts and purge as
+    :func:`training.evaluate.run_walk_forward`, so the last ``cum_ic`` equals
+    :func:`training.gate.gate_score` of its score table wherever every IC is defined
+    (``tests/test_tune.py`` checks this).
 
     Parameters
     ----------
@@ -284,8 +285,8 @@ def walk_forward_scores(cfg: Config, panel: pd.DataFrame, score_from: pd.Timesta
     panel : pd.DataFrame
         Raw panel.
     score_from : pd.Timestamp, optional
-        Score only test rows from this date on, skipping folds that end before it
-        (the hold-out evaluation).
+        Score only test rows from this date on (the hold-out evaluation). Every fold is
+        still fitted: each refit's HMM starts from the previous fold's.
 
     Yields
     ------
@@ -297,12 +298,14 @@ def walk_forward_scores(cfg: Config, panel: pd.DataFrame, score_from: pd.Timesta
     design = template.make_design(panel, min_rows=ev.initial_train + max(horizons) + 1)
     first = 0 if score_from is None else int(design.index.searchsorted(score_from))
     folds = walk_forward_folds(len(design.index), design.first_complete(), ev.initial_train, ev.step, ev.window)
-    folds = [f for f in folds if f.test_end > first]
-    if not folds:
+    if folds[-1].test_end <= first:
         raise DataError(f"no walk-forward test dates on or after {score_from}")
     parts: list[pd.DataFrame] = []
+    previous = None
     for k, fold in enumerate(folds, start=1):
-        pipe = clone(template).fit_design(design, fold.cutoff, fold.train_start)
+        pipe = clone(template).fit_design(design, fold.cutoff, fold.train_start,
+                                          regime_init=previous.regime_ if previous is not None else None)
+        previous = pipe
         pred = pipe.predict_design(design).reindex(design.index[max(fold.cutoff, first) : fold.test_end])
         parts.append(pred)
         yield FoldScore(k, len(folds), mean_ic(pred, design.targets, horizons),
