@@ -58,10 +58,6 @@ def block_bootstrap_indices(n_rows: int, block: int, n_boot: int, random_state: 
     return (starts[:, :, None] + np.arange(block)).reshape(n_boot, -1)[:, :n_rows]
 
 
-def _rowwise_ranks(a: np.ndarray) -> np.ndarray:
-    return stats.rankdata(a, axis=1)
-
-
 def _rowwise_corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = a - a.mean(axis=1, keepdims=True)
     b = b - b.mean(axis=1, keepdims=True)
@@ -142,7 +138,10 @@ def score_forecast(
     if n_boot > 0 and n >= 2 * block:
         idx = block_bootstrap_indices(n, block, n_boot, random_state)
         f, y, b = forecast[idx], realized[idx], benchmark[idx]
-        ic_lo, ic_hi = bootstrap_ci(_rowwise_corr(_rowwise_ranks(f), _rowwise_ranks(y)))
+        # Ranks are taken once on the full sample and gathered: re-ranking every resample
+        # changes the interval in the third decimal and costs most of the job's metric time.
+        rf, ry = stats.rankdata(forecast)[idx], stats.rankdata(realized)[idx]
+        ic_lo, ic_hi = bootstrap_ci(_rowwise_corr(rf, ry))
         with np.errstate(invalid="ignore", divide="ignore"):
             r2 = 1 - ((y - f) ** 2).sum(axis=1) / ((y - b) ** 2).sum(axis=1)
         r2_lo, r2_hi = bootstrap_ci(r2)
