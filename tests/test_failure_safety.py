@@ -121,10 +121,8 @@ class Store:
     config: Path | None = None
 
     def env(self) -> dict[str, str]:
-        """Environment of a subprocess using this store: MLFLOW_TRACKING_URI, the venv's bin first on
-        PATH, and one OpenMP thread (see :func:`champion_store`)."""
-        return {**os.environ, "MLFLOW_TRACKING_URI": self.uri, "OMP_NUM_THREADS": "1",
-                "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+        """Environment of a subprocess using this store: MLFLOW_TRACKING_URI, the venv's bin first on PATH."""
+        return {**os.environ, "MLFLOW_TRACKING_URI": self.uri, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 
     def client(self) -> MlflowClient:
         """A client of this store's tracking server and registry."""
@@ -140,19 +138,13 @@ class RegistryState:
 
 
 def champion_store(root: Path) -> Store:
-    """A store in ``root`` holding one model, trained in-process with :data:`FAST_TOML`, as champion.
-
-    Training runs with one OpenMP thread: on a busy two-core machine the HMM's k-means start
-    otherwise spins in OpenMP and takes 20 times longer.
-    """
-    from threadpoolctl import threadpool_limits
-
+    """A store in ``root`` holding one model, trained in-process with :data:`FAST_TOML`, as champion."""
     from training.train_job import run_training
 
     config = root / "fast.toml"
     config.write_text(FAST_TOML)
     store = Store(root, f"sqlite:///{root}/mlflow.db", config)
-    with pytest.MonkeyPatch.context() as mp, threadpool_limits(limits=1):
+    with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLFLOW_TRACKING_URI", store.uri)
         mp.chdir(root)  # relative paths (outputs, a default store) stay in the store's folder
         result = run_training(Config.from_toml(config))
