@@ -41,7 +41,7 @@ def read_series_csv(path: Path, series_id: str | None = None, today: pd.Timestam
     if not path.is_file():
         raise DataError(f"missing file {path} (series '{series_id}')")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # drops a byte order mark (Excel's "CSV UTF-8")
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a text CSV file (cannot decode as UTF-8)") from None
     except OSError as exc:
@@ -54,19 +54,20 @@ def read_series_csv(path: Path, series_id: str | None = None, today: pd.Timestam
     header = [h.strip().lower() for h in rows[0]]
     if header != ["date", "value"]:
         raise DataError(f"{path}: header must be 'date,value', got '{','.join(rows[0])}'")
-    body = rows[1:]
-    if not body:
+    numbered = [(lineno, row) for lineno, row in enumerate(rows[1:], start=2) if row]  # blank lines are no rows
+    if not numbered:
         raise DataError(f"{path}: no data rows below the header")
-    for lineno, row in enumerate(body, start=2):
+    for lineno, row in numbered:
         if len(row) != 2:
             raise DataError(f"{path}, line {lineno}: expected 2 fields, got {len(row)}")
-    raw_dates = [r[0].strip() for r in body]
-    raw_values = [r[1].strip() for r in body]
+    linenos = [lineno for lineno, _ in numbered]
+    raw_dates = [row[0].strip() for _, row in numbered]
+    raw_values = [row[1].strip() for _, row in numbered]
     dates = pd.to_datetime(pd.Series(raw_dates), format="ISO8601", errors="coerce")
     bad = dates.isna().to_numpy().nonzero()[0]
     if len(bad):
         i = int(bad[0])
-        raise DataError(f"{path}, line {i + 2}: cannot parse date '{raw_dates[i]}' (expected YYYY-MM-DD)")
+        raise DataError(f"{path}, line {linenos[i]}: cannot parse date '{raw_dates[i]}' (expected YYYY-MM-DD)")
     values = pd.to_numeric(
         pd.Series([None if v in MISSING_MARKERS else v for v in raw_values], dtype=object),
         errors="coerce",
@@ -74,7 +75,7 @@ def read_series_csv(path: Path, series_id: str | None = None, today: pd.Timestam
     bad = [i for i, v in enumerate(raw_values) if v not in MISSING_MARKERS and pd.isna(values.iloc[i])]
     if bad:
         i = bad[0]
-        raise DataError(f"{path}, line {i + 2}: cannot parse number '{raw_values[i]}'")
+        raise DataError(f"{path}, line {linenos[i]}: cannot parse number '{raw_values[i]}'")
     series = pd.Series(values.to_numpy(dtype=float), index=pd.DatetimeIndex(dates.dt.normalize()))
     return validate_series(series, series_id, origin=str(path), today=today)
 

@@ -17,11 +17,22 @@ from typing import Any
 import joblib
 import mlflow.pyfunc
 import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
+from features.errors import ModelError, RegimeError
 from models.pipeline import RegimeForecastPipeline, panel_from_frame
 
 PIPELINE_ARTIFACT = "pipeline"
 INFO_ARTIFACT = "model_info"
+
+
+class InvalidModelInput(ModelError, MlflowException):
+    """Input the model cannot use: a one-line :class:`ModelError` for the CLI and, for
+    ``mlflow models serve``, an ``INVALID_PARAMETER_VALUE`` (HTTP 400 naming the cause, no traceback)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, error_code=INVALID_PARAMETER_VALUE)
 
 
 class RegimeForecastModel(mlflow.pyfunc.PythonModel):
@@ -33,8 +44,11 @@ class RegimeForecastModel(mlflow.pyfunc.PythonModel):
             self.info: dict[str, Any] = json.load(fh)
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        panel = panel_from_frame(pd.DataFrame(model_input), series=self.pipeline.input_series_)
-        last = int((params or {}).get("last", 0)) or None
-        out = self.pipeline.predict(panel, last=last)
+        try:
+            panel = panel_from_frame(pd.DataFrame(model_input), series=self.pipeline.input_series_)
+            last = int((params or {}).get("last", 0)) or None
+            out = self.pipeline.predict(panel, last=last)
+        except RegimeError as exc:
+            raise InvalidModelInput(str(exc)) from None
         out["date"] = out["date"].dt.strftime("%Y-%m-%d")
         return out

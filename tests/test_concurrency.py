@@ -79,9 +79,6 @@ def test_two_trainings_and_a_prediction_at_once(tmp_path: Path) -> None:
         assert after.aliases["challenger"] == aliases["plain"]
 
 
-@pytest.mark.xfail(reason="MLflow creates and migrates a new sqlite store without a lock: processes "
-                          "opening it together fail with 'table ... already exists' (see docs/reliability.md)",
-                   strict=False)
 def test_processes_opening_a_new_store_together_all_work(tmp_path: Path) -> None:
     """Three `regime predict` started at once on a store that does not exist yet: each one gets the
     same clean answer (no model registered), none dies creating the database tables."""

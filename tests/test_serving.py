@@ -128,7 +128,7 @@ def test_malformed_requests_get_a_4xx_with_a_message_and_the_server_keeps_servin
     """Bodies that are not JSON, lack the date column, carry unparsable dates, have rows of the wrong
     width, miss a series the model needs or are too short for the feature windows are refused with a
     4xx and a message; afterwards /ping and a valid request still work. The model's own refusals
-    should name their cause (xfail while MLflow wraps them in a generic message and a traceback)."""
+    name their cause, without a server traceback."""
     flat = pyfunc_input(small_panel)
     bodies = {  # case: (body, what the message should name when the model itself refuses the input)
         "not JSON": ("this is not json {", None),
@@ -150,6 +150,4 @@ def test_malformed_requests_get_a_4xx_with_a_message_and_the_server_keeps_servin
             unnamed.append(case)
     assert requests.get(f"{server.url}/ping", timeout=10).status_code == 200
     _assert_served_equals_in_process(server, small_panel)
-    if unnamed:
-        pytest.xfail(f"400 without the cause (generic message, traceback in 'stack_trace') for: {', '.join(unnamed)}; "
-                     "models/pyfunc.py should raise an MlflowException with INVALID_PARAMETER_VALUE")
+    assert not unnamed, f"400 without the cause for: {', '.join(unnamed)}"

@@ -187,7 +187,7 @@ def main() -> None:
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except click.exceptions.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -205,8 +205,13 @@ def main() -> None:
         if isinstance(exc, RegimeError):
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(2)
-        print(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"error: unexpected {type(exc).__name__}: {first} (run with --debug for the traceback)", file=sys.stderr)
         sys.exit(1)
+    if code == 130:  # Typer returns (does not raise) its exit code for Ctrl-C when standalone_mode=False
+        print("interrupted: finished work was kept, the registry is unchanged", file=sys.stderr)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ MODEL = "model"
 BASELINES = ("zero", "expanding_mean", "momentum", "linear", "no_regime")
 
 Progress = Callable[[int, int, Fold], None]
+FoldHook = Callable[[int, int, Fold, pd.DataFrame], None]
 
 
 @dataclass
@@ -68,6 +69,7 @@ def run_walk_forward(
     baselines: bool = True,
     progress: Progress | None = None,
     explain_horizon: int | None = None,
+    on_fold: FoldHook | None = None,
 ) -> WalkForwardResult:
     """Refit ``template`` fold by fold and collect out-of-sample forecasts.
 
@@ -87,6 +89,10 @@ def run_walk_forward(
         Called as ``progress(done, total, fold)`` after each fold.
     explain_horizon : int, optional
         Also record each fold's mean |SHAP| per feature for this horizon (driver stability).
+    on_fold : callable, optional
+        Called as ``on_fold(done, total, fold, predictions)`` after each fold's model is
+        fitted, with its test-period output (regime, probabilities, ``forecast_<h>d``).
+        It may raise to stop early: tuning scores folds as they come and prunes this way.
     """
     folds = walk_forward_folds(len(design.index), design.first_complete(), initial_train, step, window)
     horizons = tuple(template.horizons)
@@ -116,6 +122,8 @@ def run_walk_forward(
         regime_parts.append(pred.drop(columns=[forecast_name(h) for h in horizons]).assign(fold=fold.number))
         for h in horizons:
             add(h, MODEL, pred[forecast_name(h)])
+        if on_fold is not None:
+            on_fold(k + 1, len(folds), fold, pred)
         if baselines:
             ablation = clone(template).set_params(use_regime=False).fit_design(design, fold.cutoff, fold.train_start)
             abl = ablation.predict_design(design).reindex(test)

@@ -56,8 +56,31 @@ def configure_tracking(uri: str | None = None) -> str:
     uri = resolve_tracking_uri(uri)
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _initialise_sqlite_store(uri)
     mlflow.set_tracking_uri(uri)
     return uri
+
+
+def _initialise_sqlite_store(uri: str) -> None:
+    """Create or upgrade the schema of a local sqlite store under an exclusive file lock.
+
+    MLflow creates and migrates the tables the first time a process opens a store, without a
+    lock: processes doing that at once fail ('table ... already exists', half-applied alembic
+    steps). The lock file sits beside the database; without ``fcntl`` (Windows) it is skipped.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return
+    from mlflow import MlflowClient
+
+    db = Path(uri.removeprefix("sqlite:///"))
+    with open(db.with_name(db.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models(max_results=1)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def artifact_location(tracking_uri: str) -> str | None:
@@ -142,6 +165,16 @@ def register_model(model_uri: str, name: str, run_id: str) -> str:
 
     mv = mlflow.register_model(model_uri, name, tags={"run_id": run_id})
     return str(mv.version)
+
+
+def delete_version(name: str, version: str) -> None:
+    """Remove ``version`` of ``name`` (registered by a job that then failed); never raises."""
+    from mlflow import MlflowClient
+
+    try:
+        MlflowClient().delete_model_version(name, version)
+    except Exception:  # noqa: BLE001 - the job's own error is the one to report
+        logger.warning("could not remove version %s of %s after a failed job", version, name, exc_info=True)
 
 
 def set_alias(name: str, alias: str, version: str) -> None:

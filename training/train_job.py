@@ -36,6 +36,7 @@ from training.strategy import strategy_table
 from training.tracking import (
     configure_tracking,
     current_version,
+    delete_version,
     ensure_experiment,
     log_pipeline_model,
     register_model,
@@ -254,7 +255,11 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
             champion = current_version(tr.model_name, "champion")
             decision = decide_promotion(cfg, scores, fingerprint, champion, panel, tr.force_promote)
             version = register_model(model_info.model_uri, tr.model_name, run.info.run_id)
-            set_alias(tr.model_name, "champion" if decision.promote else "challenger", version)
+            try:
+                set_alias(tr.model_name, "champion" if decision.promote else "challenger", version)
+            except BaseException:  # Ctrl-C or an error between registration and alias: no orphan version
+                delete_version(tr.model_name, version)
+                raise
             mlflow.set_tags({"registry.version": version, "registry.alias": "champion" if decision.promote else "challenger",
                              "registry.reason": decision.reason})
     mlflow.log_dict({k: round(v, 3) for k, v in timings.items()}, "timings.json")
