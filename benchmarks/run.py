@@ -158,14 +158,15 @@ def main() -> None:
     parser.add_argument("--scaling", action="store_true", help="also measure scaling with history and features")
     parser.add_argument("--tune", action="store_true", help="also measure tuning throughput")
     parser.add_argument("--only", choices=["demo", "real"], help="one data set only")
+    parser.add_argument("--data-dir", type=Path, default=SHARED, help="real data folder (default ../shared/data)")
     args = parser.parse_args()
 
     report: dict[str, Any] = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "cpus": os.cpu_count(),
                               "load_avg": os.getloadavg(), "repeats": args.repeats}
     report["help_s"] = bench_help(max(args.repeats, 5))
     sets = {"demo": {"source": "demo"}}
-    if SHARED.is_dir():
-        sets["real"] = {"source": "csv", "data_dir": str(SHARED)}
+    if args.data_dir.is_dir():
+        sets["real"] = {"source": "csv", "data_dir": str(args.data_dir.resolve())}
     report["datasets"] = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, data in sets.items():

@@ -48,8 +48,8 @@ class Design:
 
     @cached_property
     def _first_complete(self) -> int:
-        ok = self.regime_obs.notna().all(axis=1) & self.features["ret_btc_63"].notna()
-        ok &= self.features.filter(like="lead_").notna().all(axis=1)
+        ok = self.regime_obs.notna().all(axis=1)
+        ok &= self.features.filter(regex="^(ret_btc_|lead_)").notna().all(axis=1)
         return int(ok.to_numpy().argmax()) if ok.any() else len(ok)
 
     def regime_start(self) -> int:

@@ -108,3 +108,11 @@ def test_missing_core_series_is_named(demo_market):
 def test_feature_config_validates():
     with pytest.raises(ConfigError, match="return_windows"):
         FeatureConfig(return_windows=(0, 5))
+
+
+@pytest.mark.parametrize("windows", [(21,), (5, 10, 21, 63, 126)])
+def test_other_return_windows_build_a_complete_design(demo_market, windows):
+    design = build_design(demo_market.panel.loc["2016":"2020"], FeatureConfig(return_windows=windows), (21,))
+    assert f"ret_btc_{max(windows)}" in design.features
+    first = design.first_complete()
+    assert design.features.filter(like="ret_btc_").iloc[first:].notna().all().all()
