@@ -68,13 +68,12 @@ def read_series_csv(path: Path, series_id: str | None = None, today: pd.Timestam
     if len(bad):
         i = int(bad[0])
         raise DataError(f"{path}, line {linenos[i]}: cannot parse date '{raw_dates[i]}' (expected YYYY-MM-DD)")
-    values = pd.to_numeric(
-        pd.Series([None if v in MISSING_MARKERS else v for v in raw_values], dtype=object),
-        errors="coerce",
-    )
-    bad = [i for i, v in enumerate(raw_values) if v not in MISSING_MARKERS and pd.isna(values.iloc[i])]
-    if bad:
-        i = bad[0]
+    raw = pd.Series(raw_values, dtype=object)
+    missing = raw.isin(MISSING_MARKERS).to_numpy()
+    values = pd.to_numeric(raw.where(~missing), errors="coerce")
+    bad = (values.isna().to_numpy() & ~missing).nonzero()[0]
+    if len(bad):
+        i = int(bad[0])
         raise DataError(f"{path}, line {linenos[i]}: cannot parse number '{raw_values[i]}'")
     series = pd.Series(values.to_numpy(dtype=float), index=pd.DatetimeIndex(dates.dt.normalize()))
     return validate_series(series, series_id, origin=str(path), today=today)

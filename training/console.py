@@ -5,14 +5,17 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from training.train_job import Reporter, TrainResult
+from training.progress import Reporter
+
+if TYPE_CHECKING:
+    from training.train_job import TrainResult
 
 def _console() -> Console:
     """Console on stdout; wide enough for the score tables when output is not a terminal."""

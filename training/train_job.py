@@ -31,6 +31,7 @@ from training.config import Config
 from training.evaluate import WalkForwardResult, diebold_mariano_table, fold_scores, run_walk_forward, score_table
 from training.fingerprint import coverage, panel_fingerprint
 from training.gate import GateDecision, decide_promotion, gate_score
+from training.progress import Reporter
 from training.regime_quality import regime_quality
 from training.strategy import strategy_table
 from training.tracking import (
@@ -44,16 +45,6 @@ from training.tracking import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-class Reporter:
-    """Receives progress from a job; the CLI subclasses it with a progress bar. Default: silent."""
-
-    def stage(self, name: str) -> None:  # noqa: D401 - a callback
-        """A new stage begins."""
-
-    def fold(self, done: int, total: int) -> None:
-        """A walk-forward fold finished."""
 
 
 @dataclass
