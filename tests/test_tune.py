@@ -26,21 +26,10 @@ from tests.conftest import run_cli
 from training.config import Config
 from training.gate import gate_score
 from training.train_job import evaluate
-from training.tune import (
-    DEFAULT_STUDY,
-    SEARCH_SPACE,
-    TrialSeededTPESampler,
-    apply_params,
-    best_config,
-    default_params,
-    fail_orphaned_trials,
-    join_setup,
-    open_storage,
-    split_holdout,
-    suggest_config,
-    walk_forward_scores,
-    worker_id,
-)
+from training.tune import best_config
+from training.tune_objective import split_holdout, walk_forward_scores
+from training.tune_space import SEARCH_SPACE, TrialSeededTPESampler, apply_params, default_params, suggest_config
+from training.tune_storage import DEFAULT_STUDY, fail_orphaned_trials, join_setup, open_storage, worker_id
 
 REGIME = str(Path(sys.executable).with_name("regime"))
 #: A small study: six years of the demo market, two folds on the tuning period, one horizon.
@@ -148,6 +137,18 @@ def test_walk_forward_scores_end_at_the_gate_score(small_panel, tiny):
     assert scores[-1].cum_ic == pytest.approx(gate_score(table), abs=1e-12)
 
 
+def test_walk_forward_scores_stop_when_the_hook_raises(small_panel, tiny):
+    seen = []
+
+    def prune(score):
+        seen.append(score.done)
+        raise optuna.TrialPruned("stop")
+
+    with pytest.raises(optuna.TrialPruned):
+        walk_forward_scores(tiny, small_panel, on_score=prune)
+    assert seen == [1]  # the walk-forward stops at the first fold
+
+
 def test_holdout_is_cut_off_before_tuning_and_checked(small_panel, tiny):
     data = split_holdout(small_panel, tiny, 252)
     assert data.tuning.index.max() < data.holdout_start <= data.full.index.max()
@@ -191,7 +192,7 @@ def test_a_trial_of_a_killed_journal_worker_is_marked_failed(tmp_path):
     journal = tmp_path / "j.log"
     crash = textwrap.dedent(f"""
         import os, signal, optuna
-        from training.tune import open_storage, worker_id
+        from training.tune_storage import open_storage, worker_id
         study = optuna.create_study(study_name="s", storage=open_storage({str(journal)!r}))
         trial = study.ask()
         trial.set_user_attr("worker", worker_id())
@@ -286,7 +287,7 @@ def test_a_stale_postgres_trial_is_failed_and_queued_again(postgres):
     url, storage, name = postgres
     worker = textwrap.dedent(f"""
         import time, optuna
-        from training.tune import open_storage
+        from training.tune_storage import open_storage
 
         def hang(trial):
             trial.suggest_float("x", 0, 1)
