@@ -106,8 +106,9 @@ def global_importance(expl: Explanation) -> pd.DataFrame:
 def describe_feature(name: str) -> str:
     """A readable phrase for a feature name (``ret_silver_63`` -> "silver's 63-day return")."""
     parts = name.split("_")
+    names = {"dxy": "the dollar index", "btc": "BTC", "sp500": "the S&P 500", "usd": "the broad dollar"}
     if name.startswith("ret_"):
-        return f"{parts[1]}'s {parts[-1]}-day return"
+        return f"{names.get(parts[1], parts[1])}'s {parts[-1]}-day return"
     if name.startswith("chg_"):
         series = {"dfii10": "real 10y yield", "dgs10": "10y yield", "t10yie": "10y breakeven"}.get(parts[1], parts[1])
         return f"{parts[-1]}-day change in the {series}"
@@ -116,7 +117,7 @@ def describe_feature(name: str) -> str:
     if name.startswith("p_"):
         return f"probability of the {name[2:]} regime"
     if name.startswith("vol_"):
-        return f"{parts[1]}'s {parts[-1]}-day volatility"
+        return f"{names.get(parts[1], parts[1])}'s {parts[-1]}-day volatility"
     return {
         "vix_log": "VIX level", "vix_chg_21": "21-day change in VIX", "sgr_z": "silver/gold ratio (z-score)",
         "sgr_chg_63": "63-day change in the silver/gold ratio", "dd_btc": "BTC's drawdown from its 1-year high",

@@ -30,7 +30,9 @@ def gaussian_log_emissions(X: np.ndarray, means: np.ndarray, covars: np.ndarray)
     )
 
 
-def forward_filter(startprob: np.ndarray, transmat: np.ndarray, log_emissions: np.ndarray) -> np.ndarray:
+def forward_filter(
+    startprob: np.ndarray, transmat: np.ndarray, log_emissions: np.ndarray, previous: np.ndarray | None = None
+) -> np.ndarray:
     """Filtered state probabilities of an HMM.
 
     ``alpha_t ∝ (alpha_{t-1} @ A) * b_t`` normalised each step, with
@@ -42,6 +44,9 @@ def forward_filter(startprob: np.ndarray, transmat: np.ndarray, log_emissions: n
     transmat : ndarray of shape (n_states, n_states)
         ``transmat[i, j] = P(state_{t+1} = j | state_t = i)``.
     log_emissions : ndarray of shape (n_samples, n_states)
+    previous : ndarray of shape (n_states,), optional
+        Filtered probabilities of the row just before ``log_emissions[0]``, to continue
+        an earlier pass (the result equals filtering the whole sequence at once).
 
     Returns
     -------
@@ -54,7 +59,7 @@ def forward_filter(startprob: np.ndarray, transmat: np.ndarray, log_emissions: n
         return out
     # Per-row shift keeps exp() in range; it cancels in the normalisation.
     b = np.exp(log_emissions - log_emissions.max(axis=1, keepdims=True))
-    alpha = startprob * b[0]
+    alpha = startprob * b[0] if previous is None else (previous @ transmat) * b[0]
     for t in range(n):
         if t:
             alpha = (alpha @ transmat) * b[t]

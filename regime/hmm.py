@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 import numpy as np
@@ -169,11 +170,35 @@ class RegimeHMM(BaseEstimator):
         ok = X.notna().all(axis=1).to_numpy()
         out = pd.DataFrame(np.nan, index=X.index, columns=[f"p_{n}" for n in self.label_names])
         if ok.any():
-            logb = gaussian_log_emissions(self._standardise(X[ok]), self.model_.means_, self.model_.covars_)
-            probs = forward_filter(self.model_.startprob_, self.model_.transmat_, logb)
+            probs = self._filtered(self._standardise(X[ok]))
             order = [self.labels_.index(n) for n in self.label_names]
             out.loc[ok] = probs[:, order]
         return out
+
+    def _filtered(self, Z: np.ndarray) -> np.ndarray:
+        """Forward filter over standardised rows, continuing the previous call when ``Z`` extends it.
+
+        A warm daily update sends the same history plus a new day: the rows seen last time
+        are recognised by a hash and only the new rows are filtered (the result is
+        identical to a full pass: the same arithmetic in the same order).
+        """
+        m = self.model_
+        params = (m.startprob_, m.transmat_, m.means_, m.covars_)
+
+        def digest(rows: np.ndarray) -> bytes:  # the rows and the parameters that filtered them
+            h = hashlib.sha1(rows.tobytes())
+            for p in params:
+                h.update(np.ascontiguousarray(p).tobytes())
+            return h.digest()
+
+        cache = getattr(self, "_filter_cache", None)
+        start, previous, head = 0, None, np.empty((0, self.n_states))
+        if cache is not None and 0 < cache[0] <= len(Z) and digest(Z[: cache[0]]) == cache[1]:
+            start, previous, head = cache[0], cache[2][-1], cache[2]
+        logb = gaussian_log_emissions(Z[start:], m.means_, m.covars_)
+        probs = np.vstack([head, forward_filter(m.startprob_, m.transmat_, logb, previous)])
+        self._filter_cache = (len(Z), digest(Z), probs)
+        return probs
 
     def predict(self, X: pd.DataFrame) -> pd.Series:
         """Most probable regime name per row under the filtered probabilities."""

@@ -134,3 +134,22 @@ def test_warm_started_refit_keeps_the_states(demo_market):
     a, b = first.predict(obs.iloc[:1500]), grown.predict(obs.iloc[:1500])
     assert (a == b).mean() > 0.95
     assert grown.converged_
+
+
+def test_a_continued_filter_equals_a_full_pass(known_hmm, demo_market):
+    h, X, _ = known_hmm
+    logb = gaussian_log_emissions(X, h.means_, h.covars_)
+    full = forward_filter(h.startprob_, h.transmat_, logb)
+    head = forward_filter(h.startprob_, h.transmat_, logb[:250])
+    tail = forward_filter(h.startprob_, h.transmat_, logb[250:], previous=head[-1])
+    assert np.array_equal(np.vstack([head, tail]), full)
+    # The estimator's memo of the last pass: a grown history gives what a fresh model gives.
+    design = build_design(demo_market.panel.loc["2016":"2020"], FeatureConfig(), (21,))
+    obs = design.regime_obs.iloc[design.first_complete():]
+    hmm = RegimeHMM(n_init=1, random_state=0).fit(obs)
+    fresh = clone(hmm).fit(obs)
+    hmm.filter_proba(obs.iloc[:-5])
+    pd.testing.assert_frame_equal(hmm.filter_proba(obs), fresh.filter_proba(obs))
+    changed = obs.copy()
+    changed.iloc[10] += 1.0  # an edited past is not mistaken for the cached one
+    pd.testing.assert_frame_equal(hmm.filter_proba(changed), fresh.filter_proba(changed))
