@@ -84,7 +84,12 @@ def score_tables(scores: pd.DataFrame, title_prefix: str = "") -> list[Table]:
 def print_training_result(result: TrainResult, cfg: Any) -> None:
     """Scores per horizon, the regime split, the DM tests, the registry outcome and timings."""
     console.print(f"Data {result.data_range[0]} → {result.data_range[1]} ({cfg.data.source}), "
-                  f"fingerprint {result.fingerprint}, {result.n_folds} walk-forward folds")
+                  f"fingerprint {result.fingerprint}")
+    ev = cfg.evaluation
+    console.print(f"{result.n_folds} walk-forward folds: first test date {result.first_test}, refit every {ev.step} "
+                  f"business days, {ev.window} training window, HMM and forecasters refit in each fold, "
+                  f"training targets purged{f' + {cfg.model.embargo}-day embargo' if cfg.model.embargo else ''} "
+                  "(fold table: evaluation/folds.csv in the MLflow run)")
     for t in score_tables(result.scores):
         console.print(t)
     reg = result.scores[(result.scores.regime != "all") & (result.scores.forecaster == "model")]

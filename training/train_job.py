@@ -63,6 +63,7 @@ class TrainResult:
     strategy: pd.DataFrame = field(default_factory=pd.DataFrame)
     regime_quality: dict[str, float] = field(default_factory=dict)
     fold_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    first_test: str = ""
 
 
 @contextmanager
@@ -255,7 +256,8 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
                              "registry.reason": decision.reason})
     mlflow.log_dict({k: round(v, 3) for k, v in timings.items()}, "timings.json")
     return TrainResult(run.info.run_id, scores, dm, decision, version, len(result.folds), data_range, fingerprint,
-                       timings, strategy=strategy, regime_quality=quality, fold_scores=per_fold)
+                       timings, strategy=strategy, regime_quality=quality, fold_scores=per_fold,
+                       first_test=design.index[result.folds[0].cutoff].date().isoformat())
 
 
 def load_run_scores(run_id: str) -> pd.DataFrame:
