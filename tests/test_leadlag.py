@@ -15,12 +15,12 @@ from training.leadlag import (
     breakouts,
     event_study,
     granger_tests,
-    long_run_variance,
     ols_hac,
     scan_pvalue,
     trailing_return,
     verdict,
 )
+from training.metrics import long_run_variance
 
 # --- Newey-West ---------------------------------------------------------------------------------
 

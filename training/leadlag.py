@@ -30,6 +30,7 @@ from features.design import Design
 from features.errors import ConfigError, DataError
 from features.target import forward_log_returns, target_name
 from regime.hmm import RegimeHMM
+from training.metrics import bartlett_weights, long_run_variance
 
 METALS: dict[str, str] = {"silver": "silver_usd", "gold": "gold_usd"}
 ALL = "all"
@@ -38,23 +39,6 @@ ALL = "all"
 # --------------------------------------------------------------------------------------
 # OLS with Newey-West standard errors
 # --------------------------------------------------------------------------------------
-def bartlett_weights(lags: int) -> np.ndarray:
-    """Newey-West weights ``1 - l / (lags + 1)`` for l = 1..lags."""
-    return 1.0 - np.arange(1, int(lags) + 1) / (int(lags) + 1.0)
-
-
-def long_run_variance(V: np.ndarray, lags: int) -> np.ndarray:
-    """Newey-West long-run variance of the *sum* of each column of ``V`` (time in rows).
-
-    ``sum_t v_t^2 + 2 sum_{l=1..lags} w_l sum_t v_t v_{t-l}`` per column, with
-    :func:`bartlett_weights`.
-    """
-    out = np.einsum("ij,ij->j", V, V)
-    for lag, w in enumerate(bartlett_weights(min(int(lags), len(V) - 1)), start=1):
-        out += 2 * w * np.einsum("ij,ij->j", V[lag:], V[:-lag])
-    return out
-
-
 @dataclass(frozen=True)
 class OLSResult:
     """Coefficients of an OLS fit with their HAC (Newey-West) inference.

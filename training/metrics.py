@@ -76,15 +76,27 @@ def bootstrap_ci(values: np.ndarray, level: float = 0.9) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def bartlett_weights(lags: int) -> np.ndarray:
+    """Newey-West weights ``1 - l / (lags + 1)`` for l = 1..lags."""
+    return 1.0 - np.arange(1, int(lags) + 1) / (int(lags) + 1.0)
+
+
+def long_run_variance(V: np.ndarray, lags: int) -> np.ndarray:
+    """Newey-West long-run variance of the *sum* of each column of ``V`` (time in rows).
+
+    ``sum_t v_t^2 + 2 sum_{l=1..lags} w_l sum_t v_t v_{t-l}`` per column, with
+    :func:`bartlett_weights`.
+    """
+    out = np.einsum("ij,ij->j", V, V)
+    for lag, w in enumerate(bartlett_weights(min(int(lags), len(V) - 1)), start=1):
+        out += 2 * w * np.einsum("ij,ij->j", V[lag:], V[:-lag])
+    return out
+
+
 def newey_west_variance(x: np.ndarray, lags: int) -> float:
     """Newey-West (Bartlett) long-run variance of the mean of ``x``."""
-    x = np.asarray(x, dtype=float) - np.mean(x)
-    n = len(x)
-    var = float(np.dot(x, x) / n)
-    for lag in range(1, min(lags, n - 1) + 1):
-        w = 1 - lag / (lags + 1)
-        var += 2 * w * float(np.dot(x[lag:], x[:-lag]) / n)
-    return var / n
+    dev = np.asarray(x, dtype=float) - np.mean(x)
+    return float(long_run_variance(dev[:, None], lags)[0]) / len(dev) ** 2
 
 
 def diebold_mariano(
