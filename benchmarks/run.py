@@ -49,7 +49,6 @@ def run_cmd(args: list[str], env: dict[str, str]) -> None:
 
 def bench_dataset(name: str, data: dict[str, Any], repeats: int, store: Path, scaling: bool) -> dict[str, Any]:
     """Every measurement on one data source."""
-    import numpy as np
     import pandas as pd
 
     from features.sources import load_panel

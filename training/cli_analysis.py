@@ -269,9 +269,8 @@ def report(
     from features.errors import ModelError
     from training.cli_common import load_model, panel_for
     from training.leadlag import analyze_metal
-    from training.now import run_csv
+    from training.tracking import read_run_csv
     from training.report import ReportData, log_report, model_label, write_report
-    from training.train_job import load_run_scores
 
     _check_scan(max_lag, horizon, 63, shifts)
     _quiet_mlflow()
@@ -283,7 +282,7 @@ def report(
     leadlag_results = {m: analyze_metal(design.aligned, m, regimes, max_lag, horizon, n_shifts=shifts, start=start)
                        for m in ("silver", "gold")}
     try:
-        dm = run_csv(info["run_id"], "evaluation/diebold_mariano.csv")
+        dm = read_run_csv(info["run_id"], "evaluation/diebold_mariano.csv")
     except ModelError:
         dm = None
     data = ReportData(
@@ -292,7 +291,7 @@ def report(
         data_range=(f"{start:%Y-%m-%d}", f"{design.index[-1]:%Y-%m-%d}"),
         trained_range=tuple(str(d) for d in info.get("data_range", ("?", "?"))), now=state, leadlag=leadlag_results,
         regime_source=f"the filtered regimes of {model_uri}", aligned=design.aligned, regimes=regimes,
-        scores=load_run_scores(info["run_id"]), dm=dm, expl=expl,
+        scores=read_run_csv(info["run_id"], "evaluation/walk_forward_scores.csv"), dm=dm, expl=expl,
         generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
     )
     path = write_report(data, output)

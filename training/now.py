@@ -17,6 +17,7 @@ from models.explain import Explanation, narrative, top_drivers
 from models.pipeline import RegimeForecastPipeline, forecast_name
 from regime.filtering import gaussian_log_emissions
 from regime.hmm import RegimeHMM
+from training.tracking import read_run_csv
 
 OOS_ARTIFACT = "evaluation/oos_predictions.csv"
 
@@ -96,24 +97,9 @@ def error_quantiles(oos: pd.DataFrame, band: tuple[float, float] = (0.1, 0.9)) -
     return pd.DataFrame({"lo": grouped.quantile(band[0]), "hi": grouped.quantile(band[1]), "n": grouped.size()})
 
 
-def run_csv(run_id: str, artifact: str) -> pd.DataFrame:
-    """A CSV artifact of an MLflow run (empty frame for an empty file), or :class:`ModelError` if missing."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    try:
-        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact)
-    except (MlflowException, OSError) as exc:
-        raise ModelError(f"run {run_id} has no artifact {artifact}: {str(exc).splitlines()[0]}") from None
-    try:
-        return pd.read_csv(path)
-    except pd.errors.EmptyDataError:  # e.g. no Diebold-Mariano rows without baselines
-        return pd.DataFrame()
-
-
 def load_oos_errors(run_id: str, band: tuple[float, float] = (0.1, 0.9)) -> pd.DataFrame:
     """:func:`error_quantiles` of a training run's logged out-of-sample predictions."""
-    return error_quantiles(run_csv(run_id, OOS_ARTIFACT), band)
+    return error_quantiles(read_run_csv(run_id, OOS_ARTIFACT), band)
 
 
 def regime_flips(

@@ -258,12 +258,3 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
     return TrainResult(run.info.run_id, scores, dm, decision, version, len(result.folds), data_range, fingerprint,
                        timings, strategy=strategy, regime_quality=quality, fold_scores=per_fold,
                        first_test=design.index[result.folds[0].cutoff].date().isoformat())
-
-
-def load_run_scores(run_id: str) -> pd.DataFrame:
-    """The walk-forward score table logged by a run."""
-    import mlflow
-
-    path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="evaluation/walk_forward_scores.csv")
-    return pd.read_csv(path)
-
