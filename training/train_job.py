@@ -207,6 +207,9 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         plots.equity_curves(result.predictions, np.log(design.aligned["btc_usd"]), result.regimes["regime"],
                             out / "strategy_equity_illustrative.png")
         mlflow.log_dict(cfg.to_dict(), "config.json")
+        dataset = mlflow.data.from_pandas(panel.reset_index(), name=f"panel-{cfg.data.source}-{fingerprint}",
+                                          source=cfg.data.data_dir or cfg.data.source)
+        mlflow.log_input(dataset, context="training")
         coverage(panel).to_csv(out / "coverage.csv", index=False)
         scores.to_csv(out / "walk_forward_scores.csv", index=False)
         dm.to_csv(out / "diebold_mariano.csv", index=False)
