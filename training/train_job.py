@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -207,8 +208,10 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         plots.equity_curves(result.predictions, np.log(design.aligned["btc_usd"]), result.regimes["regime"],
                             out / "strategy_equity_illustrative.png")
         mlflow.log_dict(cfg.to_dict(), "config.json")
-        dataset = mlflow.data.from_pandas(panel.reset_index(), name=f"panel-{cfg.data.source}-{fingerprint}",
-                                          source=cfg.data.data_dir or cfg.data.source)
+        with warnings.catch_warnings():  # MLflow guesses the source type of a plain string, noisily
+            warnings.filterwarnings("ignore", message=".*dataset source can be interpreted.*")
+            dataset = mlflow.data.from_pandas(panel.reset_index(), name=f"panel-{cfg.data.source}-{fingerprint}",
+                                              source=cfg.data.data_dir or cfg.data.source)
         mlflow.log_input(dataset, context="training")
         coverage(panel).to_csv(out / "coverage.csv", index=False)
         scores.to_csv(out / "walk_forward_scores.csv", index=False)
