@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from features.config import FeatureConfig
 from features.design import Design, build_design
 from features.errors import ModelError
+from features.validation import validate_series
 from features.target import target_name
 from models.forecaster import LGBMForecaster
 from regime.hmm import RegimeHMM
@@ -196,7 +197,8 @@ def panel_from_frame(frame: pd.DataFrame, series: list[str] | None = None) -> pd
     """Turn a flat frame with a ``date`` column (as sent to the pyfunc) into a raw panel.
 
     Dates may be ISO strings or datetimes; values are coerced to float; unknown
-    columns are dropped when ``series`` is given.
+    columns are dropped when ``series`` is given. Each series goes through
+    :func:`features.validation.validate_series`, like data from any other source.
     """
     if "date" not in frame.columns:
         raise ModelError("input needs a 'date' column")
@@ -205,8 +207,10 @@ def panel_from_frame(frame: pd.DataFrame, series: list[str] | None = None) -> pd
         bad = frame["date"][dates.isna()].iloc[0]
         raise ModelError(f"cannot parse date '{bad}' in the 'date' column")
     cols = [c for c in frame.columns if c != "date" and (series is None or c in series)]
-    panel = frame[cols].apply(pd.to_numeric, errors="coerce").astype(float)
-    panel.index = pd.DatetimeIndex(dates.dt.tz_localize(None) if dates.dt.tz else dates, name="date")
-    panel = panel.groupby(level=0).last().sort_index()
+    values = frame[cols].apply(pd.to_numeric, errors="coerce").astype(float)
+    values.index = pd.DatetimeIndex(dates.dt.tz_localize(None) if dates.dt.tz else dates, name="date")
+    # The same checks as every other source: conflicting duplicate dates, non-positive prices, ...
+    panel = pd.concat({c: validate_series(values[c], c, origin="model input") for c in cols}, axis=1)
+    panel.index.name = "date"
     return panel
 

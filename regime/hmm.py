@@ -92,7 +92,8 @@ class RegimeHMM(BaseEstimator):
         init : RegimeHMM, optional
             A fitted model (e.g. the previous walk-forward fold's) to start EM from instead
             of ``n_init`` random restarts: refits then move the states a little rather than
-            re-draw them, which keeps labels stable across refits and is faster.
+            re-draw them, which keeps labels stable across refits and is faster ("full" and
+            "diag" covariances; other types use the restarts).
         """
         if self.n_states not in LABELS_BY_COUNT:
             raise ValueError(f"`n_states` must be 2 or 3. Got {self.n_states}.")
@@ -108,7 +109,8 @@ class RegimeHMM(BaseEstimator):
         # Small problem: BLAS/OpenMP threads (k-means init, Cholesky per EM step) only add
         # overhead, and spin badly on a busy 2-core machine (6x slower measured).
         with threadpool_limits(1):
-            if init is not None and list(init.columns_) == self.columns_ and init.n_states == self.n_states:
+            if (init is not None and list(init.columns_) == self.columns_ and init.n_states == self.n_states
+                    and self.covariance_type in ("full", "diag")):
                 best, best_score = self._refit_from(Z, init)
             else:
                 best, best_score = self._best_of_restarts(Z, check_random_state(self.random_state))
@@ -146,13 +148,14 @@ class RegimeHMM(BaseEstimator):
         old = init.model_
         ratio = init.scale_ / self.scale_
         model = GaussianHMM(
-            n_components=self.n_states, covariance_type="full", n_iter=self.n_iter, tol=self.tol,
+            n_components=self.n_states, covariance_type=self.covariance_type, n_iter=self.n_iter, tol=self.tol,
             init_params="", min_covar=1e-3, random_state=0,
         )
         model.startprob_ = old.startprob_.copy()
         model.transmat_ = old.transmat_.copy()
         model.means_ = old.means_ * ratio + (init.mean_ - self.mean_) / self.scale_
-        model.covars_ = old.covars_ * np.outer(ratio, ratio)
+        covars = old.covars_ * np.outer(ratio, ratio)  # full matrices whatever the type
+        model.covars_ = covars if self.covariance_type == "full" else np.diagonal(covars, axis1=1, axis2=2).copy()
         model.fit(Z)
         score = model.score(Z)
         if not np.isfinite(score):

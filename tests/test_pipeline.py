@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from features.errors import ModelError
+from features.errors import DataError, ModelError
 from models.pipeline import RegimeForecastPipeline, panel_from_frame
 from training.evaluate import run_walk_forward
 
@@ -83,3 +83,11 @@ def test_warm_prediction_of_the_last_rows_equals_the_full_prediction(small_panel
     last = pipe.predict(small_panel, last=3).set_index("date")
     assert list(last.index) == list(full.index[-3:])
     pd.testing.assert_frame_equal(last, full.iloc[-3:], atol=1e-10)
+
+
+def test_conflicting_duplicate_dates_in_model_input_are_refused(small_panel):
+    flat = small_panel.reset_index()
+    flat["date"] = flat["date"].dt.strftime("%Y-%m-%d")
+    clash = flat.iloc[[10]].assign(btc_usd=flat["btc_usd"].iloc[10] * 2)
+    with pytest.raises(DataError, match="duplicate dates with different values"):
+        panel_from_frame(pd.concat([flat, clash]), series=list(small_panel.columns))

@@ -153,3 +153,12 @@ def test_a_continued_filter_equals_a_full_pass(known_hmm, demo_market):
     changed = obs.copy()
     changed.iloc[10] += 1.0  # an edited past is not mistaken for the cached one
     pd.testing.assert_frame_equal(hmm.filter_proba(changed), fresh.filter_proba(changed))
+
+
+def test_warm_start_keeps_a_diagonal_covariance_model_diagonal(demo_market):
+    design = build_design(demo_market.panel.loc["2013":], FeatureConfig(), (21,))
+    obs = design.regime_obs.iloc[design.first_complete():]
+    first = RegimeHMM(covariance_type="diag", n_init=1, random_state=0).fit(obs.iloc[:1500])
+    grown = RegimeHMM(covariance_type="diag", n_init=1, random_state=0).fit(obs.iloc[:1750], init=first)
+    assert grown.model_.covariance_type == "diag"
+    assert (first.predict(obs.iloc[:1500]) == grown.predict(obs.iloc[:1500])).mean() > 0.9
