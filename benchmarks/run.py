@@ -54,7 +54,7 @@ def bench_dataset(name: str, data: dict[str, Any], repeats: int, store: Path, sc
     from features.sources import load_panel
     from regime import RegimeHMM
     from training.config import Config
-    from training.train_job import make_template, run_training
+    from training.jobs.train import make_template, run_training
 
     uri = f"sqlite:///{store}/mlflow.db"
     cfg = Config().replace(data=data, tracking={"tracking_uri": uri, "experiment": f"bench-{name}",
@@ -116,7 +116,7 @@ def bench_dataset(name: str, data: dict[str, Any], repeats: int, store: Path, sc
 
 def scaling_table(cfg: Any, panel: Any) -> list[dict[str, Any]]:
     """Walk-forward time (no baselines, no bootstrap) by years of history and by feature windows."""
-    from training.train_job import evaluate
+    from training.jobs.train import evaluate
 
     light = cfg.replace(evaluation={"baselines": False, "n_bootstrap": 0})
     out = []

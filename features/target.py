@@ -2,7 +2,7 @@
 
 This is the only code in the project that looks forward in time. Everything that
 uses its output must purge training rows whose window overlaps the test period
-(see ``training.walkforward``).
+(see ``training.evaluation.folds``).
 """
 
 from __future__ import annotations

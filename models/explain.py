@@ -2,7 +2,7 @@
 
 Pure computations: SHAP values of a fitted pipeline's boosters (TreeExplainer, exact for
 trees), grouped into driver families (metals, real yields, dollar, fear, ...), and a
-plain-language narrative for one date. Plots live in ``training.plots``.
+plain-language narrative for one date. Plots live in ``training.display.plots``.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from sklearn.utils.validation import check_is_fitted
 from features.config import FeatureConfig
 from features.design import Design, build_design
 from features.errors import ModelError
-from features.validation import validate_series
 from features.target import target_name
+from features.validation import validate_series
 from models.forecaster import LGBMForecaster
 from regime.hmm import RegimeHMM
 

@@ -15,11 +15,12 @@ from features.csv_source import read_csv_folder, read_series_csv
 from features.errors import DataError, RegimeError
 from features.series import CORE_SERIES, OPTIONAL_SERIES
 from features.validation import validate_series
-from training.config import MODEL_NAME
-from training.tracking import configure_tracking, load_pyfunc
 from tests.conftest import run_cli, write_csv_folder
 from tests.test_cli import _assert_clean_error
 from tests.test_failure_safety import Store, champion_store
+from training.config import MODEL_NAME
+from training.tracking.model_io import load_pyfunc
+from training.tracking.store import configure_tracking
 
 
 def _read(folder: Path) -> pd.DataFrame:

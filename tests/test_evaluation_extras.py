@@ -7,9 +7,14 @@ import pandas as pd
 import pytest
 
 from models.pipeline import RegimeForecastPipeline
-from training.evaluate import fold_scores, run_walk_forward
-from training.regime_quality import agreement, mean_spell_length, refit_flip_rate
-from training.strategy import long_flat_returns, performance
+from training.evaluation.regime_quality import (
+    agreement,
+    mean_spell_length,
+    refit_flip_rate,
+)
+from training.evaluation.scores import fold_scores
+from training.evaluation.strategy import long_flat_returns, performance
+from training.evaluation.walk_forward import run_walk_forward
 
 
 def test_long_flat_uses_the_next_day_return_only():

@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 from features.builder import feature_family
-from models.explain import describe_feature, explain_pipeline, narrative, percentile_in_history, top_drivers
+from models.explain import (
+    describe_feature,
+    explain_pipeline,
+    narrative,
+    percentile_in_history,
+    top_drivers,
+)
 from models.pipeline import RegimeForecastPipeline
 
 

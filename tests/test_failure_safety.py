@@ -29,9 +29,9 @@ from features import cache
 from features.config import DataConfig
 from features.live import load_live_panel
 from features.series import CORE_SERIES
-from training.config import MODEL_NAME, Config
 from tests.conftest import REPO
 from tests.test_live_sources import NOW, FakeMarket, _offline
+from training.config import MODEL_NAME, Config
 
 BIN = Path(sys.executable).parent
 REGIME = BIN / "regime"
@@ -62,7 +62,7 @@ HOOKED_CLI = textwrap.dedent("""\
     from pathlib import Path
     signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if the parent ignores it
     import mlflow
-    import training.console, training.train_job
+    import training.display.console, training.jobs.train
     from training.cli import main
 
     def pause(where):
@@ -73,16 +73,16 @@ HOOKED_CLI = textwrap.dedent("""\
             mark.with_suffix(".tmp").replace(mark)
             time.sleep(600)
 
-    stage = training.console.TrainProgress.stage
+    stage = training.display.console.TrainProgress.stage
     def hooked_stage(self, name):
         stage(self, name)
         pause(name)
-    training.console.TrainProgress.stage = hooked_stage
-    set_alias = training.train_job.set_alias
+    training.display.console.TrainProgress.stage = hooked_stage
+    set_alias = training.jobs.train.set_alias
     def hooked_set_alias(*args):
         pause("set_alias")
         set_alias(*args)
-    training.train_job.set_alias = hooked_set_alias
+    training.jobs.train.set_alias = hooked_set_alias
     sys.argv = ["regime", *sys.argv[1:]]
     main()
 """)
@@ -139,7 +139,7 @@ class RegistryState:
 
 def champion_store(root: Path) -> Store:
     """A store in ``root`` holding one model, trained in-process with :data:`FAST_TOML`, as champion."""
-    from training.train_job import run_training
+    from training.jobs.train import run_training
 
     config = root / "fast.toml"
     config.write_text(FAST_TOML)

@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 
 from features.align import align_point_in_time
-from features.builder import build_features, feature_family, log_returns, regime_observations
+from features.builder import (
+    build_features,
+    feature_family,
+    log_returns,
+    regime_observations,
+)
 from features.config import FeatureConfig
 from features.design import build_design
 from features.errors import ConfigError, DataError

@@ -8,7 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from features.errors import ConfigError
-from training.leadlag import (
+from training.evaluation.metrics import long_run_variance
+from training.thesis.leadlag import (
     LagScan,
     analyze_metal,
     best_lags,
@@ -20,7 +21,6 @@ from training.leadlag import (
     trailing_return,
     verdict,
 )
-from training.metrics import long_run_variance
 
 # --- Newey-West ---------------------------------------------------------------------------------
 
@@ -231,7 +231,7 @@ def test_leadlag_on_real_data_runs_and_is_finite(shared_data):
     from features.config import DataConfig, FeatureConfig
     from features.design import build_design
     from features.sources import load_panel
-    from training.leadlag import fit_regimes
+    from training.thesis.leadlag import fit_regimes
 
     design = build_design(load_panel(DataConfig(source="csv", data_dir=str(shared_data))), FeatureConfig(), (21,))
     regimes = fit_regimes(design)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from models.baselines import expanding_mean_forecast, momentum_forecast
-from training.metrics import (
+from training.evaluation.metrics import (
     block_bootstrap_indices,
     diebold_mariano,
     hit_rate,

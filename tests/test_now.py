@@ -8,7 +8,7 @@ import pytest
 
 from regime.filtering import gaussian_log_emissions
 from regime.hmm import RegimeHMM
-from training.now import (
+from training.thesis.now import (
     describe_move,
     error_quantiles,
     predicted_prior,
@@ -91,7 +91,7 @@ def test_regime_flips_are_the_smallest_moves_that_flip(fitted_hmm):
 def test_current_state_of_a_fitted_pipeline(small_panel):
     from models.explain import explain_pipeline
     from models.pipeline import RegimeForecastPipeline
-    from training.now import current_state
+    from training.thesis.now import current_state
 
     pipe = RegimeForecastPipeline(horizons=(5, 21), hmm_n_init=1, lgbm_params={"n_estimators": 60}).fit(small_panel)
     design = pipe.make_design(small_panel)

@@ -9,7 +9,7 @@ from sklearn.base import clone
 
 from features.errors import DataError, ModelError
 from models.pipeline import RegimeForecastPipeline, panel_from_frame
-from training.evaluate import run_walk_forward
+from training.evaluation.walk_forward import run_walk_forward
 
 FAST = {"hmm_n_init": 1, "lgbm_params": {"n_estimators": 40}}
 

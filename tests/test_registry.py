@@ -11,10 +11,12 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from training import train_job
 from training.config import Config
-from training.gate import decide_promotion
-from training.tracking import configure_tracking, current_version, load_pyfunc, unwrap
+from training.jobs import train as train_job
+from training.promotion.gate import decide_promotion
+from training.tracking.model_io import load_pyfunc, unwrap
+from training.tracking.registry import current_version
+from training.tracking.store import configure_tracking
 
 pytestmark = pytest.mark.slow
 

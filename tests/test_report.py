@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from training.report import _table, event_figure, figure_png, leadlag_figure
+from training.thesis.report import _table, event_figure, figure_png, leadlag_figure
 
 CHROMIUM = Path("/usr/bin/chromium")
 SECTIONS = {
@@ -30,7 +30,7 @@ def test_tables_escape_their_text():
 
 def test_leadlag_figures_are_png(demo_market):
     from features.align import align_point_in_time
-    from training.leadlag import analyze_metal
+    from training.thesis.leadlag import analyze_metal
 
     aligned = align_point_in_time(demo_market.panel.loc["2016":"2022"])
     regimes = demo_market.regimes.reindex(aligned.index)
@@ -46,7 +46,7 @@ def test_leadlag_figures_are_png(demo_market):
 def trained_store(tmp_path_factory):
     """A small model trained into a temporary MLflow store, which stays selected for the module."""
     from training.config import Config
-    from training.train_job import run_training
+    from training.jobs.train import run_training
 
     tmp = tmp_path_factory.mktemp("store")
     with pytest.MonkeyPatch.context() as mp:

@@ -26,10 +26,11 @@ import requests
 
 from features.csv_source import read_csv_folder
 from features.series import CORE_SERIES, OPTIONAL_SERIES
-from training.config import MODEL_NAME
-from training.tracking import configure_tracking, load_pyfunc
 from tests.test_bad_inputs import pyfunc_input
 from tests.test_failure_safety import BIN, champion_store
+from training.config import MODEL_NAME
+from training.tracking.model_io import load_pyfunc
+from training.tracking.store import configure_tracking
 
 pytestmark = pytest.mark.slow
 

@@ -24,12 +24,25 @@ from features.sources import load_panel
 from models.forecaster import DEFAULT_LGBM_PARAMS
 from tests.conftest import run_cli
 from training.config import Config
-from training.gate import gate_score
-from training.train_job import evaluate
-from training.tune import best_config
-from training.tune_objective import split_holdout, walk_forward_scores
-from training.tune_space import SEARCH_SPACE, TrialSeededTPESampler, apply_params, default_params, suggest_config
-from training.tune_storage import DEFAULT_STUDY, fail_orphaned_trials, join_setup, open_storage, worker_id
+from training.jobs.train import evaluate
+from training.promotion.gate import gate_score
+from training.tuning.holdout import split_holdout
+from training.tuning.objective import walk_forward_scores
+from training.tuning.space import (
+    SEARCH_SPACE,
+    TrialSeededTPESampler,
+    apply_params,
+    default_params,
+    suggest_config,
+)
+from training.tuning.storage import (
+    DEFAULT_STUDY,
+    fail_orphaned_trials,
+    join_setup,
+    open_storage,
+    worker_id,
+)
+from training.tuning.worker import best_config
 
 REGIME = str(Path(sys.executable).with_name("regime"))
 #: A small study: six years of the demo market, two folds on the tuning period, one horizon.
@@ -192,7 +205,7 @@ def test_a_trial_of_a_killed_journal_worker_is_marked_failed(tmp_path):
     journal = tmp_path / "j.log"
     crash = textwrap.dedent(f"""
         import os, signal, optuna
-        from training.tune_storage import open_storage, worker_id
+        from training.tuning.storage import open_storage, worker_id
         study = optuna.create_study(study_name="s", storage=open_storage({str(journal)!r}))
         trial = study.ask()
         trial.set_user_attr("worker", worker_id())
@@ -237,8 +250,8 @@ def test_tune_end_to_end_then_params_best_reproduces_the_best_trial(mlflow_store
     assert last.cum_ic == best.value  # the stored configuration reproduces the trial exactly
 
     seen = {}
-    monkeypatch.setattr("training.train_job.run_training", lambda c, reporter=None: seen.setdefault("cfg", c))
-    monkeypatch.setattr("training.console.print_training_result", lambda *a: None)
+    monkeypatch.setattr("training.jobs.train.run_training", lambda c, reporter=None: seen.setdefault("cfg", c))
+    monkeypatch.setattr("training.display.console.print_training_result", lambda *a: None)
     code, _, err = run_cli(["train", "--params", "best", "--no-register"], monkeypatch, capsys)
     assert code == 0, err
     assert seen["cfg"].model == tuned.model and seen["cfg"].features == tuned.features
@@ -287,7 +300,7 @@ def test_a_stale_postgres_trial_is_failed_and_queued_again(postgres):
     url, storage, name = postgres
     worker = textwrap.dedent(f"""
         import time, optuna
-        from training.tune_storage import open_storage
+        from training.tuning.storage import open_storage
 
         def hang(trial):
             trial.suggest_float("x", 0, 1)

@@ -9,7 +9,7 @@ from features.config import FeatureConfig
 from features.design import build_design
 from features.errors import DataError
 from models.pipeline import RegimeForecastPipeline
-from training.walkforward import Fold, walk_forward_folds
+from training.evaluation.folds import Fold, walk_forward_folds
 
 
 def test_expanding_folds_exact_ranges():

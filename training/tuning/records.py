@@ -40,7 +40,8 @@ class MlflowTrialLogger:
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         """Log the finished ``trial`` as a terminated run (FAILED for a failed trial)."""
         from mlflow import MlflowClient
-        from mlflow.entities import Metric, Param as MlflowParam, RunTag
+        from mlflow.entities import Metric, RunTag
+        from mlflow.entities import Param as MlflowParam
 
         client = MlflowClient()
         start = int(trial.datetime_start.timestamp() * 1000) if trial.datetime_start else None
@@ -78,7 +79,7 @@ def log_study_artifacts(run_id: str, study: optuna.Study, summary: dict[str, Any
         The worker's MLflow run.
     study : optuna.Study
     summary : dict of str -> Any
-        The best trial's summary (see :func:`training.tune.trial_summary`).
+        The best trial's summary (see :func:`training.tuning.worker.trial_summary`).
     """
     import matplotlib
     import matplotlib.pyplot as plt

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from training.cli_common import DataDirOpt, EndOpt, SourceOpt, StartOpt, data_overrides
+from training.cli.common import DataDirOpt, EndOpt, SourceOpt, StartOpt, data_overrides
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-    from training.tune import TuneResult
+    from training.tuning.worker import TuneResult
 
 
 class TuneProgress:
@@ -24,7 +24,13 @@ class TuneProgress:
 
     def __enter__(self) -> "TuneProgress":
         from rich.console import Console
-        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self._progress = Progress(
             SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -96,7 +102,7 @@ def _short(v: Any) -> str:
 
 
 def _study_args(result: "TuneResult") -> str:
-    from training.tune import DEFAULT_JOURNAL, DEFAULT_STUDY
+    from training.tuning.worker import DEFAULT_JOURNAL, DEFAULT_STUDY
 
     out = "" if result.study == DEFAULT_STUDY else f" --study {result.study}"
     return out if result.storage == str(DEFAULT_JOURNAL) else out + f" --storage '{result.storage}'"
@@ -133,9 +139,14 @@ def tune(
 
     import optuna
 
-    from training.cli_common import STATE
+    from training.cli.common import STATE
     from training.config import Config
-    from training.tune import DEFAULT_STUDY, TUNE_EXPERIMENT, TuneSettings, run_tuning
+    from training.tuning.worker import (
+        DEFAULT_STUDY,
+        TUNE_EXPERIMENT,
+        TuneSettings,
+        run_tuning,
+    )
 
     optuna.logging.set_verbosity(logging.DEBUG if STATE["debug"] else logging.ERROR)
     settings = TuneSettings(

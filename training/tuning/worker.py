@@ -10,9 +10,9 @@ champion gate's score) on a *tuning period* that ends before a final hold-out se
 The hold-out is scored only at the end, for the best trial (and the defaults), so the
 reported final score is not the one that was optimised.
 
-The parts live in their own modules: :mod:`training.tune_space` (search space and
-sampler), :mod:`training.tune_objective` (hold-out split and walk-forward objective),
-:mod:`training.tune_storage` (storages and studies) and :mod:`training.tune_mlflow`
+The parts live in their own modules: :mod:`training.tuning.space` (search space and
+sampler), :mod:`training.tuning.objective` (hold-out split and walk-forward objective),
+:mod:`training.tuning.storage` (storages and studies) and :mod:`training.tuning.records`
 (MLflow records). This module runs a worker and reads a study's result.
 """
 
@@ -30,17 +30,16 @@ from optuna.trial import FrozenTrial
 from features.errors import ConfigError, RegimeError
 from features.sources import load_panel
 from training.config import Config
-from training.tune_mlflow import MlflowTrialLogger, log_study_artifacts
-from training.tune_objective import (
+from training.tuning.holdout import TuningData, split_holdout
+from training.tuning.objective import (
     TuneReporter,
-    TuningData,
     WalkForwardObjective,
     count_folds,
-    split_holdout,
     walk_forward_scores,
 )
-from training.tune_space import default_params
-from training.tune_storage import (
+from training.tuning.records import MlflowTrialLogger, log_study_artifacts
+from training.tuning.space import default_params
+from training.tuning.storage import (
     DEFAULT_JOURNAL,
     DEFAULT_STUDY,
     best_trial,
@@ -75,7 +74,7 @@ class TuneSettings:
     study : str
         Study name; workers with the same name and storage share it.
     storage : str or None
-        Journal file path or database URL (see :func:`training.tune_storage.open_storage`).
+        Journal file path or database URL (see :func:`training.tuning.storage.open_storage`).
     trials : int or None
         Trials this worker runs (None: until ``timeout`` or Ctrl-C).
     timeout : float or None
@@ -266,7 +265,7 @@ def run_tuning(cfg: Config, settings: TuneSettings, reporter: TuneReporter | Non
     import mlflow
     from threadpoolctl import threadpool_limits
 
-    from training.tracking import configure_tracking, ensure_experiment
+    from training.tracking.store import configure_tracking, ensure_experiment
 
     reporter = reporter or TuneReporter()
     base = tuning_base(cfg)

@@ -27,23 +27,23 @@ from features.demo import generate_demo_market
 from features.sources import load_panel
 from models.explain import explain_pipeline, global_importance
 from models.pipeline import RegimeForecastPipeline
-from training import plots
 from training.config import Config
-from training.evaluate import WalkForwardResult, diebold_mariano_table, fold_scores, run_walk_forward, score_table
-from training.fingerprint import coverage, panel_fingerprint
-from training.gate import GateDecision, decide_promotion, gate_score
-from training.progress import Reporter
-from training.regime_quality import regime_quality
-from training.strategy import strategy_table
-from training.tracking import (
-    configure_tracking,
+from training.display import plots
+from training.display.progress import Reporter
+from training.evaluation.regime_quality import regime_quality
+from training.evaluation.scores import diebold_mariano_table, fold_scores, score_table
+from training.evaluation.strategy import strategy_table
+from training.evaluation.walk_forward import WalkForwardResult, run_walk_forward
+from training.promotion.gate import GateDecision, decide_promotion, gate_score
+from training.tracking.fingerprint import coverage, panel_fingerprint
+from training.tracking.model_io import log_pipeline_model
+from training.tracking.registry import (
     current_version,
     delete_version,
-    ensure_experiment,
-    log_pipeline_model,
     register_model,
     set_alias,
 )
+from training.tracking.store import configure_tracking, ensure_experiment
 
 logger = logging.getLogger(__name__)
 

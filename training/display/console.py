@@ -9,13 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
-from training.progress import Reporter
+from training.display.progress import Reporter
 
 if TYPE_CHECKING:
-    from training.train_job import TrainResult
+    from training.jobs.train import TrainResult
 
 def _console() -> Console:
     """Console on stdout; wide enough for the score tables when output is not a terminal."""

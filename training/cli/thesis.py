@@ -1,7 +1,7 @@
 """``regime leadlag``, ``regime now``, ``regime report``: testing the thesis.
 
-Parse, call the computations in :mod:`training.leadlag`, :mod:`training.now` and
-:mod:`training.report`, print. Heavy imports stay inside the commands.
+Parse, call the computations in :mod:`training.thesis.leadlag`, :mod:`training.thesis.now` and
+:mod:`training.thesis.report`, print. Heavy imports stay inside the commands.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from training.cli_common import DEFAULT_MODEL_URI, DataDirOpt, ModelUriOpt, SourceOpt
+from training.cli.common import DEFAULT_MODEL_URI, DataDirOpt, ModelUriOpt, SourceOpt
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from features.design import Design
-    from training.leadlag import LeadLagResult
-    from training.now import NowState
+    from training.thesis.leadlag import LeadLagResult
+    from training.thesis.now import NowState
 
 TrackingOpt = Annotated[Optional[str], typer.Option("--tracking-uri", help="MLflow tracking URI.")]
 MaxLagOpt = Annotated[int, typer.Option("--max-lag", help="Largest lag in business days (0..max-lag are scanned).")]
@@ -28,7 +28,7 @@ ShiftsOpt = Annotated[int, typer.Option("--shifts", help="Circular shifts for th
 
 def _metals(metal: str) -> list[str]:
     from features.errors import ConfigError
-    from training.leadlag import METALS
+    from training.thesis.leadlag import METALS
 
     if metal == "both":
         return list(METALS)
@@ -64,8 +64,8 @@ def _leadlag_regimes(panel: "pd.DataFrame", design: "Design", source: str, model
                      tracking_uri: str | None, fit_hmm: bool) -> tuple["pd.Series", str]:
     """Filtered regimes from the registered model (if trained on ``source``), else a fresh HMM."""
     from features.errors import ModelError
-    from training.cli_common import load_model
-    from training.leadlag import fit_regimes
+    from training.cli.common import load_model
+    from training.thesis.leadlag import fit_regimes
 
     if not fit_hmm:
         try:
@@ -88,7 +88,7 @@ def _print_leadlag(results: dict[str, "LeadLagResult"], regime_source: str, writ
     from rich.console import Console
     from rich.table import Table
 
-    from training.leadlag import verdict
+    from training.thesis.leadlag import verdict
 
     console = Console()
     console.print(f"Regimes: {regime_source}")
@@ -152,9 +152,9 @@ def leadlag(
     from features.config import DataConfig, FeatureConfig
     from features.design import build_design
     from features.sources import load_panel
-    from training.cli_common import data_overrides
-    from training.leadlag import analyze_metal
-    from training.report import event_figure, leadlag_figure
+    from training.cli.common import data_overrides
+    from training.thesis.leadlag import analyze_metal
+    from training.thesis.report import event_figure, leadlag_figure
 
     _check_scan(max_lag, horizon, window, shifts)
     metals = _metals(metal)
@@ -179,7 +179,7 @@ def leadlag(
 def _state(pipeline: Any, info: dict[str, Any], panel: "pd.DataFrame") -> tuple["Design", Any, "NowState"]:
     """Design, SHAP explanation (all dates: drivers are ranked against their history) and current state."""
     from models.explain import explain_pipeline
-    from training.now import current_state, load_oos_errors
+    from training.thesis.now import current_state, load_oos_errors
 
     design = _model_design(pipeline, panel)
     horizon = 21 if 21 in pipeline.forecasters_ else tuple(pipeline.forecasters_)[0]
@@ -193,7 +193,7 @@ def _print_now(state: "NowState", model_uri: str) -> None:
     from rich.table import Table
 
     from models.explain import describe_feature
-    from training.now import spell_text
+    from training.thesis.now import spell_text
 
     console = Console()
     probs = ", ".join(f"{k} {v:.0%}" for k, v in state.proba.items())
@@ -240,7 +240,7 @@ def now(
     Uses the latest date of the model's data source (or --source/--data-dir); the bands come from the
     walk-forward out-of-sample errors logged by the model's training run.
     """
-    from training.cli_common import load_model, panel_for
+    from training.cli.common import load_model, panel_for
 
     _quiet_mlflow()
     _, pipeline, info = load_model(model_uri, tracking_uri)
@@ -267,10 +267,10 @@ def report(
     import datetime as dt
 
     from features.errors import ModelError
-    from training.cli_common import load_model, panel_for
-    from training.leadlag import analyze_metal
-    from training.tracking import read_run_csv
-    from training.report import ReportData, log_report, model_label, write_report
+    from training.cli.common import load_model, panel_for
+    from training.thesis.leadlag import analyze_metal
+    from training.thesis.report import ReportData, log_report, model_label, write_report
+    from training.tracking.runs import read_run_csv
 
     _check_scan(max_lag, horizon, 63, shifts)
     _quiet_mlflow()

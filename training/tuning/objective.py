@@ -2,7 +2,7 @@
 
 A trial's value is the model's mean walk-forward Spearman IC over its horizons (the
 champion gate's score) on the tuning period. The walk-forward itself is
-:func:`training.evaluate.run_walk_forward`; its ``on_fold`` hook scores each fold as it
+:func:`training.evaluation.walk_forward.run_walk_forward`; its ``on_fold`` hook scores each fold as it
 comes, so the pruner can stop a trial early.
 """
 
@@ -17,99 +17,17 @@ import pandas as pd
 from optuna.trial import FrozenTrial
 
 from features.design import Design
-from features.errors import ConfigError, DataError, RegimeError
+from features.errors import DataError, RegimeError
 from features.target import target_name
 from models.pipeline import RegimeForecastPipeline, forecast_name
 from training.config import Config
-from training.evaluate import run_walk_forward
-from training.fingerprint import panel_fingerprint
-from training.metrics import spearman_ic
-from training.train_job import make_template
-from training.tune_space import suggest_config
-from training.tune_storage import worker_id
-from training.walkforward import Fold, walk_forward_folds
-
-
-# -- the data: tuning period and hold-out ------------------------------------------------------
-@dataclass(frozen=True)
-class TuningData:
-    """The raw panel split in time.
-
-    Attributes
-    ----------
-    full : pd.DataFrame
-        Everything (used only for the final hold-out scores).
-    tuning : pd.DataFrame
-        Observations before ``holdout_start``: all the objective ever sees.
-    holdout_start : pd.Timestamp or None
-        First business day of the hold-out (None: no hold-out).
-    fingerprint : str
-        Content hash of ``full``.
-    """
-
-    full: pd.DataFrame
-    tuning: pd.DataFrame
-    holdout_start: pd.Timestamp | None
-    fingerprint: str
-
-
-def min_holdout_days(cfg: Config) -> int:
-    """Shortest hold-out that leaves realised targets to score.
-
-    Parameters
-    ----------
-    cfg : Config
-
-    Returns
-    -------
-    int
-        Twice the longest horizon, 126 business days at least.
-    """
-    return max(126, 2 * max(cfg.model.horizons))
-
-
-def _min_rows(cfg: Config) -> int:
-    """Rows with complete features a walk-forward of ``cfg`` needs."""
-    return cfg.evaluation.initial_train + max(cfg.model.horizons) + 1
-
-
-def split_holdout(panel: pd.DataFrame, cfg: Config, holdout_days: int) -> TuningData:
-    """Cut the last ``holdout_days`` business days off ``panel`` as the hold-out.
-
-    Parameters
-    ----------
-    panel : pd.DataFrame
-        Raw panel.
-    cfg : Config
-        Feature, horizon and walk-forward settings (to check what is left to tune on).
-    holdout_days : int
-        Business days of the hold-out; 0 for none.
-
-    Returns
-    -------
-    TuningData
-
-    Raises
-    ------
-    ConfigError
-        When the hold-out is too short to score or leaves too little history to tune on.
-    """
-    fingerprint = panel_fingerprint(panel)
-    if holdout_days == 0:
-        return TuningData(panel, panel, None, fingerprint)
-    if holdout_days < min_holdout_days(cfg):
-        raise ConfigError(f"`--holdout-days` must be 0 or at least {min_holdout_days(cfg)} business days "
-                          f"(126, or twice the longest horizon). Got {holdout_days}.")
-    design = make_template(cfg).make_design(panel)
-    start = len(design.index) - holdout_days
-    needed = _min_rows(cfg)
-    if start - design.first_complete() < needed:
-        raise ConfigError(
-            f"`--holdout-days {holdout_days}` leaves {max(0, start - design.first_complete())} business days with "
-            f"complete features to tune on; the walk-forward needs {needed} (lower --holdout-days or --initial-train)"
-        )
-    split = design.index[start]
-    return TuningData(panel, panel.loc[panel.index < split], split, fingerprint)
+from training.evaluation.folds import Fold, walk_forward_folds
+from training.evaluation.metrics import spearman_ic
+from training.evaluation.walk_forward import run_walk_forward
+from training.jobs.train import make_template
+from training.tuning.holdout import min_rows
+from training.tuning.space import suggest_config
+from training.tuning.storage import worker_id
 
 
 # -- fold scores -------------------------------------------------------------------------------
@@ -161,7 +79,7 @@ def mean_ic(pred: pd.DataFrame, targets: pd.DataFrame, horizons: tuple[int, ...]
 
 def _design(cfg: Config, panel: pd.DataFrame) -> tuple[RegimeForecastPipeline, Design]:
     template = make_template(cfg)
-    return template, template.make_design(panel, min_rows=_min_rows(cfg))
+    return template, template.make_design(panel, min_rows=min_rows(cfg))
 
 
 def _folds(cfg: Config, design: Design) -> list[Fold]:
@@ -189,9 +107,9 @@ def walk_forward_scores(cfg: Config, panel: pd.DataFrame, score_from: pd.Timesta
                         on_score: Callable[[FoldScore], None] | None = None) -> list[FoldScore]:
     """Run the light walk-forward of ``cfg`` on ``panel`` (model only, no baselines) and score each fold.
 
-    The walk-forward is :func:`training.evaluate.run_walk_forward` (same folds, refits, HMM
+    The walk-forward is :func:`training.evaluation.walk_forward.run_walk_forward` (same folds, refits, HMM
     warm starts and purge as training), so the last ``cum_ic`` equals
-    :func:`training.gate.gate_score` of its score table wherever every IC is defined
+    :func:`training.promotion.gate.gate_score` of its score table wherever every IC is defined
     (``tests/test_tune.py`` checks this).
 
     Parameters
@@ -267,7 +185,7 @@ class WalkForwardObjective:
     Parameters
     ----------
     base : Config
-        Settings not searched (see :func:`training.tune_space.suggest_config`).
+        Settings not searched (see :func:`training.tuning.space.suggest_config`).
     panel : pd.DataFrame
         The tuning period's raw panel.
     reporter : TuneReporter

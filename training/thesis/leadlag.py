@@ -30,7 +30,7 @@ from features.design import Design
 from features.errors import ConfigError, DataError
 from features.target import forward_log_returns, target_name
 from regime.hmm import RegimeHMM
-from training.metrics import bartlett_weights, long_run_variance
+from training.evaluation.metrics import bartlett_weights, long_run_variance
 
 METALS: dict[str, str] = {"silver": "silver_usd", "gold": "gold_usd"}
 ALL = "all"

@@ -11,9 +11,8 @@ from rich.table import Table
 from features.errors import ConfigError, DataError
 from models.explain import explain_pipeline, global_importance, narrative, top_drivers
 from models.pipeline import RegimeForecastPipeline
-from training import plots
-from training.console import console
-
+from training.display import plots
+from training.display.console import console
 
 
 def _parse_date(value: str, name: str) -> pd.Timestamp:

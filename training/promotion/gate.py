@@ -44,8 +44,9 @@ def _champion_score(cfg: Config, champion: Any, fingerprint: str, panel: pd.Data
     """The champion's gate score on this job's data and folds, how it was obtained, and whether its data differ."""
     import mlflow
 
-    from training.evaluate import run_walk_forward, score_table
-    from training.tracking import load_pyfunc, unwrap
+    from training.evaluation.scores import score_table
+    from training.evaluation.walk_forward import run_walk_forward
+    from training.tracking.model_io import load_pyfunc, unwrap
 
     run = mlflow.get_run(champion.run_id)
     same_data = run.data.tags.get("data.fingerprint") == fingerprint

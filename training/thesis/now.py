@@ -17,7 +17,7 @@ from models.explain import Explanation, narrative, top_drivers
 from models.pipeline import RegimeForecastPipeline, forecast_name
 from regime.filtering import gaussian_log_emissions
 from regime.hmm import RegimeHMM
-from training.tracking import read_run_csv
+from training.tracking.runs import read_run_csv
 
 OOS_ARTIFACT = "evaluation/oos_predictions.csv"
 

@@ -22,10 +22,10 @@ from optuna.trial import FrozenTrial, TrialState
 
 from features.errors import ConfigError
 from training.config import Config
-from training.tune_space import TrialSeededTPESampler
+from training.tuning.space import TrialSeededTPESampler
 
 if TYPE_CHECKING:
-    from training.tune_objective import TuningData
+    from training.tuning.holdout import TuningData
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def open_study(name: str, storage: BaseStorage, seed: int, n_warmup_steps: int) 
     storage : optuna.storages.BaseStorage
         From :func:`open_storage`.
     seed : int
-        Seed of the :class:`~training.tune_space.TrialSeededTPESampler`.
+        Seed of the :class:`~training.tuning.space.TrialSeededTPESampler`.
     n_warmup_steps : int
         Folds of each trial before the :class:`~optuna.pruners.MedianPruner` may stop it
         (it also waits for 5 finished trials).

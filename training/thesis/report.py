@@ -21,9 +21,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from models.explain import Explanation, describe_feature, global_importance
-from training import plots
-from training.leadlag import ALL, LeadLagResult, verdict
-from training.now import NowState, spell_text
+from training.display import plots
+from training.thesis.leadlag import ALL, LeadLagResult, verdict
+from training.thesis.now import NowState, spell_text
 
 REPORT_ARTIFACT_DIR = "report"
 _GROUP_COLORS = {ALL: "#222222", **plots.REGIME_COLORS, "calm": "#7f7f7f"}
@@ -86,7 +86,7 @@ def figure_png(fig: Figure) -> bytes:
 
 
 def _via_file(draw: Callable[..., Path], *args: Any) -> bytes:
-    """PNG bytes of a :mod:`training.plots` function that writes to a path."""
+    """PNG bytes of a :mod:`training.display.plots` function that writes to a path."""
     with tempfile.TemporaryDirectory() as tmp:
         return Path(draw(*args, Path(tmp) / "figure.png")).read_bytes()
 
@@ -345,7 +345,7 @@ def write_report(data: ReportData, path: Path) -> Path:
 
 def model_label(model_uri: str) -> str:
     """``name vN (@alias)`` for a registry URI (``models:/name@alias`` or ``models:/name/N``), else the URI."""
-    from training.tracking import current_version
+    from training.tracking.registry import current_version
 
     ref = model_uri.removeprefix("models:/")
     if ref == model_uri:

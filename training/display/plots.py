@@ -119,7 +119,7 @@ def waterfall(expl: Explanation, date: pd.Timestamp, path: Path, top: int = 10) 
 
 def equity_curves(predictions: dict[int, pd.DataFrame], log_price: pd.Series, regimes: pd.Series, path: Path) -> Path:
     """Illustrative long/flat equity per horizon vs buy-and-hold, over shaded out-of-sample regimes."""
-    from training.strategy import long_flat_returns
+    from training.evaluation.strategy import long_flat_returns
 
     fig = Figure(figsize=(12, 4.5))
     ax = fig.subplots()

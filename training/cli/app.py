@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from training.cli_common import (
+from training.cli.common import (
     DEFAULT_MODEL_URI,
     STATE,
     DataDirOpt,
@@ -85,12 +85,12 @@ def train(
     `regime train -h 21 -h 63 --n-states 2`.
     """
     from training.config import Config
-    from training.console import TrainProgress, print_training_result
-    from training.train_job import run_training
+    from training.display.console import TrainProgress, print_training_result
+    from training.jobs.train import run_training
 
     cfg = Config.from_toml(config) if config else Config()
     if params:
-        from training.tune import best_config
+        from training.tuning.worker import best_config
 
         cfg = best_config(cfg, params, study, storage)
     cfg = cfg.replace(
@@ -123,7 +123,7 @@ def predict(
     Output columns: date, regime, p_<regime>, forecast_<h>d (log returns).
     """
     from features.errors import ConfigError
-    from training.console import print_predictions
+    from training.display.console import print_predictions
 
     if rows < 0:
         raise ConfigError(f"`--rows` must be >= 0. Got {rows}.")
@@ -158,7 +158,7 @@ def explain(
     Writes a waterfall plot for the date, a global summary plot and the contributions as CSV/JSON.
     """
     from features.errors import ConfigError
-    from training.explain_job import run_explain
+    from training.jobs.explain import run_explain
 
     if top < 1:
         raise ConfigError(f"`--top` must be >= 1. Got {top}.")
@@ -169,10 +169,12 @@ def explain(
 
 
 def _register_subcommands() -> None:
-    from training import cli_analysis, cli_data, cli_tune
+    from training.cli import data as cli_data
+    from training.cli import thesis as cli_thesis
+    from training.cli import tune as cli_tune
 
     app.add_typer(cli_data.app, name="data")
-    cli_analysis.register(app)
+    cli_thesis.register(app)
     cli_tune.register(app)
 
 

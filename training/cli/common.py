@@ -32,7 +32,8 @@ def data_overrides(source: str | None, data_dir: Path | None, start: str | None,
 
 
 def load_model(model_uri: str, tracking_uri: str | None):
-    from training.tracking import configure_tracking, load_pyfunc, unwrap
+    from training.tracking.model_io import load_pyfunc, unwrap
+    from training.tracking.store import configure_tracking
 
     configure_tracking(tracking_uri)
     model = load_pyfunc(model_uri)

@@ -91,7 +91,7 @@ def fetch(
 def _coverage_rows(panel: pd.DataFrame, today: pd.Timestamp) -> dict[str, dict[str, Any]]:
     """Per series: coverage (first, last, rows, longest gap) plus age of the last value and staleness."""
     from features.validation import max_age_days, tail_age_days
-    from training.fingerprint import coverage
+    from training.tracking.fingerprint import coverage
 
     rows = {}
     for r in coverage(panel).to_dict("records"):

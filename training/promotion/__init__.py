@@ -1,0 +1,1 @@
+"""Which registered version is ``champion``: the gate rule and its evidence."""

@@ -1,0 +1,77 @@
+"""Logging the fitted chain as an MLflow pyfunc model, and loading it back.
+
+Loading an MLflow model runs pickled code: load models only from stores you trust.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pandas as pd
+
+from features.errors import ModelError
+from models.pipeline import RegimeForecastPipeline
+from models.pyfunc import INFO_ARTIFACT, PIPELINE_ARTIFACT
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+CODE_PATHS = [str(PACKAGE_ROOT / p) for p in ("features", "regime", "models")]
+ENTRY_FILE = str(PACKAGE_ROOT / "models" / "pyfunc_entry.py")
+
+
+def pip_requirements() -> list[str]:
+    """Exact versions of what the pyfunc needs at load time (skips MLflow's slow inference)."""
+    from importlib.metadata import version
+
+    pkgs = ["mlflow", "pandas", "numpy", "scipy", "scikit-learn", "lightgbm", "hmmlearn", "joblib"]
+    return [f"{p}=={version(p)}" for p in pkgs]
+
+
+def log_pipeline_model(
+    pipeline: RegimeForecastPipeline, info: dict[str, Any], example_output: pd.DataFrame
+) -> Any:
+    """Log the fitted chain as a pyfunc model in the active run; returns MLflow's ModelInfo."""
+    import mlflow
+    from mlflow.models import ModelSignature, infer_signature
+    from mlflow.types import ParamSchema, ParamSpec
+
+    outputs = infer_signature(example_output.head(5), example_output.head(5)).outputs
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        # No input example on purpose: the input is a free-form panel validated by the model itself.
+        warnings.filterwarnings("ignore", message=".*input example was not provided.*")
+        pipe_path = Path(tmp) / "pipeline.joblib"
+        info_path = Path(tmp) / "model_info.json"
+        joblib.dump(pipeline, pipe_path)
+        info_path.write_text(json.dumps(info, indent=2, default=str), encoding="utf-8")
+        return mlflow.pyfunc.log_model(
+            name="model",
+            python_model=ENTRY_FILE,
+            artifacts={PIPELINE_ARTIFACT: str(pipe_path), INFO_ARTIFACT: str(info_path)},
+            code_paths=CODE_PATHS,
+            pip_requirements=pip_requirements(),
+            signature=ModelSignature(inputs=None, outputs=outputs, params=ParamSchema([ParamSpec("last", "long", 0)])),
+        )
+
+
+def load_pyfunc(model_uri: str) -> Any:
+    """Load a pyfunc model, turning MLflow's errors into a one-line :class:`ModelError`."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow.pyfunc.load_model(model_uri)
+    except MlflowException as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelError(f"cannot load model '{model_uri}': {msg}") from None
+    except OSError as exc:
+        raise ModelError(f"cannot load model '{model_uri}': {exc}") from None
+
+
+def unwrap(model: Any) -> tuple[RegimeForecastPipeline, dict[str, Any]]:
+    """The fitted pipeline and model info inside a loaded pyfunc model."""
+    inner = model.unwrap_python_model()
+    return inner.pipeline, inner.info
