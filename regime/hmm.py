@@ -162,21 +162,36 @@ class RegimeHMM(BaseEstimator):
             return self._best_of_restarts(Z, check_random_state(self.random_state))
         return model, float(score)
 
-    def filter_proba(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Filtered probabilities P(state_t | obs_1..t) for each row, one column per label.
+    @property
+    def transmat_(self) -> np.ndarray:
+        """State transition matrix, ``transmat_[i, j] = P(state_{t+1} = j | state_t = i)`` (HMM order)."""
+        check_is_fitted(self, "model_")
+        return self.model_.transmat_
 
-        Rows with missing observations get NaN and do not advance the filter, so the
-        output at t depends only on rows <= t.
+    def filter_state_proba(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Filtered probabilities P(state_t | obs_1..t) per HMM state (columns ``state_0`` ...).
+
+        State ``i`` is named ``labels_[i]``. Rows with missing observations get NaN and do
+        not advance the filter, so the output at t depends only on rows <= t.
         """
         check_is_fitted(self, "model_")
         X = pd.DataFrame(X)[self.columns_]
         ok = X.notna().all(axis=1).to_numpy()
-        out = pd.DataFrame(np.nan, index=X.index, columns=[f"p_{n}" for n in self.label_names])
+        out = pd.DataFrame(np.nan, index=X.index, columns=[f"state_{i}" for i in range(self.n_states)])
         if ok.any():
-            probs = self._filtered(self._standardise(X[ok]))
-            order = [self.labels_.index(n) for n in self.label_names]
-            out.loc[ok] = probs[:, order]
+            out.loc[ok] = self._filtered(self._standardise(X[ok]))
         return out
+
+    def filter_proba(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Filtered probabilities P(regime_t | obs_1..t) for each row, one column ``p_<label>`` per regime name.
+
+        Rows with missing observations get NaN and do not advance the filter, so the
+        output at t depends only on rows <= t.
+        """
+        states = self.filter_state_proba(X).to_numpy()
+        order = [self.labels_.index(n) for n in self.label_names]
+        return pd.DataFrame(states[:, order], index=pd.DataFrame(X).index,
+                            columns=[f"p_{n}" for n in self.label_names])
 
     def _filtered(self, Z: np.ndarray) -> np.ndarray:
         """Forward filter over standardised rows, continuing the previous call when ``Z`` extends it.
