@@ -39,7 +39,9 @@ class FeatureConfig:
     lead_lags: tuple[int, ...] = (21, 42)
     zscore_window: int = 252
     regime_window: int = 21
-    regime_observations: tuple[str, ...] = ("gold", "silver", "dollar", "real_yield", "breakeven", "vix")
+    regime_observations: tuple[str, ...] = (
+        "gold", "silver", "dollar", "real_yield", "breakeven", "vix", "equity", "liquidity", "metals_vs_btc",
+    )
     regime_zscore_window: int = 252
 
     def __post_init__(self) -> None:

@@ -48,6 +48,16 @@ def test_forward_filter_matches_hmmlearn_at_the_last_step_and_in_likelihood(know
         assert np.allclose(filtered[t - 1], h.predict_proba(X[:t])[-1], atol=1e-8)
 
 
+def test_the_compiled_forward_pass_equals_the_reference_loop(known_hmm):
+    from regime.filtering import _compiled_forward, _python_forward
+
+    h, X, _ = known_hmm
+    logb = gaussian_log_emissions(X, h.means_, h.covars_)
+    b = np.exp(logb - logb.max(axis=1, keepdims=True))
+    fast = _compiled_forward(h.startprob_, h.transmat_, b)
+    assert fast is not None and np.allclose(fast, _python_forward(h.startprob_, h.transmat_, b), rtol=0, atol=1e-13)
+
+
 def test_filter_is_causal_but_smoothing_is_not(known_hmm):
     h, X, _ = known_hmm
     X2 = X.copy()

@@ -48,7 +48,7 @@ class ModelConfig:
     """
 
     horizons: tuple[int, ...] = (5, 21, 63)
-    n_states: int = 3
+    n_states: int = 4
     hmm_n_init: int = 10
     regime_engine: str = "hmm"
     covariance_type: str = "diag"

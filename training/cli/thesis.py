@@ -199,6 +199,9 @@ def _print_now(state: "NowState", model_uri: str) -> None:
     probs = ", ".join(f"{k} {v:.0%}" for k, v in state.proba.items())
     console.print(f"[bold]{state.date:%Y-%m-%d}[/bold]: regime [bold]{state.regime}[/bold] ({probs}), "
                   f"{spell_text(state)}. Model {model_uri}.")
+    earned = ", ".join(f"{r.label} = {st}" + (f" (match {r.match:+.2f} sd)" if np.isfinite(r.match) else "")
+                       for st, r in state.names.iterrows())
+    console.print(f"Names earned from the thesis's signatures: {earned}." + "".join(f" {n}." for n in state.naming_notes))
     pct = lambda v: "–" if not np.isfinite(v) else f"{(np.exp(v) - 1) * 100:+.1f}%"  # noqa: E731
     lo, hi = state.band
     t = Table(title=f"Forecast of BTC's return (band: {lo:.0%}-{hi:.0%} quantiles of walk-forward errors)")

@@ -6,7 +6,7 @@ Pure computations on a fitted pipeline and its design, plus :func:`load_oos_erro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,11 @@ class NowState:
     narrative : str
     flips : pd.DataFrame
         :func:`regime_flips`.
+    names : pd.DataFrame
+        How each state of the regime model earned its name
+        (:meth:`regime.base.RegimeModelMixin.state_match`).
+    naming_notes : list of str
+        Phases no state matches.
     """
 
     date: pd.Timestamp
@@ -57,6 +62,14 @@ class NowState:
     drivers: pd.DataFrame
     narrative: str
     flips: pd.DataFrame
+    names: pd.DataFrame = field(default_factory=pd.DataFrame)
+    naming_notes: tuple[str, ...] = ()
+
+    @property
+    def match(self) -> float:
+        """The current regime's match with its phase (the best of its states'; NaN for calm)."""
+        rows = self.names[self.names.label == self.regime] if len(self.names) else self.names
+        return float(rows["match"].max()) if len(rows) else float("nan")
 
 
 def spell(regimes: pd.Series) -> tuple[int, pd.Timestamp]:
@@ -235,5 +248,5 @@ def current_state(
         date=date, regime=str(pred.loc[date, "regime"]), proba=proba, spell_days=days, spell_start=start,
         forecasts=pd.DataFrame(rows).set_index("horizon"), band=band,
         drivers=top_drivers(expl, date, top), narrative=narrative(expl, date, str(pred.loc[date, "regime"])),
-        flips=flips,
+        flips=flips, names=pipeline.regime_.state_match(), naming_notes=tuple(pipeline.regime_.naming_notes_),
     )
