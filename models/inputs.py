@@ -1,9 +1,10 @@
 """Input checks shared by the project's regressors: scikit-learn's validation, columns by name.
 
 The forecasters are fitted on DataFrames of named features. At prediction time a DataFrame's
-columns are selected *by name* (reordered columns give the same forecast, a missing one is a
-clear error), then scikit-learn's ``validate_data`` checks the shape, dtype and finiteness as
-for any sklearn estimator. Plain arrays work too, by position (scikit-learn's contract).
+columns are selected *by name* (reordered columns give the same forecast, extra ones are
+ignored, a missing one is a clear error) and the values checked as scikit-learn does (NaN
+allowed, inf not). Other input (arrays) goes through scikit-learn's ``validate_data`` and is
+taken by position, as for any sklearn estimator.
 """
 
 from __future__ import annotations
