@@ -2,18 +2,50 @@
 
 Decision time is the end of each US business day, after the BTC UTC close. Each
 value enters the calendar on the first business day it is public (see
-``features.series``): market closes the same day, FRED daily yields one business day
-later, WALCL two calendar days after its Wednesday, M2SL about two months after its
-reference month starts. Values are then carried forward, never backward.
+``features.series``): market closes the same day, the Fed's H.15 yields one Fed business
+day later, the H.10 broad dollar index five, WALCL two calendar days after its Wednesday,
+M2SL about two months after its reference month starts. Values are then carried forward,
+never backward.
+
+Publication lags of Fed releases count *Fed* business days (weekdays that are not US
+federal holidays): the Board does not publish on holidays, so a Friday yield before a
+Monday holiday is public on Tuesday, not on the holiday. The panel's own calendar stays
+Mon-Fri (holidays are rows with carried values, docs/decisions.md).
 """
 
 from __future__ import annotations
 
+from functools import cache
+
+import numpy as np
 import pandas as pd
-from pandas.tseries.offsets import BDay
+from pandas.tseries.holiday import USFederalHolidayCalendar
 
 from features.errors import DataError
 from features.series import spec_for
+
+
+@cache
+def fed_business_days() -> np.busdaycalendar:
+    """Weekdays that are not US federal holidays (pandas' ``USFederalHolidayCalendar``), 1950-2100.
+
+    Holidays on a Saturday count on the Friday before (and Sunday ones on the Monday after),
+    as the Board of Governors observes them. Built on first use, not at import.
+    """
+    holidays = USFederalHolidayCalendar().holidays("1950-01-01", "2100-12-31")
+    return np.busdaycalendar(weekmask="1111100", holidays=holidays.to_numpy().astype("datetime64[D]"))
+
+
+def add_fed_business_days(dates: pd.DatetimeIndex, n: int) -> pd.DatetimeIndex:
+    """The ``n``-th Fed business day strictly after each date (``n >= 1``).
+
+    A date that is itself a holiday or a weekend counts from the Fed business day before
+    it, so the result is always the ``n``-th Fed business day following the date.
+    """
+    idx = pd.DatetimeIndex(dates)
+    out = np.busday_offset(idx.to_numpy().astype("datetime64[D]"), int(n), roll="backward",
+                           busdaycal=fed_business_days())
+    return pd.DatetimeIndex(out.astype(idx.dtype), name=idx.name)
 
 
 def availability_dates(series: pd.Series) -> pd.DatetimeIndex:
@@ -23,7 +55,7 @@ def availability_dates(series: pd.Series) -> pd.DatetimeIndex:
     if spec.publication_lag_days:
         idx = idx + pd.Timedelta(days=spec.publication_lag_days)
     if spec.daily_lag_bdays:
-        idx = idx + BDay(spec.daily_lag_bdays)
+        idx = add_fed_business_days(idx, spec.daily_lag_bdays)
     return idx
 
 

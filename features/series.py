@@ -1,10 +1,10 @@
 """The catalogue of raw market series: ids, kinds and publication timing.
 
 Series ids are the file stems of the ``date,value`` folder format (``../shared/data``).
-Timing is what makes the features point-in-time: ``publication_lag_days`` is how many
-calendar days after its reference date a value can be known at our decision time
-(the US close of a business day, after the BTC UTC close). The lags are documented in
-``docs/data.md``.
+Timing is what makes the features point-in-time: ``publication_lag_days`` (calendar
+days) and ``daily_lag_bdays`` (Fed business days) say how long after its reference date a
+value can be known at our decision time (the US close of a business day, after the BTC
+UTC close). The lags are documented in ``docs/data.md``.
 """
 
 from __future__ import annotations
@@ -33,13 +33,17 @@ class SeriesSpec:
         Native sampling of the series.
     publication_lag_days : int
         Calendar days between the reference date and the first decision time at which
-        the value is public. Market closes are known the same day (0); FRED's daily H.15
-        yields post the next business afternoon (1 business day, handled as ``daily_lag_bdays``;
-        the broad dollar index DTWEXBGS is released weekly, so it lags 5 business days);
-        WALCL (Wednesday) is released Thursday 16:30 ET, usable Friday (2); M2SL (dated the
-        first of the month) is released about four weeks after the month ends (60).
+        the value is public: 0 for market closes (known the same day); WALCL (Wednesday) is
+        released Thursday 16:30 ET, usable Friday (2); M2SL (dated the first of the month)
+        is released about four weeks after the month ends (60).
     daily_lag_bdays : int
-        Extra business-day lag for daily series published after our decision time.
+        Lag in *Fed* business days (weekdays that are not US federal holidays, see
+        :func:`features.align.add_fed_business_days`) for daily Fed releases published after
+        our decision time. H.15 yields are posted at 16:15 ET on the next Fed business day
+        (1). The H.10 broad dollar index is released weekly, on Mondays at 16:15 ET (Tuesday
+        after a Monday holiday), with the daily values of the previous Monday-Friday: a
+        Monday value is public 5 Fed business days later, a Friday value 1; 5 is the lag
+        that is never early.
     """
 
     series_id: str
@@ -63,7 +67,7 @@ CATALOG: dict[str, SeriesSpec] = {
         SeriesSpec("gold_usd", "Gold COMEX front month, USD/oz", "price"),
         SeriesSpec("dxy", "ICE US Dollar Index, points", "index"),
         SeriesSpec("usd_broad", "FRED DTWEXBGS broad dollar index (H.10, released weekly on Mondays)", "index",
-                   daily_lag_bdays=5),
+                   daily_lag_bdays=5),  # a Monday value waits for the next Monday's release
         SeriesSpec("dgs10", "FRED DGS10 10y Treasury yield, %", "yield", daily_lag_bdays=1),
         SeriesSpec("dgs2", "FRED DGS2 2y Treasury yield, %", "yield", daily_lag_bdays=1),
         SeriesSpec("dfii10", "FRED DFII10 10y TIPS real yield, %", "yield", daily_lag_bdays=1),

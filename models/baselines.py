@@ -15,6 +15,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from models.inputs import validate_fit_input, validate_predict_input
+
 
 def zero_forecast(index: pd.Index) -> pd.Series:
     """Forecast of no change (the random-walk benchmark for log prices)."""
@@ -42,18 +44,34 @@ class LinearBaseline(RegressorMixin, BaseEstimator):
     ----------
     alphas : tuple of float
         Candidate penalties.
+
+    Attributes
+    ----------
+    model_ : Pipeline
+        Imputer, scaler and ``RidgeCV``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Set when fitted on a DataFrame; ``predict`` then selects a DataFrame's columns by
+        these names (see :mod:`models.inputs`).
     """
 
     def __init__(self, alphas: tuple[float, ...] = (1.0, 10.0, 100.0, 1000.0)) -> None:
         self.alphas = alphas
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # median-imputed
+        return tags
+
     def fit(self, X: pd.DataFrame, y: pd.Series) -> "LinearBaseline":
+        X, y = validate_fit_input(self, X, y)
         self.model_: Pipeline = make_pipeline(
             SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(), RidgeCV(alphas=self.alphas)
         )
-        self.model_.fit(X.to_numpy(dtype=float), np.asarray(y, dtype=float))
+        self.model_.fit(X, y)
         return self
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Forecasts for the rows of ``X`` (a DataFrame's columns are taken by name)."""
         check_is_fitted(self, "model_")
-        return self.model_.predict(X.to_numpy(dtype=float))
+        return self.model_.predict(validate_predict_input(self, X))

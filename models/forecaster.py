@@ -8,6 +8,8 @@ from lightgbm import LGBMRegressor
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from models.inputs import validate_fit_input, validate_predict_input
+
 DEFAULT_LGBM_PARAMS: dict[str, float | int | str] = {
     # Heavily regularised on purpose: forward BTC returns are mostly noise, and shallow,
     # strongly shrunk trees keep forecasts close to the mean unless evidence is strong
@@ -39,21 +41,34 @@ class LGBMForecaster(RegressorMixin, BaseEstimator):
     Attributes
     ----------
     model_ : LGBMRegressor
+    n_features_in_ : int
     feature_names_in_ : ndarray of str
+        Set when fitted on a DataFrame; ``predict`` then selects a DataFrame's columns by
+        these names (see :mod:`models.inputs`).
     """
 
     def __init__(self, params: dict | None = None, random_state: int = 0) -> None:
         self.params = params
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # LightGBM routes missing values itself
+        # The defaults shrink forecasts hard towards the mean (noise-dominated targets), so
+        # they fit sklearn's easy test regressions poorly on purpose.
+        tags.regressor_tags.poor_score = True
+        return tags
+
     def fit(self, X: pd.DataFrame, y: pd.Series) -> "LGBMForecaster":
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        X, y = validate_fit_input(self, X, y)
         params = {**DEFAULT_LGBM_PARAMS, **(self.params or {})}
         self.model_ = LGBMRegressor(random_state=self.random_state, **params)
-        self.model_.fit(X.to_numpy(dtype=float), np.asarray(y, dtype=float))
+        self.model_.fit(X, y)
         return self
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Forecasts for the rows of ``X`` (a DataFrame's columns are taken by name)."""
         check_is_fitted(self, "model_")
-        # The booster directly: the sklearn wrapper's input checks cost more than a one-row prediction.
-        return self.model_.booster_.predict(X[list(self.feature_names_in_)].to_numpy(dtype=float))
+        X = validate_predict_input(self, X)
+        # The booster directly: the LGBMRegressor wrapper's own checks would repeat the above.
+        return self.model_.booster_.predict(X)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.align import align_point_in_time
+from features.align import add_fed_business_days, align_point_in_time
 from features.builder import (
     build_features,
     feature_family,
@@ -57,6 +57,36 @@ def test_fred_daily_yields_lag_one_business_day_and_never_backfill():
     assert aligned.loc[:"2024-01-05", "dgs10"].isna().all()  # no backward fill
     assert aligned.loc["2024-01-08", "dgs10"] == 4.0
     assert (aligned.loc["2024-01-08":, "dgs10"] == 4.0).all()  # carried forward
+
+
+def test_fed_business_days_skip_weekends_and_federal_holidays():
+    dates = pd.DatetimeIndex(["2024-05-24", "2024-05-25", "2024-05-27", "2021-12-30", "2024-07-03"])
+    # Fri before Memorial Day -> Tue; Sat and the holiday itself -> Tue; Thu 2021-12-30 -> Mon
+    # 2022-01-03 (the Board closes on Fri 12-31 for the Saturday New Year); Wed before the 4th -> Fri.
+    assert list(add_fed_business_days(dates, 1).strftime("%Y-%m-%d")) == [
+        "2024-05-28", "2024-05-28", "2024-05-28", "2022-01-03", "2024-07-05"]
+    # H.10: Monday 2019-02-11's value came out in the release of Tuesday 2019-02-19 (Presidents' Day).
+    assert add_fed_business_days(pd.DatetimeIndex(["2019-02-11"]), 5)[0] == pd.Timestamp("2019-02-19")
+
+
+@pytest.mark.parametrize("series, lag", [("dgs10", 1), ("dgs2", 1), ("dfii10", 1), ("t10yie", 1), ("usd_broad", 5)])
+def test_fed_releases_skip_holidays_and_the_holiday_row_keeps_the_old_value(series, lag):
+    # Memorial Day 2024 is Monday 05-27; the panel keeps it as a row with carried values.
+    panel = pd.DataFrame({"btc_usd": 1.0, series: np.nan}, index=pd.date_range("2024-05-01", "2024-06-14"))
+    days = pd.bdate_range("2024-05-01", "2024-06-14").drop(pd.Timestamp("2024-05-27"))  # no value on a holiday
+    panel.loc[days, series] = np.arange(len(days), dtype=float) + 1.0
+    friday = pd.Timestamp("2024-05-24")
+    published = add_fed_business_days(pd.DatetimeIndex([friday]), lag)[0]  # Tue 05-28 / Mon 06-03
+    aligned = align_point_in_time(panel)
+    assert pd.Timestamp("2024-05-27") in aligned.index  # the holiday stays a row
+    value = panel.loc[friday, series]
+    assert (aligned.loc[:published - pd.Timedelta(days=1), series] != value).all()
+    assert aligned.loc[published, series] == value
+    # Changing the Friday value moves nothing before its publication, the holiday row included.
+    shocked = panel.copy()
+    shocked.loc[friday, series] = -99.0
+    moved = align_point_in_time(shocked)[series].fillna(0.0).ne(aligned[series].fillna(0.0))
+    assert moved.index[moved].min() == published
 
 
 def test_btc_is_sampled_on_business_days():

@@ -5,12 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from models.baselines import expanding_mean_forecast, momentum_forecast
 from training.evaluation.metrics import (
+    autocovariances,
     block_bootstrap_indices,
     diebold_mariano,
+    diebold_mariano_statistic,
     hit_rate,
+    hln_correction,
     mae,
     newey_west_variance,
     oos_r2,
@@ -56,6 +60,52 @@ def test_diebold_mariano_sign_and_power():
     assert stat < -5 and p < 1e-6
     stat2, _ = diebold_mariano(y, bad, good, horizon=1)
     assert stat2 == pytest.approx(-stat)
+
+
+def test_diebold_mariano_by_hand():
+    # d = (1,2,3,2,1,0,1,2,3,5): mean 2, deviations (-1,0,1,0,-1,-2,-1,0,1,3);
+    # gamma0 = 18/10, gamma1 = (0+0+0+0+2+2+0+0+3)/10 = .7, gamma2 = (-1+0-1+0+1+0-1+0)/10 = -.2
+    d = np.array([1.0, 2, 3, 2, 1, 0, 1, 2, 3, 5])
+    np.testing.assert_allclose(autocovariances(d, 2), [1.8, 0.7, -0.2])
+    # h = 2: V = (1.8 + 2 * .7) / 10 = .32 -> DM = 2 / sqrt(.32) = 5 / sqrt(2) (uniform weight on
+    # gamma1; the Bartlett weight 1/2 would give V = .25 and DM = 4, overstating the evidence)
+    assert diebold_mariano_statistic(d, 2) == pytest.approx(5 / np.sqrt(2))
+    # h = 3: V = (1.8 + 2 * (.7 - .2)) / 10 = .28
+    assert diebold_mariano_statistic(d, 3) == pytest.approx(2 / np.sqrt(0.28))
+    assert diebold_mariano_statistic(d, 1) == pytest.approx(2 / np.sqrt(0.18))
+    # HLN: sqrt((10 + 1 - 4 + 2/10) / 10) = sqrt(.72) -> 5 / sqrt(2) * sqrt(.72) = 3, t with 9 df
+    assert hln_correction(10, 2) == pytest.approx(np.sqrt(0.72))
+    zero = np.zeros(10)
+    stat, p = diebold_mariano(zero, np.sqrt(d), zero, horizon=2)  # losses d against a perfect benchmark
+    assert stat == pytest.approx(3.0)
+    assert p == pytest.approx(2 * stats.t.sf(3.0, df=9)) and p == pytest.approx(0.014956, abs=1e-6)
+
+
+@pytest.mark.parametrize("horizon", [1, 5, 21, 63])
+def test_hln_statistic_is_the_dm_statistic_times_the_correction(horizon):
+    rng = np.random.default_rng(horizon)
+    n = 600
+    y = np.convolve(rng.normal(size=n + horizon - 1), np.ones(horizon), "valid")  # overlapping h-sums
+    f, b = y + rng.normal(scale=2.0, size=n), y + rng.normal(scale=2.2, size=n)
+    d = (y - f) ** 2 - (y - b) ** 2
+    stat, p = diebold_mariano(y, f, b, horizon)
+    assert stat == pytest.approx(diebold_mariano_statistic(d, horizon) * hln_correction(n, horizon))
+    assert abs(stat) < abs(diebold_mariano_statistic(d, horizon))  # the correction only shrinks
+    assert p == pytest.approx(2 * stats.t.sf(abs(stat), df=n - 1))
+
+
+def test_diebold_mariano_falls_back_to_bartlett_when_uniform_variance_is_negative():
+    # d = (2,0,1,3,-1,2,0,1,2,0): mean 1, deviations (1,-1,0,2,-2,1,-1,0,1,-1); gamma0 = 1.4,
+    # gamma1 = -9/10. h = 2: uniform V = (1.4 - 1.8) / 10 < 0 -> Bartlett V = (1.4 - .9) / 10 = .05
+    d = np.array([2.0, 0, 1, 3, -1, 2, 0, 1, 2, 0])
+    np.testing.assert_allclose(autocovariances(d, 1), [1.4, -0.9])
+    assert diebold_mariano_statistic(d, 2) == pytest.approx(1 / np.sqrt(0.05))
+
+
+def test_diebold_mariano_undefined_cases_are_nan():
+    y = np.arange(20.0)
+    assert all(np.isnan(diebold_mariano(y[:9], y[:9] + 1, y[:9] - 1, 1)))  # too few rows
+    assert all(np.isnan(diebold_mariano(y, y + 1, y - 1, 5)))  # equal losses: zero variance
 
 
 def test_expanding_mean_only_uses_realised_targets():

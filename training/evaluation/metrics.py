@@ -3,16 +3,20 @@
 All functions take aligned 1-D arrays (forecast, realized, ...) without NaN.
 Overlapping h-day targets are serially correlated, so confidence intervals come from a
 moving-block bootstrap with blocks of at least ``h`` rows, and the Diebold-Mariano test
-uses a Newey-West variance with ``h - 1`` lags. Metrics on non-overlapping samples
-(every h-th row) are reported too.
+is the textbook one for h-step forecasts (uniform weights on ``h - 1`` autocovariances,
+with the Harvey-Leybourne-Newbold correction and Student-t p-values). Metrics on
+non-overlapping samples (every h-th row) are reported too.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+
+logger = logging.getLogger(__name__)
 
 
 def spearman_ic(forecast: np.ndarray, realized: np.ndarray) -> float:
@@ -99,22 +103,62 @@ def newey_west_variance(x: np.ndarray, lags: int) -> float:
     return float(long_run_variance(dev[:, None], lags)[0]) / len(dev) ** 2
 
 
+def autocovariances(x: np.ndarray, lags: int) -> np.ndarray:
+    """Sample autocovariances ``gamma_0 .. gamma_lags`` of ``x`` around its mean (sums divided by n)."""
+    dev = np.asarray(x, dtype=float) - np.mean(x)
+    n = len(dev)
+    return np.array([dev @ dev / n] + [dev[k:] @ dev[:-k] / n for k in range(1, min(int(lags), n - 1) + 1)])
+
+
+def diebold_mariano_statistic(d: np.ndarray, horizon: int) -> float:
+    """Diebold-Mariano (1995) statistic of a loss differential ``d`` for ``horizon``-step forecasts.
+
+    ``mean(d) / sqrt(V)`` with ``V = (gamma_0 + 2 * sum_{k=1..h-1} gamma_k) / n``: the
+    uniform ("rectangular") weights of the original test. Optimal h-step forecast errors
+    are MA(h-1), so exactly ``h - 1`` autocovariances are non-zero and each counts in full;
+    a Bartlett kernel shrinks them and, for overlapping targets, understates the variance.
+    Uniform weights can give a non-positive ``V`` (small samples, negative autocovariances);
+    then the Newey-West (Bartlett) variance with the same lags is used, which cannot be
+    negative. NaN when ``d`` is constant.
+    """
+    lags = max(int(horizon) - 1, 0)
+    gamma = autocovariances(d, lags)
+    var = (gamma[0] + 2 * gamma[1:].sum()) / len(d)
+    if var <= 0:
+        var = newey_west_variance(d, lags)
+        logger.info("uniform-weight DM variance not positive at horizon %d; using the Bartlett one", horizon)
+    return float(np.mean(d) / np.sqrt(var)) if var > 0 else float("nan")
+
+
+def hln_correction(n: int, horizon: int) -> float:
+    """Harvey-Leybourne-Newbold (1997) small-sample factor ``sqrt((n + 1 - 2h + h(h-1)/n) / n)``."""
+    h = int(horizon)
+    return float(np.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n))
+
+
 def diebold_mariano(
     realized: np.ndarray, forecast: np.ndarray, benchmark: np.ndarray, horizon: int
 ) -> tuple[float, float]:
-    """Diebold-Mariano test of equal squared-error loss, HAC variance with ``horizon - 1`` lags.
+    """Test of equal squared-error loss: Diebold-Mariano with the Harvey-Leybourne-Newbold correction.
+
+    The statistic is :func:`diebold_mariano_statistic` times :func:`hln_correction`,
+    compared with a Student t with ``n - 1`` degrees of freedom (HLN 1997), the textbook
+    version of the test (as in R's ``forecast::dm.test``).
 
     Returns
     -------
     (statistic, p_value)
-        Negative statistic: ``forecast`` has the lower loss. Two-sided normal p-value.
+        Negative statistic: ``forecast`` has the lower loss. Two-sided p-value. Both NaN
+        with fewer than 10 rows or equal losses throughout.
     """
     d = (realized - forecast) ** 2 - (realized - benchmark) ** 2
-    var = newey_west_variance(d, max(horizon - 1, 0))
-    if len(d) < 10 or var <= 0:
+    n = len(d)
+    if n < 10:
         return float("nan"), float("nan")
-    stat = float(np.mean(d) / np.sqrt(var))
-    return stat, float(2 * stats.norm.sf(abs(stat)))
+    stat = diebold_mariano_statistic(d, horizon) * hln_correction(n, horizon)
+    if not np.isfinite(stat):
+        return float("nan"), float("nan")
+    return stat, float(2 * stats.t.sf(abs(stat), df=n - 1))
 
 
 @dataclass(frozen=True)
