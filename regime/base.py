@@ -37,8 +37,8 @@ class RegimeModelMixin:
 
     def _prepare_fit(self, X: pd.DataFrame) -> np.ndarray:
         """Check the observations, learn the standardisation and return the standardised complete rows."""
-        X = pd.DataFrame(X)
-        values = X.to_numpy(dtype=float)
+        X = pd.DataFrame(X).astype(float)
+        values = X.to_numpy()
         infinite = np.isinf(values)
         if infinite.any():
             row, col = np.argwhere(infinite)[0]
