@@ -76,7 +76,7 @@ def _leadlag_regimes(panel: "pd.DataFrame", design: "Design", source: str, model
         if pipeline is not None and pipeline.regime_ is not None and trained_on == source:
             regimes = _model_regimes(pipeline, _model_design(pipeline, panel)).reindex(design.index)
             return regimes, f"the filtered regimes of {model_uri} (run {info.get('run_id')})"
-    return fit_regimes(design), "the filtered regimes of a 3-state RegimeHMM fitted on this data's regime observations"
+    return fit_regimes(design), "the filtered regimes of a RegimeHMM with the default settings fitted on this data's regime observations"
 
 
 def _num(value: float, fmt: str) -> str:
