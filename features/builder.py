@@ -150,25 +150,3 @@ def build_features(aligned: pd.DataFrame, cfg: FeatureConfig) -> pd.DataFrame:
         liquidity_features(aligned),
     ]
     return pd.concat(frames, axis=1).astype(float)
-
-
-def regime_observations(aligned: pd.DataFrame, cfg: FeatureConfig) -> pd.DataFrame:
-    """The smoothed macro moves the regime HMM observes.
-
-    Gold and silver returns, dollar return, changes in real yields and breakevens over
-    ``cfg.regime_window`` days, and the VIX level (log). BTC is deliberately absent: the
-    regime is a macro state, and BTC's response to it is what the forecaster learns.
-    """
-    w = cfg.regime_window
-    logp = np.log(aligned[["gold_usd", "silver_usd", "dxy"]])
-    return pd.DataFrame(
-        {
-            "gold": logp["gold_usd"].diff(w),
-            "silver": logp["silver_usd"].diff(w),
-            "dollar": logp["dxy"].diff(w),
-            "real_yield": aligned["dfii10"].diff(w),
-            "breakeven": aligned["t10yie"].diff(w),
-            "vix": np.log(aligned["vix"]),
-        },
-        index=aligned.index,
-    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from features.errors import ConfigError
+from features.observations import REGIME_OBSERVATIONS
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,12 @@ class FeatureConfig:
         Trailing window for slow z-scores (silver/gold ratio) and drawdowns.
     regime_window : int
         Window of the smoothed changes the HMM observes (returns, yield changes).
+    regime_observations : tuple of str
+        What the regime model observes (names of ``features.builder.REGIME_OBSERVATIONS``;
+        those whose series a data set lacks are left out).
+    regime_zscore_window : int
+        Trailing window (business days) of the z-score each regime observation is expressed
+        in; 0 keeps the raw moves. See :func:`features.observations.regime_observations`.
     """
 
     return_windows: tuple[int, ...] = (5, 21, 63)
@@ -32,6 +39,10 @@ class FeatureConfig:
     lead_lags: tuple[int, ...] = (21, 42)
     zscore_window: int = 252
     regime_window: int = 21
+    regime_observations: tuple[str, ...] = (
+        "gold", "silver", "dollar", "real_yield", "breakeven", "vix", "equity", "liquidity", "metals_vs_btc",
+    )
+    regime_zscore_window: int = 252
 
     def __post_init__(self) -> None:
         for name in ("return_windows", "lead_lags"):
@@ -41,6 +52,14 @@ class FeatureConfig:
         for name in ("vol_window", "zscore_window", "regime_window"):
             if int(getattr(self, name)) < 2:
                 raise ConfigError(f"`{name}` must be an integer >= 2. Got {getattr(self, name)}.")
+        if int(self.regime_zscore_window) != 0 and int(self.regime_zscore_window) < 21:
+            raise ConfigError(f"`regime_zscore_window` must be 0 or at least 21 business days. Got {self.regime_zscore_window}.")
+        unknown = [o for o in self.regime_observations if o not in REGIME_OBSERVATIONS]
+        if unknown or not self.regime_observations or len(set(self.regime_observations)) < len(self.regime_observations):
+            raise ConfigError(
+                f"`regime_observations` must be distinct names among {', '.join(REGIME_OBSERVATIONS)}. "
+                f"Got {self.regime_observations}."
+            )
 
     @property
     def warmup(self) -> int:

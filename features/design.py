@@ -8,9 +8,10 @@ from functools import cached_property
 import pandas as pd
 
 from features.align import align_point_in_time
-from features.builder import build_features, regime_observations
+from features.builder import build_features
 from features.config import FeatureConfig
 from features.errors import DataError
+from features.observations import regime_observations
 from features.series import CORE_SERIES
 from features.target import forward_log_returns
 from features.validation import validate_panel

@@ -15,7 +15,7 @@ from features.errors import ModelError
 from features.target import target_name
 from features.validation import validate_series
 from models.forecaster import LGBMForecaster
-from regime.hmm import RegimeHMM
+from regime.engines import RegimeModel, make_regime_model
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +34,20 @@ class RegimeForecastPipeline(BaseEstimator):
         Feature windows.
     horizons : tuple of int
         Forecast horizons in business days.
-    n_states : {2, 3}
-        HMM states (fear, debasement[, calm]).
+    n_states : int
+        Regime states (2 to 4); each is named by the thesis phase it matches best, or calm.
     hmm_n_init : int
-        Seeded HMM restarts.
+        Seeded restarts of the regime model.
+    regime_engine : {"hmm", "jump"}
+        The regime model: a Gaussian HMM (:class:`regime.hmm.RegimeHMM`) or a statistical
+        jump model (:class:`regime.jump.RegimeJumpModel`).
+    covariance_type : {"diag", "full"}
+        HMM emission covariance (ignored by the jump model).
+    jump_penalty : float
+        The jump model's cost of a change of state (ignored by the HMM).
+    signatures : dict, optional
+        The thesis's phases as expected directions on the regime observations (see
+        :mod:`regime.naming`); default :data:`regime.naming.DEFAULT_SIGNATURES`.
     lgbm_params : dict, optional
         LightGBM overrides.
     use_regime : bool
@@ -50,7 +60,7 @@ class RegimeForecastPipeline(BaseEstimator):
 
     Attributes
     ----------
-    regime_ : RegimeHMM or None
+    regime_ : RegimeHMM, RegimeJumpModel or None
     forecasters_ : dict of int -> LGBMForecaster
     feature_names_ : list of str
     input_series_ : list of str
@@ -63,8 +73,12 @@ class RegimeForecastPipeline(BaseEstimator):
         self,
         feature_config: FeatureConfig = FeatureConfig(),
         horizons: tuple[int, ...] = (5, 21, 63),
-        n_states: int = 3,
-        hmm_n_init: int = 3,
+        n_states: int = 4,
+        hmm_n_init: int = 10,
+        regime_engine: str = "hmm",
+        covariance_type: str = "diag",
+        jump_penalty: float = 50.0,
+        signatures: dict | None = None,
         lgbm_params: dict | None = None,
         use_regime: bool = True,
         embargo: int = 0,
@@ -74,12 +88,24 @@ class RegimeForecastPipeline(BaseEstimator):
         self.horizons = horizons
         self.n_states = n_states
         self.hmm_n_init = hmm_n_init
+        self.regime_engine = regime_engine
+        self.covariance_type = covariance_type
+        self.jump_penalty = jump_penalty
+        self.signatures = signatures
         self.lgbm_params = lgbm_params
         self.use_regime = use_regime
         self.embargo = embargo
         self.random_state = random_state
 
     # -- building blocks shared with the walk-forward engine -------------------------------
+    def make_regime_model(self, random_state: int | None = None) -> RegimeModel:
+        """An unfitted regime model with this chain's settings (``random_state`` overrides the seed)."""
+        engine = {"covariance_type": self.covariance_type} if self.regime_engine == "hmm" else {"jump_penalty": self.jump_penalty}
+        return make_regime_model(
+            self.regime_engine, n_states=self.n_states, n_init=self.hmm_n_init, signatures=self.signatures,
+            random_state=self.random_state if random_state is None else random_state, **engine,
+        )
+
     def make_design(self, panel: pd.DataFrame, min_rows: int = 1, tail: int | None = None) -> Design:
         """Build the point-in-time design of a raw panel with this chain's settings."""
         return build_design(panel, self.feature_config, tuple(self.horizons), min_rows=min_rows, tail=tail)
@@ -99,27 +125,45 @@ class RegimeForecastPipeline(BaseEstimator):
         y = design.targets[target_name(horizon)].to_numpy()
         return pos[np.isfinite(y[pos])]
 
+    def fit_regime(
+        self,
+        design: Design,
+        cutoff: int | None = None,
+        train_start: int | None = None,
+        init: RegimeModel | None = None,
+        random_state: int | None = None,
+    ) -> RegimeModel:
+        """Fit this chain's regime model on every observation in ``[train_start, cutoff)``.
+
+        ``init`` (the previous refit's regime model) warm-starts it (see
+        :meth:`regime.hmm.RegimeHMM.fit`); ``random_state`` overrides the seed.
+        """
+        cutoff = len(design.index) if cutoff is None else int(cutoff)
+        start = max(design.first_complete(), train_start or 0)
+        return self.make_regime_model(random_state).fit(design.regime_obs.iloc[start:cutoff], init=init)
+
     def fit_design(
         self,
         design: Design,
         cutoff: int | None = None,
         train_start: int | None = None,
-        regime_init: RegimeHMM | None = None,
+        regime_init: RegimeModel | None = None,
+        regime_model: RegimeModel | None = None,
     ) -> "RegimeForecastPipeline":
         """Fit on the rows of ``design`` in ``[train_start, cutoff)`` (all rows when None).
 
-        The HMM sees every observation before ``cutoff`` (it needs no target); each
-        forecaster sees only the purged rows of :meth:`training_rows`. ``regime_init``
-        (the previous refit's HMM) warm-starts the HMM; see :meth:`RegimeHMM.fit`.
+        The regime model sees every observation before ``cutoff`` (it needs no target); each
+        forecaster sees only the purged rows of :meth:`training_rows`. ``regime_init`` (the
+        previous refit's regime model) warm-starts the regime fit; ``regime_model``, an
+        already fitted one (on data before ``cutoff``), is used as it is.
         """
         n = len(design.index)
         cutoff = n if cutoff is None else int(cutoff)
         start = max(design.first_complete(), train_start or 0)
         self.regime_ = None
         if self.use_regime:
-            self.regime_ = RegimeHMM(
-                n_states=self.n_states, n_init=self.hmm_n_init, random_state=self.random_state
-            ).fit(design.regime_obs.iloc[start:cutoff], init=regime_init)
+            self.regime_ = regime_model if regime_model is not None else self.fit_regime(
+                design, cutoff, train_start, init=regime_init)
         X = self.design_matrix(design)
         self.feature_names_ = list(X.columns)
         self.forecasters_ = {}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -13,27 +13,37 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from regime.base import RegimeModelMixin
 from regime.filtering import forward_filter, gaussian_log_emissions
-from regime.naming import LABELS_BY_COUNT, name_states
+from regime.naming import MIN_MATCH
 
 logger = logging.getLogger(__name__)
 
+from regime.choices import COVARIANCE_TYPES  # noqa: E402
 
-class RegimeHMM(BaseEstimator):
-    """Gaussian HMM on standardised macro observations with named, filtered regimes.
+
+class RegimeHMM(RegimeModelMixin, BaseEstimator):
+    """Gaussian HMM on standardised macro observations with earned names and filtered probabilities.
 
     Parameters
     ----------
-    n_states : {2, 3}
-        2 gives fear/debasement, 3 adds calm.
-    covariance_type : str
-        Passed to ``GaussianHMM`` ("full", "diag", ...).
+    n_states : int
+        Hidden states (2 to 6). Each is named by its best-matching thesis phase or
+        ``calm`` (see :mod:`regime.naming`), so several states may share a name.
+    covariance_type : {"diag", "full"}
+        Emission covariance of each state. "diag" has far fewer parameters and, on the
+        real data, reaches the same optimum from every start (docs/decisions.md).
     n_init : int
         Seeded restarts; the fit with the highest log-likelihood wins.
     n_iter : int
         Maximum EM iterations per restart.
     tol : float
         EM convergence threshold on the log-likelihood gain.
+    signatures : mapping, optional
+        Phase -> {observation: expected direction}; default
+        :data:`regime.naming.DEFAULT_SIGNATURES`.
+    min_match : float
+        Smallest match (in standard deviations) that earns a phase's name.
     random_state : int, RandomState or None
         Seeds the restarts.
 
@@ -42,7 +52,11 @@ class RegimeHMM(BaseEstimator):
     model_ : GaussianHMM
         The winning fit.
     labels_ : list of str
-        Name of each HMM state (see :mod:`regime.naming`).
+        Name of each HMM state.
+    signature_scores_ : pd.DataFrame
+        Match of each state (rows) with each phase (columns).
+    naming_notes_ : list of str
+        Phases no state matches, in plain words (empty when every phase is named).
     columns_ : list of str
         Observation names seen in ``fit``.
     mean_, scale_ : ndarray
@@ -52,15 +66,19 @@ class RegimeHMM(BaseEstimator):
         is also true when ``n_iter`` was merely reached).
     score_ : float
         Log-likelihood of the training data under the winning fit.
+    n_train_ : int
+        Complete rows the model was fitted on.
     """
 
     def __init__(
         self,
         n_states: int = 3,
-        covariance_type: str = "full",
+        covariance_type: str = "diag",
         n_init: int = 3,
         n_iter: int = 200,
         tol: float = 1e-3,
+        signatures: Mapping[str, Mapping[str, float]] | None = None,
+        min_match: float = MIN_MATCH,
         random_state: int | np.random.RandomState | None = 0,
     ) -> None:
         self.n_states = n_states
@@ -68,16 +86,11 @@ class RegimeHMM(BaseEstimator):
         self.n_init = n_init
         self.n_iter = n_iter
         self.tol = tol
+        self.signatures = signatures
+        self.min_match = min_match
         self.random_state = random_state
 
-    @property
-    def label_names(self) -> tuple[str, ...]:
-        """Regime names in a fixed display order (fear, debasement[, calm])."""
-        return LABELS_BY_COUNT[self.n_states]
-
-    def _standardise(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
-        return (np.asarray(X, dtype=float) - self.mean_) / self.scale_
-
+    # -- fitting ------------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y: None = None, init: "RegimeHMM | None" = None) -> "RegimeHMM":
         """Fit on complete observation rows (a DataFrame with named columns).
 
@@ -90,138 +103,125 @@ class RegimeHMM(BaseEstimator):
         y : None
             Ignored.
         init : RegimeHMM, optional
-            A fitted model (e.g. the previous walk-forward fold's) to start EM from instead
-            of ``n_init`` random restarts: refits then move the states a little rather than
-            re-draw them, which keeps labels stable across refits and is faster ("full" and
-            "diag" covariances; other types use the restarts).
+            A fitted model (e.g. the previous walk-forward fold's) to start EM from instead of
+            the ``n_init`` seeded restarts: refits then move the states a little rather than
+            re-draw them (the restarts are used when the warm start fails).
+
+        Raises
+        ------
+        ValueError
+            For bad parameters, too few rows, or infinite observations (naming the column
+            and the first date).
         """
-        if self.n_states not in LABELS_BY_COUNT:
-            raise ValueError(f"`n_states` must be 2 or 3. Got {self.n_states}.")
+        self._check_params()
+        if self.covariance_type not in COVARIANCE_TYPES:
+            raise ValueError(f"`covariance_type` must be one of {', '.join(COVARIANCE_TYPES)}. Got {self.covariance_type!r}.")
         if int(self.n_init) < 1:
             raise ValueError(f"`n_init` must be an integer >= 1. Got {self.n_init}.")
-        X = pd.DataFrame(X).dropna()
-        if len(X) < 10 * self.n_states:
-            raise ValueError(f"RegimeHMM needs at least {10 * self.n_states} complete rows. Got {len(X)}.")
-        self.columns_ = list(X.columns)
-        self.mean_ = X.mean().to_numpy()
-        self.scale_ = X.std(ddof=0).replace(0.0, 1.0).to_numpy()
-        Z = self._standardise(X)
+        Z = self._prepare_fit(X)
         # Small problem: BLAS/OpenMP threads (k-means init, Cholesky per EM step) only add
         # overhead, and spin badly on a busy 2-core machine (6x slower measured).
+        warm = init is not None and getattr(init, "columns_", None) == self.columns_ and init.n_states == self.n_states
         with threadpool_limits(1):
-            if (init is not None and list(init.columns_) == self.columns_ and init.n_states == self.n_states
-                    and self.covariance_type in ("full", "diag")):
-                best, best_score = self._refit_from(Z, init)
-            else:
-                best, best_score = self._best_of_restarts(Z, check_random_state(self.random_state))
+            candidates = [self._refit_from(Z, init)] if warm else []
+            if not warm or not np.isfinite(candidates[0][1]):
+                candidates += self._restarts(Z, check_random_state(self.random_state))
+        finite = [(m, s) for m, s in candidates if np.isfinite(s)]
+        if not finite:
+            raise RuntimeError("every HMM restart failed to produce a finite likelihood")
+        # Highest likelihood wins; near-ties (float noise) go to the earliest candidate, so the
+        # choice does not hinge on the last bits.
+        top = max(s for _, s in finite)
+        best, best_score = next((m, s) for m, s in finite if s >= top - 1e-6 * abs(top))
         self.model_ = best
         self.score_ = float(best_score)
         self.converged_ = bool(best.monitor_.converged and best.monitor_.iter < self.n_iter)
         if not self.converged_:
             logger.warning("HMM did not converge within n_iter=%d (tol=%g)", self.n_iter, self.tol)
-        self.labels_ = name_states(best.means_, self.columns_)
+        self._name_states(best.means_)
         return self
 
-    def _best_of_restarts(self, Z: np.ndarray, rng: np.random.RandomState) -> tuple[GaussianHMM, float]:
-        """Fit ``n_init`` seeded restarts; return the one with the highest log-likelihood."""
-        best, best_score = None, -np.inf
+    def _new_model(self, random_state: int, init_params: str) -> GaussianHMM:
+        return GaussianHMM(
+            n_components=int(self.n_states), covariance_type=self.covariance_type, n_iter=self.n_iter, tol=self.tol,
+            random_state=random_state, init_params=init_params, min_covar=1e-3,
+            # One pseudo-count per transition (a Dirichlet(2) prior, MAP estimate): no transition
+            # is ever impossible, so a surprising day cannot make every state's probability vanish.
+            transmat_prior=2.0,
+        )
+
+    def _restarts(self, Z: np.ndarray, rng: np.random.RandomState) -> list[tuple[GaussianHMM, float]]:
+        """Fit ``n_init`` seeded restarts; return each with its log-likelihood."""
+        out = []
         for _ in range(int(self.n_init)):
-            model = GaussianHMM(
-                n_components=self.n_states,
-                covariance_type=self.covariance_type,
-                n_iter=self.n_iter,
-                tol=self.tol,
-                random_state=rng.randint(np.iinfo(np.int32).max),
-                init_params="stmc",
-                min_covar=1e-3,
-            )
+            model = self._new_model(rng.randint(np.iinfo(np.int32).max), "stmc")
             model.fit(Z)
-            score = model.score(Z)
-            if np.isfinite(score) and score > best_score:
-                best, best_score = model, score
-        if best is None:
-            raise RuntimeError("every HMM restart failed to produce a finite likelihood")
-        return best, float(best_score)
+            out.append((model, float(model.score(Z))))
+        return out
 
     def _refit_from(self, Z: np.ndarray, init: "RegimeHMM") -> tuple[GaussianHMM, float]:
         """EM started from ``init``'s parameters, carried into this fit's standardisation."""
         old = init.model_
         ratio = init.scale_ / self.scale_
-        model = GaussianHMM(
-            n_components=self.n_states, covariance_type=self.covariance_type, n_iter=self.n_iter, tol=self.tol,
-            init_params="", min_covar=1e-3, random_state=0,
-        )
+        model = self._new_model(0, "")
         model.startprob_ = old.startprob_.copy()
         model.transmat_ = old.transmat_.copy()
         model.means_ = old.means_ * ratio + (init.mean_ - self.mean_) / self.scale_
         covars = old.covars_ * np.outer(ratio, ratio)  # full matrices whatever the type
         model.covars_ = covars if self.covariance_type == "full" else np.diagonal(covars, axis1=1, axis2=2).copy()
         model.fit(Z)
-        score = model.score(Z)
-        if not np.isfinite(score):
-            return self._best_of_restarts(Z, check_random_state(self.random_state))
-        return model, float(score)
+        return model, float(model.score(Z))
 
+    # -- the fitted model ---------------------------------------------------------------------
     @property
     def transmat_(self) -> np.ndarray:
-        """State transition matrix, ``transmat_[i, j] = P(state_{t+1} = j | state_t = i)`` (HMM order)."""
+        """State transition matrix, ``transmat_[i, j] = P(state_{t+1} = j | state_t = i)``."""
         check_is_fitted(self, "model_")
         return self.model_.transmat_
 
-    def filter_state_proba(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Filtered probabilities P(state_t | obs_1..t) per HMM state (columns ``state_0`` ...).
+    @property
+    def state_means_(self) -> np.ndarray:
+        """Standardised mean of each observation in each state, shape (n_states, n_features)."""
+        check_is_fitted(self, "model_")
+        return self.model_.means_
 
-        State ``i`` is named ``labels_[i]``. Rows with missing observations get NaN and do
-        not advance the filter, so the output at t depends only on rows <= t.
+    def _log_emissions(self, Z: np.ndarray) -> np.ndarray:
+        return gaussian_log_emissions(Z, self.model_.means_, self.model_.covars_)
+
+    def _filter(self, Z: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
+        """Forward filter over standardised complete rows (a pure function of the fitted parameters)."""
+        m = self.model_
+        return forward_filter(m.startprob_, m.transmat_, self._log_emissions(Z), previous)
+
+    def step_state_proba(self, history: pd.DataFrame, candidates: pd.DataFrame) -> np.ndarray:
+        """Today's filtered state probabilities for each candidate observation, after ``history``.
+
+        ``P(state_t | history, x) ∝ (p_{t-1} @ A) * b(x)`` for each row ``x`` of
+        ``candidates`` taken alone (what-if observations for today), where ``p_{t-1}`` is the
+        filter at the end of the complete rows of ``history`` (``startprob`` when none).
         """
         check_is_fitted(self, "model_")
-        X = pd.DataFrame(X)[self.columns_]
-        ok = X.notna().all(axis=1).to_numpy()
-        out = pd.DataFrame(np.nan, index=X.index, columns=[f"state_{i}" for i in range(self.n_states)])
-        if ok.any():
-            out.loc[ok] = self._filtered(self._standardise(X[ok]))
-        return out
-
-    def filter_proba(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Filtered probabilities P(regime_t | obs_1..t) for each row, one column ``p_<label>`` per regime name.
-
-        Rows with missing observations get NaN and do not advance the filter, so the
-        output at t depends only on rows <= t.
-        """
-        states = self.filter_state_proba(X).to_numpy()
-        order = [self.labels_.index(n) for n in self.label_names]
-        return pd.DataFrame(states[:, order], index=pd.DataFrame(X).index,
-                            columns=[f"p_{n}" for n in self.label_names])
-
-    def _filtered(self, Z: np.ndarray) -> np.ndarray:
-        """Forward filter over standardised rows, continuing the previous call when ``Z`` extends it.
-
-        A warm daily update sends the same history plus a new day: the rows seen last time
-        are recognised by a hash and only the new rows are filtered (the result is
-        identical to a full pass: the same arithmetic in the same order).
-        """
+        past = pd.DataFrame(history)[self.columns_].dropna()
         m = self.model_
-        params = (m.startprob_, m.transmat_, m.means_, m.covars_)
+        prior = m.startprob_ if past.empty else self._filter(self._standardise(past))[-1] @ m.transmat_
+        logpost = np.log(np.clip(prior, 1e-300, None)) + self._log_emissions(
+            self._standardise(pd.DataFrame(candidates)[self.columns_]))
+        post = np.exp(logpost - logpost.max(axis=1, keepdims=True))
+        return post / post.sum(axis=1, keepdims=True)
 
-        def digest(rows: np.ndarray) -> bytes:  # the rows and the parameters that filtered them
-            h = hashlib.sha1(rows.tobytes())
-            for p in params:
-                h.update(np.ascontiguousarray(p).tobytes())
-            return h.digest()
+    def predictive_log_likelihood(self, X: pd.DataFrame, previous: np.ndarray | None = None) -> np.ndarray:
+        """Causal one-step predictive log density ``log p(x_t | x_1..t-1)`` of each complete row.
 
-        cache = getattr(self, "_filter_cache", None)
-        start, previous, head = 0, None, np.empty((0, self.n_states))
-        if cache is not None and 0 < cache[0] <= len(Z) and digest(Z[: cache[0]]) == cache[1]:
-            start, previous, head = cache[0], cache[2][-1], cache[2]
-        logb = gaussian_log_emissions(Z[start:], m.means_, m.covars_)
-        probs = np.vstack([head, forward_filter(m.startprob_, m.transmat_, logb, previous)])
-        self._filter_cache = (len(Z), digest(Z), probs)
-        return probs
-
-    def predict(self, X: pd.DataFrame) -> pd.Series:
-        """Most probable regime name per row under the filtered probabilities."""
-        proba = self.filter_proba(X)
-        names = np.array(self.label_names, dtype=object)
-        values = proba.to_numpy()
-        labels = np.where(np.isnan(values).any(axis=1), None, names[np.nan_to_num(values, nan=-1).argmax(axis=1)])
-        return pd.Series(labels, index=proba.index, name="regime")
+        Scores a model on data it was not fitted on (out-of-sample log-likelihood):
+        row t uses the filter up to t-1 only. ``previous`` continues from an earlier pass.
+        """
+        check_is_fitted(self, "model_")
+        Z = self._standardise(pd.DataFrame(X)[self.columns_].dropna())
+        logb = self._log_emissions(Z)
+        filt = self._filter(Z, previous)
+        m = self.model_
+        start = m.startprob_ if previous is None else np.asarray(previous, float) @ m.transmat_
+        priors = np.vstack([start, filt[:-1] @ m.transmat_])
+        shift = logb.max(axis=1)
+        # Back to the observations' own units: the standardisation's Jacobian.
+        return np.log((priors * np.exp(logb - shift[:, None])).sum(axis=1)) + shift - np.log(self.scale_).sum()

@@ -25,15 +25,16 @@ from features.errors import ModelError
 from models.baselines import LinearBaseline
 from models.forecaster import LGBMForecaster
 from models.pipeline import RegimeForecastPipeline
+from regime.base import RegimeModelMixin
 from regime.hmm import RegimeHMM
+from regime.jump import RegimeJumpModel
 
 _SMALL = "needs at least 10 x n_states complete rows; the check fits on fewer"
 _NAMES = "predict returns regime names (strings); sklearn compares a non-classifier's outputs as numbers"
 _SEQUENTIAL = "a forward filter: each row's probabilities depend on the rows before it, by design"
 _VALIDATION = "fit validates with pandas, not sklearn's check_array (regime/, issue 12)"
 
-HMM_EXPECTED_FAILURES = {
-    "check_dict_unchanged": "filter cache in the estimator, removed by the regime rework (issue 12)",
+REGIME_EXPECTED_FAILURES = {
     "check_n_features_in_after_fitting": _SMALL,
     "check_complex_data": _SMALL,
     "check_fit2d_1sample": _SMALL,
@@ -42,8 +43,7 @@ HMM_EXPECTED_FAILURES = {
     "check_fit_idempotent": _NAMES,
     "check_methods_sample_order_invariance": _SEQUENTIAL,
     "check_methods_subset_invariance": _SEQUENTIAL,
-    "check_estimators_nan_inf": "rows with NaN are dropped on purpose (warm-up); inf is regime/'s item of issue 17",
-    "check_dtype_object": _VALIDATION,
+    "check_estimators_nan_inf": "rows with NaN are dropped on purpose (the warm-up); inf is refused with a message naming the column",
     "check_estimators_empty_data_messages": _VALIDATION,
     "check_estimator_sparse_array": _VALIDATION,
     "check_estimator_sparse_matrix": _VALIDATION,
@@ -71,8 +71,8 @@ PIPELINE_EXPECTED_FAILURES = {
 
 def expected_failures(estimator) -> dict[str, str]:
     """Checks that cannot pass for ``estimator``, with the reason (none for the regressors)."""
-    if isinstance(estimator, RegimeHMM):
-        return HMM_EXPECTED_FAILURES
+    if isinstance(estimator, RegimeModelMixin):
+        return REGIME_EXPECTED_FAILURES
     if isinstance(estimator, RegimeForecastPipeline):
         return PIPELINE_EXPECTED_FAILURES
     return {}
@@ -86,7 +86,8 @@ def check_name(check) -> str:
 
 
 @parametrize_with_checks(
-    [LGBMForecaster(), LinearBaseline(), RegimeHMM(n_states=2, n_init=1), RegimeForecastPipeline()]
+    [LGBMForecaster(), LinearBaseline(), RegimeHMM(n_states=2, n_init=1), RegimeJumpModel(n_states=2, n_init=1),
+     RegimeForecastPipeline()]
 )
 def test_sklearn_estimator_contract(estimator, check):
     reason = expected_failures(estimator).get(check_name(check))

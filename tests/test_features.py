@@ -11,8 +11,8 @@ from features.builder import (
     build_features,
     feature_family,
     log_returns,
-    regime_observations,
 )
+from features.observations import REGIME_OBSERVATIONS, regime_observations
 from features.config import FeatureConfig
 from features.design import build_design
 from features.errors import ConfigError, DataError
@@ -151,3 +151,38 @@ def test_other_return_windows_build_a_complete_design(demo_market, windows):
     assert f"ret_btc_{max(windows)}" in design.features
     first = design.first_complete()
     assert design.features.filter(like="ret_btc_").iloc[first:].notna().all().all()
+
+
+def test_regime_observations_hand_computed_and_optional_ones_left_out(demo_market):
+    aligned = align_point_in_time(demo_market.panel.loc["2019":"2021"])
+    cfg = FeatureConfig(regime_observations=("gold", "vix", "liquidity", "metals_vs_btc"), regime_zscore_window=0)
+    obs = regime_observations(aligned, cfg)
+    t = aligned.index[300]
+    gold = np.log(aligned["gold_usd"])
+    assert obs.loc[t, "gold"] == pytest.approx(gold.loc[t] - gold.iloc[300 - 21])
+    assert obs.loc[t, "vix"] == pytest.approx(np.log(aligned.loc[t, "vix"]))
+    btc, silver = np.log(aligned["btc_usd"]), np.log(aligned["silver_usd"])
+    expected = ((gold.loc[t] - gold.iloc[279]) + (silver.loc[t] - silver.iloc[279])) / 2 - (btc.loc[t] - btc.iloc[279])
+    assert obs.loc[t, "metals_vs_btc"] == pytest.approx(expected)
+    # A data set without the Fed balance sheet simply lacks that observation.
+    assert list(regime_observations(aligned.drop(columns="walcl"), cfg).columns) == ["gold", "vix", "metals_vs_btc"]
+
+
+def test_regime_observations_as_trailing_z_scores(demo_market):
+    aligned = align_point_in_time(demo_market.panel.loc["2018":"2021"])
+    raw = regime_observations(aligned, FeatureConfig(regime_zscore_window=0))
+    z = regime_observations(aligned, FeatureConfig(regime_zscore_window=252))
+    t = 600
+    window = raw.iloc[t - 251 : t + 1]
+    assert z.iloc[t].to_numpy() == pytest.approx(((raw.iloc[t] - window.mean()) / window.std()).to_numpy())
+    assert z["gold"].iloc[: 21 + 251].isna().all() and z["gold"].iloc[21 + 251 :].notna().all()  # 21-day moves, then 252 of them
+    # Only the past: changing the future leaves every earlier z-score as it was.
+    later = aligned.copy()
+    later.iloc[t + 1 :, later.columns.get_loc("gold_usd")] *= 1.5
+    pd.testing.assert_frame_equal(regime_observations(later, FeatureConfig()).iloc[: t + 1], z.iloc[: t + 1])
+
+
+def test_unknown_regime_observations_are_a_config_error():
+    with pytest.raises(ConfigError, match="regime_observations"):
+        FeatureConfig(regime_observations=("gold", "moon_phase"))
+    assert set(FeatureConfig().regime_observations) <= set(REGIME_OBSERVATIONS)

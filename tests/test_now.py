@@ -6,12 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from regime.filtering import gaussian_log_emissions
 from regime.hmm import RegimeHMM
+from regime.jump import RegimeJumpModel
 from training.thesis.now import (
     describe_move,
     error_quantiles,
-    predicted_prior,
     regime_flips,
     spell,
 )
@@ -41,50 +40,43 @@ def test_describe_move_uses_plain_units():
     assert "10y breakeven" in describe_move("breakeven", -0.1, 0.2)
 
 
-@pytest.fixture(scope="module")
-def fitted_hmm(small_panel):
+def test_describe_move_of_z_scored_observations_is_in_standard_deviations():
+    assert describe_move("gold", -0.5, 1.25, zscored=True) == "gold (gold's log return, z-score) -0.50 -> +1.25 sd"
+
+
+@pytest.fixture(scope="module", params=["hmm", "jump"])
+def fitted_model(request, small_panel):
     from features.config import FeatureConfig
     from features.design import build_design
 
     design = build_design(small_panel, FeatureConfig(), (21,))
     obs = design.regime_obs.iloc[design.first_complete():]
-    return RegimeHMM(n_states=3, n_init=1, random_state=0).fit(obs), obs
+    model = RegimeHMM(n_states=3, n_init=2) if request.param == "hmm" else RegimeJumpModel(n_states=3, n_init=3, jump_penalty=5.0)
+    return model.fit(obs), obs
 
 
-def _posterior(hmm: RegimeHMM, prior: np.ndarray, raw: np.ndarray) -> np.ndarray:
-    z = (raw - hmm.mean_) / hmm.scale_
-    logp = np.log(prior) + gaussian_log_emissions(z[None, :], hmm.model_.means_, hmm.model_.covars_)[0]
-    p = np.exp(logp - logp.max())
-    return p / p.sum()
+def _winner(model, history: pd.DataFrame, raw: np.ndarray) -> str:
+    today = pd.DataFrame([raw], columns=model.columns_)
+    return model.label_names[int(model.aggregate(model.step_state_proba(history, today)).argmax())]
 
 
-def test_predicted_prior_reproduces_the_filter(fitted_hmm):
-    hmm, obs = fitted_hmm
-    proba = hmm.filter_proba(obs)
-    for end in (50, len(obs)):
-        post = _posterior(hmm, predicted_prior(hmm, proba.iloc[:end]), obs.iloc[end - 1].to_numpy())
-        expected = proba.iloc[end - 1][[f"p_{label}" for label in hmm.labels_]].to_numpy(float)
-        assert post == pytest.approx(expected, abs=1e-8)
-
-
-def test_regime_flips_are_the_smallest_moves_that_flip(fitted_hmm):
-    hmm, obs = fitted_hmm
-    proba = hmm.filter_proba(obs)
-    prior = predicted_prior(hmm, proba)
-    today = obs.iloc[-1]
-    current = hmm.labels_[int(np.argmax(_posterior(hmm, prior, today.to_numpy())))]
-    flips = regime_flips(hmm, today, prior, step=0.01)
+def test_regime_flips_are_the_smallest_moves_that_flip(fitted_model):
+    model, obs = fitted_model
+    history, today = obs.iloc[:-1], obs.iloc[-1]
+    current = _winner(model, history, today.to_numpy(float))
+    assert current == model.predict(obs).iloc[-1]  # the what-if step reproduces the filter
+    flips = regime_flips(model, history, today, step=0.01)
     assert len(flips) and (flips.to_regime != current).all()
     assert flips.move_sd.abs().is_monotonic_increasing
     for r in flips.itertuples():
         j = list(obs.columns).index(r.observation)
         moved = today.to_numpy(float).copy()
         moved[j] += r.move
-        assert hmm.labels_[int(np.argmax(_posterior(hmm, prior, moved)))] == r.to_regime
-        assert r.move == pytest.approx(r.move_sd * hmm.scale_[j])
+        assert _winner(model, history, moved) == r.to_regime
+        assert r.move == pytest.approx(r.move_sd * model.scale_[j])
         smaller = today.to_numpy(float).copy()
-        smaller[j] += (abs(r.move_sd) - 0.01) * np.sign(r.move_sd) * hmm.scale_[j]
-        assert hmm.labels_[int(np.argmax(_posterior(hmm, prior, smaller)))] != r.to_regime
+        smaller[j] += (abs(r.move_sd) - 0.01) * np.sign(r.move_sd) * model.scale_[j]
+        assert _winner(model, history, smaller) != r.to_regime
 
 
 @pytest.mark.slow

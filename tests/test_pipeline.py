@@ -77,12 +77,26 @@ def test_panel_from_frame_accepts_iso_strings_and_ignores_extra_columns(small_pa
         panel_from_frame(bad)
 
 
-def test_warm_prediction_of_the_last_rows_equals_the_full_prediction(small_panel):
+@pytest.mark.parametrize("n", [1, 3])
+def test_warm_prediction_of_the_last_rows_is_bitwise_the_full_prediction(small_panel, n):
+    """A warm update (``last=n``) gives exactly the full prediction's last rows, and leaves the model as it was."""
     pipe = RegimeForecastPipeline(horizons=(5, 21), **FAST).fit(small_panel)
+    before = joblib_bytes(pipe)
     full = pipe.predict(small_panel).set_index("date")
-    last = pipe.predict(small_panel, last=3).set_index("date")
-    assert list(last.index) == list(full.index[-3:])
-    pd.testing.assert_frame_equal(last, full.iloc[-3:], atol=1e-10)
+    last = pipe.predict(small_panel, last=n).set_index("date")
+    assert list(last.index) == list(full.index[-n:])
+    pd.testing.assert_frame_equal(last, full.iloc[-n:], check_exact=True)
+    assert joblib_bytes(pipe) == before  # no state changed by predict (no hidden filter cache)
+
+
+def joblib_bytes(obj) -> bytes:
+    import io
+
+    import joblib
+
+    buf = io.BytesIO()
+    joblib.dump(obj, buf)
+    return buf.getvalue()
 
 
 def test_conflicting_duplicate_dates_in_model_input_are_refused(small_panel):

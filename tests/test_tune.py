@@ -115,9 +115,10 @@ def test_search_space_contains_the_defaults_and_round_trips():
 
 
 def test_suggest_config_sets_every_searched_setting(tiny):
-    params = {**default_params(tiny), "n_states": 2, "lead_lags": "42,84", "regime_window": 63, "subsample": 0.6}
+    params = {**default_params(tiny), "lead_lags": "42,84", "regime_window": 63, "subsample": 0.6}
     cfg = suggest_config(FixedTrial(params), tiny)
-    assert cfg.model.n_states == 2 and cfg.features.lead_lags == (42, 84) and cfg.features.regime_window == 63
+    assert cfg.features.lead_lags == (42, 84) and cfg.features.regime_window == 63
+    assert cfg.model.n_states == tiny.model.n_states  # the regime structure is chosen by `regime regimes`, not tuned
     assert cfg.model.lgbm_params["subsample"] == 0.6
     assert cfg.model.horizons == (21,) and cfg.evaluation == tiny.evaluation  # not searched: kept
 
@@ -236,7 +237,7 @@ def test_tune_end_to_end_then_params_best_reproduces_the_best_trial(mlflow_store
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert parent.data.tags["optuna.study"] == DEFAULT_STUDY and len(children) == 3
     child = next(r for r in children if r.data.tags["optuna.trial"] == str(best.number))
-    assert child.data.params["n_states"] == str(best.params["n_states"])
+    assert child.data.params["regime_window"] == str(best.params["regime_window"])
     assert child.data.metrics["score"] == pytest.approx(best.value)
     assert len(client.get_metric_history(child.info.run_id, "cum_ic")) == len(best.intermediate_values)
     arts = {a.path for a in client.list_artifacts(parent.info.run_id, "study")}

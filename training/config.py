@@ -10,6 +10,8 @@ from typing import Any
 
 from features.config import DataConfig, FeatureConfig
 from features.errors import ConfigError
+from regime.choices import COVARIANCE_TYPES, ENGINES
+from regime.naming import check_signatures
 
 MODEL_NAME = "btc-forward-return"
 
@@ -22,10 +24,21 @@ class ModelConfig:
     ----------
     horizons : tuple of int
         Forecast horizons in business days (weeks to months: 5, 21, 63).
-    n_states : {2, 3}
-        HMM states: fear, debasement and (with 3) calm.
+    n_states : {2, 3, 4}
+        Regime states; each is named by the thesis phase it matches best, or calm.
     hmm_n_init : int
-        Seeded HMM restarts per fit.
+        Seeded restarts per regime fit (the first walk-forward fold and the final model;
+        later folds start from the previous fold's states).
+    regime_engine : {"hmm", "jump"}
+        Gaussian HMM or statistical jump model (``regime.engines``).
+    covariance_type : {"diag", "full"}
+        The HMM's emission covariance.
+    jump_penalty : float
+        The jump model's cost of one change of state.
+    signatures : dict
+        The thesis's phases as expected directions on the regime observations, e.g.
+        ``{"fear": {"gold": 1, "vix": 1, "real_yield": -1}, ...}`` (TOML:
+        ``[model.signatures.fear]``); empty means ``regime.naming.DEFAULT_SIGNATURES``.
     lgbm_params : dict
         LightGBM overrides (see ``models.forecaster.DEFAULT_LGBM_PARAMS``).
     embargo : int
@@ -35,8 +48,12 @@ class ModelConfig:
     """
 
     horizons: tuple[int, ...] = (5, 21, 63)
-    n_states: int = 3
-    hmm_n_init: int = 3
+    n_states: int = 4
+    hmm_n_init: int = 10
+    regime_engine: str = "hmm"
+    covariance_type: str = "diag"
+    jump_penalty: float = 50.0
+    signatures: dict[str, dict[str, float]] = field(default_factory=dict)
     lgbm_params: dict[str, Any] = field(default_factory=dict)
     embargo: int = 0
     random_state: int = 0
@@ -46,8 +63,19 @@ class ModelConfig:
             raise ConfigError(f"`horizon` must be integers between 1 and 252 business days. Got {self.horizons}.")
         if len(set(self.horizons)) != len(self.horizons):
             raise ConfigError(f"`horizon` values must be distinct. Got {self.horizons}.")
-        if self.n_states not in (2, 3):
-            raise ConfigError(f"`n_states` must be 2 or 3. Got {self.n_states}.")
+        if self.n_states not in (2, 3, 4):
+            raise ConfigError(f"`n_states` must be 2, 3 or 4. Got {self.n_states}.")
+        if self.regime_engine not in ENGINES:
+            raise ConfigError(f"`regime_engine` must be one of {', '.join(ENGINES)}. Got '{self.regime_engine}'.")
+        if self.covariance_type not in COVARIANCE_TYPES:
+            raise ConfigError(f"`covariance_type` must be one of {', '.join(COVARIANCE_TYPES)}. Got '{self.covariance_type}'.")
+        if not self.jump_penalty >= 0:
+            raise ConfigError(f"`jump_penalty` must be >= 0. Got {self.jump_penalty}.")
+        if self.signatures:
+            try:
+                check_signatures(self.signatures)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         if self.hmm_n_init < 1:
             raise ConfigError(f"`hmm_n_init` must be >= 1. Got {self.hmm_n_init}.")
         if self.embargo < 0:

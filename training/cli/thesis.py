@@ -76,7 +76,7 @@ def _leadlag_regimes(panel: "pd.DataFrame", design: "Design", source: str, model
         if pipeline is not None and pipeline.regime_ is not None and trained_on == source:
             regimes = _model_regimes(pipeline, _model_design(pipeline, panel)).reindex(design.index)
             return regimes, f"the filtered regimes of {model_uri} (run {info.get('run_id')})"
-    return fit_regimes(design), "the filtered regimes of a 3-state RegimeHMM fitted on this data's regime observations"
+    return fit_regimes(design), "the filtered regimes of a RegimeHMM with the default settings fitted on this data's regime observations"
 
 
 def _num(value: float, fmt: str) -> str:
@@ -199,6 +199,9 @@ def _print_now(state: "NowState", model_uri: str) -> None:
     probs = ", ".join(f"{k} {v:.0%}" for k, v in state.proba.items())
     console.print(f"[bold]{state.date:%Y-%m-%d}[/bold]: regime [bold]{state.regime}[/bold] ({probs}), "
                   f"{spell_text(state)}. Model {model_uri}.")
+    earned = ", ".join(f"{r.label} = {st}" + (f" (match {r.match:+.2f} sd)" if np.isfinite(r.match) else "")
+                       for st, r in state.names.iterrows())
+    console.print(f"Names earned from the thesis's signatures: {earned}." + "".join(f" {n}." for n in state.naming_notes))
     pct = lambda v: "–" if not np.isfinite(v) else f"{(np.exp(v) - 1) * 100:+.1f}%"  # noqa: E731
     lo, hi = state.band
     t = Table(title=f"Forecast of BTC's return (band: {lo:.0%}-{hi:.0%} quantiles of walk-forward errors)")

@@ -118,13 +118,8 @@ def print_training_result(result: TrainResult, cfg: Any) -> None:
         for h, part in result.fold_scores.groupby("horizon"):
             console.print(f"Per-fold model IC {h}d: median {part.ic.median():+.3f}, range [{part.ic.min():+.2f}, "
                           f"{part.ic.max():+.2f}], positive in {int((part.ic > 0).sum())}/{len(part)} folds")
-    q = result.regime_quality
-    if q:
-        line = (f"Regimes (out of sample): mean spell {q['mean_spell_days']:.0f} business days, "
-                f"{q['refit_flip_rate'] * 100:.1f}% of dates relabelled between consecutive refits")
-        if "truth_agreement" in q:
-            line += f"; agreement with the planted truth {q['truth_agreement'] * 100:.0f}% (chance {q['chance_agreement'] * 100:.0f}%)"
-        console.print(line)
+    if result.regime is not None:
+        print_regime_report(result.regime, cfg)
     if len(result.strategy):
         t = Table(title="ILLUSTRATIVE long/flat on the forecast's sign vs buy-and-hold (out of sample, no costs)")
         for c in ("horizon", "strategy", "ann. return", "ann. vol", "Sharpe", "max drawdown", "turnover/yr"):
@@ -138,6 +133,68 @@ def print_training_result(result: TrainResult, cfg: Any) -> None:
         alias = "champion" if g and g.promote else "challenger"
         console.print(f"Registered [bold]{cfg.tracking.model_name}[/bold] version {result.version} as @{alias}: {g.reason if g else ''}")
     console.print(f"MLflow run {result.run_id}; stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
+
+
+def print_regime_report(report: Any, cfg: Any) -> None:
+    """The regime model's states, their names and matches, stability and degeneracy."""
+    m, f = cfg.model, cfg.features
+    q = report.metrics
+    engine = f"Gaussian HMM ({m.covariance_type} covariance)" if m.regime_engine == "hmm" else f"jump model (penalty {m.jump_penalty:g})"
+    obs = [c.removeprefix("mean_") for c in report.states.columns if c.startswith("mean_")]
+    z = f" as {f.regime_zscore_window}-day z-scores" if f.regime_zscore_window else ""
+    t = Table(title=f"Regime model: {engine}, {int(q['n_states'])} states on {', '.join(obs)} ({f.regime_window}-day moves{z})")
+    for col in ("state", "name", "share of days", "match with its phase", "best match"):
+        t.add_column(col, justify="left" if col in ("state", "name") else "right")
+    for state, r in report.states.iterrows():
+        best = f"{r.best_phase} {r.best_match:+.2f}" if isinstance(r.best_phase, str) else "–"
+        t.add_row(state, r.label, f"{r.share * 100:.0f}%", _fmt(r.match), best)
+    console.print(t)
+    parts = [f"mean spell {q['mean_spell_days']:.0f} business days (out of sample)",
+             f"{q['refit_flip_rate'] * 100:.1f}% of dates relabelled between consecutive refits",
+             f"walk-forward and final labels agree on {q['wf_final_agreement'] * 100:.0f}% of out-of-sample days"]
+    if "seed_agreement" in q:
+        parts.insert(0, f"a refit under another seed agrees on {q['seed_agreement'] * 100:.0f}% of days")
+    if "truth_agreement" in q:
+        parts.append(f"agreement with the planted truth {q['truth_agreement'] * 100:.0f}% (chance {q['chance_agreement'] * 100:.0f}%)")
+    console.print("Regime stability: " + "; ".join(parts))
+    console.print("[dim]Match: the state's mean move in its phase's expected directions, in standard deviations "
+                  "(names need at least +0.25; a state that matches no phase is calm).[/dim]")
+    for note in report.notes:
+        console.print(f"[yellow]Naming: {note}[/yellow]")
+    for reason in report.degenerate:
+        console.print(f"[bold red]Degenerate regime model: {reason}[/bold red]")
+
+
+def print_regime_comparison(table: pd.DataFrame) -> None:
+    """The regime-model comparison, the chosen candidate first in bold."""
+    t = Table(title="Regime models on the walk-forward (before the sealed segment)")
+    for col in ("candidate", "OOS loglik/day", "BIC", "seeds agree", "WF vs final", "refit flips", "mean spell",
+                "smallest state", "names (match)", "eligible", *(["planted truth"] if "truth_agreement" in table else [])):
+        t.add_column(col, justify="left" if col in ("candidate", "names (match)") else "right")
+    for r in table.itertuples():
+        style = "[bold]" if r.chosen else ""
+        truth = [_fmt(r.truth_agreement, pct=True)] if "truth_agreement" in table else []
+        t.add_row(style + r.candidate, _fmt(r.oos_loglik), "–" if math.isnan(r.bic) else f"{r.bic:,.0f}",
+                  _fmt(r.seed_agreement, pct=True), _fmt(r.wf_final_agreement, pct=True),
+                  _fmt(r.refit_flip_rate, pct=True), f"{r.mean_spell_days:.0f}d", _fmt(r.min_share, pct=True),
+                  r.names, ("yes" if r.eligible else "no") + (f" (degenerate: {r.degenerate})" if r.degenerate else ""), *truth)
+    console.print(t)
+    dm_cols = [c for c in table.columns if c.startswith("dm_")]
+    if dm_cols:
+        t = Table(title="What the regimes add to the forecast: Diebold-Mariano vs the same model without regimes "
+                        "(negative favours the regimes; p two-sided)")
+        t.add_column("candidate")
+        for c in dm_cols:
+            t.add_column(c.removeprefix("dm_"), justify="right")
+        for r in table.itertuples():
+            t.add_row(r.candidate, *[f"{getattr(r, c):+.2f} (p {getattr(r, 'p_' + c.removeprefix('dm_')):.2f})" for c in dm_cols])
+        console.print(t)
+    chosen = table[table.chosen]
+    if len(chosen):
+        console.print(f"The evidence favours [bold]{chosen.candidate.iloc[0]}[/bold]: eligible (not degenerate, seeds "
+                      "agree >= 95%, walk-forward vs final >= 85%) with the highest out-of-sample log-likelihood.")
+    else:
+        console.print("[yellow]No candidate is eligible (stable across seeds and refits, not degenerate).[/yellow]")
 
 
 def print_predictions(out: pd.DataFrame, rows: int, model_uri: str, output: Path | None) -> None:

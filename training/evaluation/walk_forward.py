@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -55,6 +55,9 @@ class WalkForwardResult:
     fold_importance : pd.DataFrame
         Mean |SHAP| of each feature (columns) on each fold's test block (rows, indexed by
         test start date), for ``explain_horizon``; empty when not requested.
+    regime_models : list
+        Each fold's fitted regime model (empty without regimes): the chain of warm-started
+        refits that the final model continues.
     """
 
     folds: list[Fold]
@@ -62,6 +65,7 @@ class WalkForwardResult:
     regimes: pd.DataFrame
     fold_labels: dict[int, pd.Series]
     fold_importance: pd.DataFrame
+    regime_models: list = field(default_factory=list)
 
 
 def run_walk_forward(
@@ -109,6 +113,7 @@ def run_walk_forward(
         cols[h].setdefault(name, []).append(values)
 
     previous: list[RegimeForecastPipeline] = []
+    regime_models: list = []
 
     def fit_fold(k: int, fold: Fold) -> None:
         test = design.index[fold.cutoff : fold.test_end]
@@ -116,6 +121,8 @@ def run_walk_forward(
         init = previous[-1].regime_ if previous else None
         pipe = clone(template).fit_design(design, fold.cutoff, fold.train_start, regime_init=init)
         previous[:] = [pipe]
+        if pipe.regime_ is not None:
+            regime_models.append(pipe.regime_)
         full = pipe.predict_design(design)
         pred = full.reindex(test)
         if "regime" in full:
@@ -161,4 +168,4 @@ def run_walk_forward(
         frame["fold"] = regimes["fold"]
         predictions[h] = frame
     fold_importance = pd.DataFrame(importance).T if importance else pd.DataFrame()
-    return WalkForwardResult(folds, predictions, regimes, fold_labels, fold_importance)
+    return WalkForwardResult(folds, predictions, regimes, fold_labels, fold_importance, regime_models)

@@ -30,7 +30,8 @@ from models.pipeline import RegimeForecastPipeline
 from training.config import Config
 from training.display import plots
 from training.display.progress import Reporter
-from training.evaluation.regime_quality import regime_quality
+from training.evaluation.regime_chain import observed, regime_chain
+from training.evaluation.regime_quality import RegimeReport, regime_report
 from training.evaluation.scores import diebold_mariano_table, fold_scores, score_table
 from training.evaluation.strategy import strategy_table
 from training.evaluation.walk_forward import WalkForwardResult, run_walk_forward
@@ -63,6 +64,7 @@ class TrainResult:
     timings: dict[str, float] = field(default_factory=dict)
     strategy: pd.DataFrame = field(default_factory=pd.DataFrame)
     regime_quality: dict[str, float] = field(default_factory=dict)
+    regime: RegimeReport | None = None
     fold_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     first_test: str = ""
 
@@ -85,6 +87,10 @@ def make_template(cfg: Config) -> RegimeForecastPipeline:
         horizons=tuple(m.horizons),
         n_states=m.n_states,
         hmm_n_init=m.hmm_n_init,
+        regime_engine=m.regime_engine,
+        covariance_type=m.covariance_type,
+        jump_penalty=m.jump_penalty,
+        signatures={k: dict(v) for k, v in m.signatures.items()} or None,
         lgbm_params=dict(m.lgbm_params) or None,
         embargo=m.embargo,
         random_state=m.random_state,
@@ -171,18 +177,34 @@ def run_training(cfg: Config, reporter: Reporter | None = None, panel: pd.DataFr
             raise
 
 
+def _regime_checks(cfg: Config, design: Any, result: WalkForwardResult, template: RegimeForecastPipeline,
+                   final: RegimeForecastPipeline) -> RegimeReport | None:
+    """The run's regime quality: the chain refitted under another seed, agreements, names, degeneracy."""
+    if final.regime_ is None:
+        return None
+    obs = observed(design)
+    other_seed = regime_chain(design, template, result.folds, random_state=cfg.model.random_state + 1)
+    truth = generate_demo_market(seed=cfg.data.seed).regimes if cfg.data.source == "demo" else None
+    return regime_report(result.regimes["regime"], result.fold_labels, final.regime_, obs,
+                         other_seed.final.predict(obs), truth)
+
+
 def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings) -> TrainResult:
     import mlflow
 
     tr = cfg.tracking
-    truth = generate_demo_market(seed=cfg.data.seed).regimes if cfg.data.source == "demo" else None
-    quality = regime_quality(result.regimes["regime"], result.fold_labels, truth)
     strategy = strategy_table(result.predictions, np.log(design.aligned["btc_usd"]))
     per_fold = fold_scores(result)
     data_range = (design.index[design.first_complete()].date().isoformat(), design.index[-1].date().isoformat())
     with _timed(timings, "final fit", reporter):
-        final = clone(template).fit_design(design)
+        # The final regime model continues the walk-forward's chain of refits (so the registered
+        # model names the past as the walk-forward did); the forecasters are refit on every row.
+        final_regime = template.fit_regime(design, init=result.regime_models[-1]) if result.regime_models else None
+        final = clone(template).fit_design(design, regime_model=final_regime)
         latest = final.predict_design(design)
+    with _timed(timings, "regime checks", reporter):
+        report = _regime_checks(cfg, design, result, template, final)
+        quality = report.metrics if report else {}
     with _timed(timings, "explanations", reporter):
         main_h = main_horizon(tuple(final.horizons))
         expl = explain_pipeline(final, design, main_h)
@@ -202,6 +224,12 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         strategy.to_csv(out / "strategy_illustrative.csv", index=False)
         per_fold.to_csv(out / "fold_scores.csv", index=False)
         pd.Series(quality).to_csv(out / "regime_quality.csv", header=["value"])
+        if report is not None:
+            report.states.to_csv(out / "regime_states.csv")
+            mlflow.set_tags({"regime.names": ", ".join(f"{st}={r.label}" + (f" ({r.match:+.2f})" if np.isfinite(r.match) else "")
+                                                       for st, r in report.states.iterrows()),
+                             "regime.notes": "; ".join(report.notes)[:5000] or "every phase named",
+                             "regime.degenerate": "; ".join(report.degenerate)[:5000] or "no"})
         if not result.fold_importance.empty:
             result.fold_importance.to_csv(out / f"shap_by_fold_{main_h}d.csv")
             plots.driver_stability(result.fold_importance, out / f"shap_stability_{main_h}d.png")
@@ -262,5 +290,5 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
                              "registry.reason": decision.reason})
     mlflow.log_dict({k: round(v, 3) for k, v in timings.items()}, "timings.json")
     return TrainResult(run.info.run_id, scores, dm, decision, version, len(result.folds), data_range, fingerprint,
-                       timings, strategy=strategy, regime_quality=quality, fold_scores=per_fold,
+                       timings, strategy=strategy, regime_quality=quality, regime=report, fold_scores=per_fold,
                        first_test=design.index[result.folds[0].cutoff].date().isoformat())

@@ -123,14 +123,20 @@ def trailing_return(prices: pd.Series, window: int) -> pd.Series:
     return logp - logp.shift(window)
 
 
-def fit_regimes(design: Design, n_states: int = 3, random_state: int = 0) -> pd.Series:
+def fit_regimes(design: Design, n_states: int | None = None, random_state: int = 0) -> pd.Series:
     """Filtered regime labels of a :class:`RegimeHMM` fitted on ``design.regime_obs``.
 
     The HMM's parameters see the whole sample; the labels are filtered probabilities'
-    argmax, so each date's label uses observations up to that date only.
+    argmax, so each date's label uses observations up to that date only. The model has the
+    default settings of the training config (states, covariance, restarts) unless
+    ``n_states`` is given.
     """
+    from training.config import ModelConfig
+
+    m = ModelConfig()
     obs = design.regime_obs.iloc[design.first_complete():]
-    hmm = RegimeHMM(n_states=n_states, random_state=random_state).fit(obs)
+    hmm = RegimeHMM(n_states=n_states or m.n_states, covariance_type=m.covariance_type, n_init=m.hmm_n_init,
+                    random_state=random_state).fit(obs)
     return hmm.predict(obs).reindex(design.index)
 
 

@@ -6,7 +6,7 @@ Pure computations on a fitted pipeline and its design, plus :func:`load_oos_erro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -15,8 +15,8 @@ from features.design import Design
 from features.errors import DataError, ModelError
 from models.explain import Explanation, narrative, top_drivers
 from models.pipeline import RegimeForecastPipeline, forecast_name
-from regime.filtering import gaussian_log_emissions
-from regime.hmm import RegimeHMM
+from features.observations import REGIME_OBSERVATIONS
+from regime.engines import RegimeModel
 from training.tracking.runs import read_run_csv
 
 OOS_ARTIFACT = "evaluation/oos_predictions.csv"
@@ -45,6 +45,11 @@ class NowState:
     narrative : str
     flips : pd.DataFrame
         :func:`regime_flips`.
+    names : pd.DataFrame
+        How each state of the regime model earned its name
+        (:meth:`regime.base.RegimeModelMixin.state_match`).
+    naming_notes : list of str
+        Phases no state matches.
     """
 
     date: pd.Timestamp
@@ -57,6 +62,14 @@ class NowState:
     drivers: pd.DataFrame
     narrative: str
     flips: pd.DataFrame
+    names: pd.DataFrame = field(default_factory=pd.DataFrame)
+    naming_notes: tuple[str, ...] = ()
+
+    @property
+    def match(self) -> float:
+        """The current regime's match with its phase (the best of its states'; NaN for calm)."""
+        rows = self.names[self.names.label == self.regime] if len(self.names) else self.names
+        return float(rows["match"].max()) if len(rows) else float("nan")
 
 
 def spell(regimes: pd.Series) -> tuple[int, pd.Timestamp]:
@@ -103,31 +116,33 @@ def load_oos_errors(run_id: str, band: tuple[float, float] = (0.1, 0.9)) -> pd.D
 
 
 def regime_flips(
-    hmm: RegimeHMM,
+    model: RegimeModel,
+    history: pd.DataFrame,
     obs: pd.Series,
-    prior: np.ndarray,
     window: int = 21,
+    zscored: bool = False,
     max_sd: float = 6.0,
     step: float = 0.01,
 ) -> pd.DataFrame:
-    """Smallest single-observation moves that would make another regime the most probable.
+    """Smallest single-observation moves today that would make another regime the most probable.
 
-    Today's filtered probability is ``prior * N(z_t; mu_k, Sigma_k)`` normalised, where
-    ``prior = p_{t-1} @ A`` and ``z_t`` the standardised observation. For each
-    observation alone (the others held at today's value) a grid of moves up to
-    ``max_sd`` standard deviations (the HMM's training standardisation) is searched
-    for the smallest one under which another regime wins.
+    Today's regime probabilities follow from the filter up to yesterday and today's
+    observation (:meth:`step_state_proba` of the engine: for the HMM
+    ``(p_{t-1} @ A) * b(x_t)`` normalised). For each observation alone (the others held at
+    today's value) a grid of moves up to ``max_sd`` standard deviations (the regime model's
+    training standardisation) is searched for the smallest one under which another regime wins.
 
     Parameters
     ----------
-    hmm : RegimeHMM
-        Fitted regime model.
+    model : fitted regime model
+    history : pd.DataFrame
+        Regime observations before today (columns ``model.columns_``).
     obs : pd.Series
-        Today's raw observation (index: ``hmm.columns_``).
-    prior : ndarray of shape (n_states,)
-        Predicted state probabilities for today in the HMM's state order.
+        Today's observation (index: ``model.columns_``).
     window : int
-        Window of the HMM's smoothed changes (for :func:`describe_move`).
+        Window of the observations' moves (for :func:`describe_move`).
+    zscored : bool
+        Whether the observations are trailing z-scores (for :func:`describe_move`).
     max_sd, step : float
         Search range and resolution in standard deviations.
 
@@ -139,19 +154,16 @@ def regime_flips(
         new_proba`` (``move`` in the observation's own units) and ``change``
         (:func:`describe_move`).
     """
-    cols = list(hmm.columns_)
-    z = (obs[cols].to_numpy(float) - hmm.mean_) / hmm.scale_
+    cols = list(model.columns_)
+    names = np.array(model.label_names, dtype=object)
+    today = obs[cols].astype(float)
+    current = names[model.aggregate(model.step_state_proba(history, today.to_frame().T)).argmax(axis=1)[0]]
     deltas = np.arange(-max_sd, max_sd + step / 2, step)
-    names = np.array(hmm.labels_, dtype=object)
-    log_prior = np.log(np.clip(prior, 1e-300, None))
-    current = names[np.argmax(log_prior + gaussian_log_emissions(z[None, :], hmm.model_.means_, hmm.model_.covars_)[0])]
     rows = []
     for j, col in enumerate(cols):
-        Z = np.repeat(z[None, :], len(deltas), axis=0)
-        Z[:, j] += deltas
-        logpost = log_prior + gaussian_log_emissions(Z, hmm.model_.means_, hmm.model_.covars_)
-        post = np.exp(logpost - logpost.max(axis=1, keepdims=True))
-        post /= post.sum(axis=1, keepdims=True)
+        candidates = pd.DataFrame(np.repeat(today.to_numpy()[None, :], len(deltas), axis=0), columns=cols)
+        candidates[col] += deltas * model.scale_[j]
+        post = model.aggregate(model.step_state_proba(history, candidates))
         winner = names[post.argmax(axis=1)]
         for k, label in enumerate(names):
             if label == current:
@@ -160,16 +172,22 @@ def regime_flips(
             if hit.size == 0:
                 continue
             i = hit[np.argmin(np.abs(deltas[hit]))]
-            move = deltas[i] * hmm.scale_[j]
+            move = deltas[i] * model.scale_[j]
             rows.append({"to_regime": label, "observation": col, "move_sd": deltas[i], "move": move,
-                         "value": obs[col], "new_value": obs[col] + move, "new_proba": post[i, k],
-                         "change": describe_move(col, obs[col], obs[col] + move, window)})
+                         "value": today[col], "new_value": today[col] + move, "new_proba": post[i, k],
+                         "change": describe_move(col, today[col], today[col] + move, window, zscored)})
     out = pd.DataFrame(rows, columns=["to_regime", "observation", "move_sd", "move", "value", "new_value", "new_proba", "change"])
     return out.reindex(out.move_sd.abs().sort_values(kind="stable").index).reset_index(drop=True)
 
 
-def describe_move(observation: str, value: float, new_value: float, window: int = 21) -> str:
-    """A flip move in plain units, e.g. ``VIX 20.4 -> 27.6`` or ``silver 21-day return +3.0% -> +9.1%``."""
+def describe_move(observation: str, value: float, new_value: float, window: int = 21, zscored: bool = False) -> str:
+    """A flip move in plain units, e.g. ``VIX 20.4 -> 27.6`` or ``silver 21-day return +3.0% -> +9.1%``.
+
+    Observations expressed as trailing z-scores are described in standard deviations.
+    """
+    if zscored:
+        what = REGIME_OBSERVATIONS[observation][1] if observation in REGIME_OBSERVATIONS else observation
+        return f"{observation} ({what}, z-score) {value:+.2f} -> {new_value:+.2f} sd"
     if observation == "vix":
         return f"VIX {np.exp(value):.1f} -> {np.exp(new_value):.1f}"
     if observation in ("real_yield", "breakeven"):
@@ -177,18 +195,6 @@ def describe_move(observation: str, value: float, new_value: float, window: int 
         return f"{window}-day change in the {label} {value:+.2f} -> {new_value:+.2f} pp"
     pct = lambda v: f"{(np.exp(v) - 1) * 100:+.1f}%"  # noqa: E731
     return f"{observation} {window}-day return {pct(value)} -> {pct(new_value)}"
-
-
-def predicted_prior(hmm: RegimeHMM, proba: pd.DataFrame) -> np.ndarray:
-    """Predicted state probabilities for the last row of ``proba``, in the HMM's state order.
-
-    ``p_{t-1} @ A`` from the filtered probabilities of the row before (``p_<label>``
-    columns as from :meth:`RegimeHMM.filter_proba`); the start probabilities for a first row.
-    """
-    if len(proba) < 2:
-        return hmm.model_.startprob_
-    yesterday = proba.iloc[-2]
-    return yesterday[[f"p_{label}" for label in hmm.labels_]].to_numpy(float) @ hmm.model_.transmat_
 
 
 def current_state(
@@ -217,7 +223,7 @@ def current_state(
         Drivers to keep.
     """
     if pipeline.regime_ is None:
-        raise ModelError("the model has no regime HMM (trained with use_regime=False)")
+        raise ModelError("the model has no regime model (trained with use_regime=False)")
     pred = pipeline.predict_design(design).dropna(subset=["regime"])
     if pred.empty:
         raise DataError("no date with complete features to report on")
@@ -234,12 +240,13 @@ def current_state(
         if errors is not None and h in errors.index:
             lo, hi, n = fc + errors.loc[h, "lo"], fc + errors.loc[h, "hi"], int(errors.loc[h, "n"])
         rows.append({"horizon": h, "forecast": fc, "lo": lo, "hi": hi, "n_oos": n})
-    regime_proba = pipeline.regime_proba(design).loc[:date].dropna()
-    flips = regime_flips(pipeline.regime_, design.regime_obs.loc[date], predicted_prior(pipeline.regime_, regime_proba),
-                         pipeline.feature_config.regime_window)
+    obs = design.regime_obs.iloc[design.regime_start():]
+    fc = pipeline.feature_config
+    flips = regime_flips(pipeline.regime_, obs.loc[obs.index < date], obs.loc[date], fc.regime_window,
+                         zscored=bool(fc.regime_zscore_window))
     return NowState(
         date=date, regime=str(pred.loc[date, "regime"]), proba=proba, spell_days=days, spell_start=start,
         forecasts=pd.DataFrame(rows).set_index("horizon"), band=band,
         drivers=top_drivers(expl, date, top), narrative=narrative(expl, date, str(pred.loc[date, "regime"])),
-        flips=flips,
+        flips=flips, names=pipeline.regime_.state_match(), naming_notes=tuple(pipeline.regime_.naming_notes_),
     )

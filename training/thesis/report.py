@@ -223,6 +223,10 @@ def _now_section(now: NowState) -> str:
                  "new_proba": "new probability"})
     flip_html = _table(flips, {"move (sd)": "+.2f", "new probability": ".0%"}) if len(flips) else \
         "<p>No single observation move within ±6 standard deviations would flip the regime today.</p>"
+    names = now.names.reset_index().rename(columns={"index": "state", "label": "name", "match": "match with its phase",
+                                                     "best_phase": "best phase", "best_match": "best match"})
+    names_html = _table(names, {"match with its phase": "+.2f", "best match": "+.2f"}) if len(names) else ""
+    notes = "".join(f"<p class='note'>{html.escape(n)}.</p>" for n in now.naming_notes)
     return f"""
 <section id="now"><h2>Current state</h2>
 <div class="cards">
@@ -238,10 +242,15 @@ def _now_section(now: NowState) -> str:
 <p>{html.escape(now.narrative)}</p>
 <h3>Top drivers (SHAP, {now.drivers.shape[0]} largest)</h3>
 {_table(drivers, {"value": ".4g", "percentile": ".0f", "contribution (pts)": "+.2f"})}
+<h3>How the regimes earned their names</h3>
+<p class="note">Each state is named after the thesis phase whose signature (expected directions of the regime
+observations) it matches best; the match is the state's mean move in those directions, in standard deviations.
+A state that matches no phase by at least +0.25 sd is called calm.</p>
+{names_html}{notes}
 <h3>What would flip the regime</h3>
 <p class="note">Smallest change of one HMM observation today (others unchanged, yesterday's filtered
-probabilities as prior) that makes another regime the most probable; moves in the HMM's standard deviations
-and in the observation's units (21-day log returns / yield changes, log VIX).</p>
+probabilities as prior) that makes another regime the most probable; moves in the regime model's standard
+deviations and in the observation's units.</p>
 {flip_html}
 </section>"""
 

@@ -114,9 +114,10 @@ class Param:
         return tuple(int(v) for v in value.split(",")) if isinstance(value, str) else value
 
 
-#: The search space, declared once: HMM states, feature windows and LightGBM settings.
+#: The search space, declared once: feature windows and LightGBM settings. The regime model's
+#: structure (states, covariance) is not tuned on the forecast: `regime regimes` chooses it by
+#: out-of-sample likelihood and stability (docs/decisions.md).
 SEARCH_SPACE: dict[str, Param] = {
-    "n_states": Param("model", "n_states", choices=(2, 3)),
     "regime_window": Param("features", "regime_window", choices=(10, 21, 42, 63)),
     "lead_lags": Param("features", "lead_lags", choices=("21", "42", "21,42", "21,42,63", "42,84")),
     "n_estimators": Param("lgbm", "n_estimators", 50, 600, log=True),

@@ -1,0 +1,75 @@
+"""What the regime model observes: smoothed macro moves named after the thesis's terms.
+
+Pure, look-back-only functions of the aligned business-day panel (like
+:mod:`features.builder`); the catalogue says which series each observation needs, so a data
+set without an optional series (``walcl``, ``sp500`` ...) simply lacks that observation.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from features.config import FeatureConfig
+
+#: What the regime model can observe: name -> (series it needs, description). Every entry is
+#: a trailing move over ``FeatureConfig.regime_window`` days unless it says otherwise.
+REGIME_OBSERVATIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "gold": (("gold_usd",), "gold's log return"),
+    "silver": (("silver_usd",), "silver's log return"),
+    "dollar": (("dxy",), "the dollar index's log return"),
+    "real_yield": (("dfii10",), "change in the 10y real yield (pp)"),
+    "breakeven": (("t10yie",), "change in the 10y breakeven (pp)"),
+    "vix": (("vix",), "log VIX (level)"),
+    "equity": (("sp500",), "the S&P 500's log return"),
+    "liquidity": (("walcl",), "growth of the Fed balance sheet over 63 days (log)"),
+    "money": (("m2sl",), "growth of M2 over 252 days (log)"),
+    "metals_vs_btc": (("gold_usd", "silver_usd", "btc_usd"), "the metals' mean log return minus BTC's"),
+}
+
+
+def _observation(name: str, aligned: pd.DataFrame, w: int) -> pd.Series:
+    logp = lambda c: np.log(aligned[c])  # noqa: E731 - a one-line local helper
+    if name in ("gold", "silver", "dollar", "equity"):
+        col = {"gold": "gold_usd", "silver": "silver_usd", "dollar": "dxy", "equity": "sp500"}[name]
+        return logp(col).diff(w)
+    if name in ("real_yield", "breakeven"):
+        return aligned["dfii10" if name == "real_yield" else "t10yie"].diff(w)
+    if name == "vix":
+        return logp("vix")
+    if name == "liquidity":
+        return logp("walcl").diff(63)
+    if name == "money":
+        return logp("m2sl").diff(252)
+    if name == "metals_vs_btc":
+        return (logp("gold_usd").diff(w) + logp("silver_usd").diff(w)) / 2 - logp("btc_usd").diff(w)
+    raise KeyError(name)
+
+
+def regime_observations(aligned: pd.DataFrame, cfg: FeatureConfig) -> pd.DataFrame:
+    """What the regime model observes: ``cfg.regime_observations`` (see :data:`REGIME_OBSERVATIONS`).
+
+    An observation whose series is absent from ``aligned`` (an optional series such as
+    ``walcl``) is left out, so a data folder without it still works; the fitted regime
+    model records the columns it saw. With ``cfg.regime_zscore_window = w > 0`` each
+    observation is expressed as a trailing z-score over the last ``w`` business days
+    (``(x_t - mean) / sd`` of rows ``t-w+1 .. t``): the same move means the same thing in
+    2014 and in 2024, so regime models fitted on different spans find the same states.
+    Every column only looks back.
+    """
+    w = cfg.regime_window
+    out = {}
+    for name in cfg.regime_observations:
+        needs, _ = REGIME_OBSERVATIONS[name]
+        if all(c in aligned and aligned[c].notna().any() for c in needs):
+            out[name] = _observation(name, aligned, w)
+    obs = pd.DataFrame(out, index=aligned.index, dtype=float)
+    z = cfg.regime_zscore_window
+    if z:
+        roll = obs.rolling(z, min_periods=z)
+        # A window with no variation (a flat series) has no z-score: NaN, not a division by zero.
+        obs = (obs - roll.mean()) / roll.std().where(lambda sd: sd > 0)
+    return obs

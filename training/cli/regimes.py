@@ -1,0 +1,85 @@
+"""``regime regimes``: compare regime models (engines, states, covariance) and say which the evidence favours."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from training.cli.common import DataDirOpt, EndOpt, SourceOpt, StartOpt, data_overrides
+
+
+def regimes(
+    source: SourceOpt = None,
+    data_dir: DataDirOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    n_states: Annotated[Optional[list[int]], typer.Option("--n-states", help="States to compare; repeat (default 2, 3, 4).")] = None,
+    covariance: Annotated[Optional[list[str]], typer.Option("--covariance", help="HMM covariance types to compare; repeat (default diag, full).")] = None,
+    jump_penalty: Annotated[Optional[list[float]], typer.Option("--jump-penalty", help="Also compare jump models with this penalty; repeat.")] = None,
+    observations: Annotated[Optional[str], typer.Option("--observations", help="Comma-separated regime observations (default: the config's; names in features.observations).")] = None,
+    zscore_window: Annotated[Optional[int], typer.Option("--zscore-window", help="Trailing z-score window of the observations (0 = raw moves).")] = None,
+    sealed_days: Annotated[int, typer.Option("--sealed-days", help="Final business days left out of the comparison (the sealed test segment).")] = 504,
+    forecast: Annotated[bool, typer.Option("--forecast", help="Also measure what each candidate's regimes add to the forecast (Diebold-Mariano vs the model without regimes; slower).")] = False,
+    config: Annotated[Optional[Path], typer.Option("--config", help="TOML config (features, model) the candidates start from.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the table to this CSV file.")] = None,
+    tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI (the comparison is logged as a run).")] = None,
+    no_log: Annotated[bool, typer.Option("--no-log", help="Do not log the comparison to MLflow.")] = False,
+) -> None:
+    """Compare regime models on the walk-forward and name the one the evidence favours.
+
+    Each candidate runs the regime layer's own walk-forward under two seeds: out-of-sample
+    log-likelihood per day, BIC, agreement across seeds, walk-forward vs final agreement, refit
+    flips, mean spell, the smallest state's share, the phases it can name, degeneracy. Eligible:
+    not degenerate, seeds agree on >= 95% of days, walk-forward vs final >= 85%; the eligible
+    HMM with the highest out-of-sample log-likelihood wins (ties go to fewer states). The final
+    --sealed-days are left out, so the choice never sees the test it is judged on.
+    Example: `regime regimes --source csv --data-dir ../shared/data --jump-penalty 50`.
+    """
+    from features.demo import generate_demo_market
+    from features.errors import ConfigError
+    from training.config import Config
+    from training.display.console import console, print_regime_comparison
+    from training.evaluation.folds import walk_forward_folds
+    from training.evaluation.regime_selection import Candidate, compare_regime_models
+    from training.jobs.train import make_template
+    from training.jobs.regimes import comparison_data, log_comparison
+
+    if sealed_days < 0:
+        raise ConfigError(f"`--sealed-days` must be >= 0. Got {sealed_days}.")
+    cfg = Config.from_toml(config) if config else Config()
+    features = {k: v for k, v in {"regime_observations": tuple(o.strip() for o in observations.split(",")) if observations else None,
+                                  "regime_zscore_window": zscore_window}.items() if v is not None}
+    cfg = cfg.replace(data=data_overrides(source, data_dir, start, end), features=features)
+    states = n_states or [2, 3, 4]
+    if any(k not in (2, 3, 4) for k in states):
+        raise ConfigError(f"`--n-states` must be 2, 3 or 4. Got {states}.")
+    covs = covariance or ["diag", "full"]
+    if any(c not in ("diag", "full") for c in covs):
+        raise ConfigError(f"`--covariance` must be diag or full. Got {covs}.")
+    candidates = [Candidate("hmm", k, c) for k in states for c in covs]
+    candidates += [Candidate("jump", k, jump_penalty=p) for p in (jump_penalty or []) for k in states]
+    design, description = comparison_data(cfg, sealed_days)
+    console.print(f"Data: {description}")
+    ev = cfg.evaluation
+    folds = walk_forward_folds(len(design.index), design.first_complete(), ev.initial_train, ev.step, ev.window)
+    with console.status("comparing regime models") as status:
+        table = compare_regime_models(
+            design, make_template(cfg), folds, candidates,
+            progress=lambda done, total, c: status.update(f"compared {done}/{total} regime models (last: {c.name})"),
+            forecast_folds=(ev.initial_train, ev.step, ev.window) if forecast else None,
+            truth=generate_demo_market(seed=cfg.data.seed).regimes if cfg.data.source == "demo" else None,
+        )
+    print_regime_comparison(table)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(output, index=False)
+        console.print(f"Wrote {output}")
+    if not no_log:
+        run_id = log_comparison(cfg, table, description, tracking_uri)
+        console.print(f"Logged as MLflow run {run_id}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("regimes")(regimes)

@@ -1,0 +1,58 @@
+"""The regime-comparison job: data before the sealed segment, the comparison, its MLflow run."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from features.design import Design
+from features.errors import DataError
+from features.sources import load_panel
+from training.config import Config
+from training.jobs.train import make_template
+
+
+def comparison_data(cfg: Config, sealed_days: int) -> tuple[Design, str]:
+    """The design to compare regime models on (the last ``sealed_days`` business days cut off) and a description."""
+    panel = load_panel(cfg.data)
+    template = make_template(cfg)
+    full = template.make_design(panel)
+    if sealed_days:
+        if sealed_days >= len(full.index):
+            raise DataError(f"`--sealed-days {sealed_days}` leaves no data to compare on ({len(full.index)} business days)")
+        cut = full.index[-sealed_days]
+        panel = panel.loc[panel.index < cut]
+    ev = cfg.evaluation
+    design = template.make_design(panel, min_rows=ev.initial_train + ev.step)
+    first, last = design.index[design.first_complete()], design.index[-1]
+    where = "the synthetic demo market" if cfg.data.source == "demo" else (
+        f"csv folder {Path(cfg.data.data_dir).resolve()}" if cfg.data.source == "csv" else "the live-data cache")
+    sealed = f"; the last {sealed_days} business days (from {full.index[-sealed_days]:%Y-%m-%d}) left out" if sealed_days else ""
+    return design, f"{where}, {first:%Y-%m-%d} → {last:%Y-%m-%d}{sealed}"
+
+
+def log_comparison(cfg: Config, table: pd.DataFrame, description: str, tracking_uri: str | None = None) -> str:
+    """Log the comparison table as an MLflow run of the training experiment; returns the run id."""
+    import mlflow
+
+    from training.tracking.store import configure_tracking, ensure_experiment
+
+    configure_tracking(tracking_uri or cfg.tracking.tracking_uri)
+    experiment_id = ensure_experiment(cfg.tracking.experiment)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"regime-comparison-{cfg.data.source}") as run:
+        mlflow.set_tags({"kind": "regime-comparison", "data.description": description[:5000]})
+        for r in table.itertuples():
+            key = r.candidate.replace(" ", "_").replace("(", "").replace(")", "")
+            for col in ("oos_loglik", "seed_agreement", "wf_final_agreement", "refit_flip_rate", "mean_spell_days", "bic"):
+                value = getattr(r, col)
+                if pd.notna(value):
+                    mlflow.log_metric(f"{key}.{col}", float(value))
+        chosen = table[table.chosen]
+        mlflow.set_tag("chosen", chosen.candidate.iloc[0] if len(chosen) else "none eligible")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "regime_comparison.csv"
+            table.to_csv(path, index=False)
+            mlflow.log_artifact(str(path))
+    return run.info.run_id
