@@ -98,6 +98,9 @@ class EvalConfig:
         Block-bootstrap resamples for confidence intervals.
     baselines : bool
         Whether to evaluate the baselines (zero, expanding mean, momentum, linear, no-regime).
+    compare_regimes : bool
+        Also compare regime models (HMMs with 2, 3 and 4 states) on the data before the
+        sealed segment and log the table with the run (see ``regime regimes``; slower).
     """
 
     initial_train: int = 756
@@ -105,6 +108,7 @@ class EvalConfig:
     window: str = "expanding"
     n_bootstrap: int = 500
     baselines: bool = True
+    compare_regimes: bool = False
 
     def __post_init__(self) -> None:
         if self.initial_train < 252:

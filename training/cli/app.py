@@ -71,6 +71,7 @@ def train(
     embargo: Annotated[Optional[int], typer.Option(help="Extra business days dropped after the purge.")] = None,
     n_bootstrap: Annotated[Optional[int], typer.Option(help="Block-bootstrap resamples for confidence intervals (0 = none).")] = None,
     no_baselines: Annotated[bool, typer.Option("--no-baselines", help="Skip the linear and no-regime baselines (faster).")] = False,
+    compare_regimes: Annotated[bool, typer.Option("--compare-regimes", help="Also compare HMMs with 2, 3 and 4 states before the sealed segment and log the table with the run (slower; see `regime regimes`).")] = False,
     config: Annotated[Optional[Path], typer.Option("--config", help="TOML file with [data] [features] [model] [evaluation] [tracking] sections; options given here override it.")] = None,
     params: Annotated[Optional[str], typer.Option("--params", help="'best' uses the best trial of the tuning study (see `regime tune`).")] = None,
     study: Annotated[Optional[str], typer.Option(help="Tuning study name for --params best.")] = None,
@@ -98,7 +99,8 @@ def train(
         data=data_overrides(source, data_dir, start, end, seed, cache_dir, sources_file),
         model={k: v for k, v in {"horizons": tuple(horizon) if horizon else None, "n_states": n_states, "regime_engine": regime_engine, "embargo": embargo}.items() if v is not None},
         evaluation={k: v for k, v in {"initial_train": initial_train, "step": step, "window": window,
-                                      "n_bootstrap": n_bootstrap, "baselines": False if no_baselines else None}.items() if v is not None},
+                                      "n_bootstrap": n_bootstrap, "baselines": False if no_baselines else None,
+                                      "compare_regimes": True if compare_regimes else None}.items() if v is not None},
         tracking={k: v for k, v in {"experiment": experiment, "tracking_uri": tracking_uri,
                                     "register": False if no_register else None, "force_promote": force_promote or None}.items() if v is not None},
     )

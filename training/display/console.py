@@ -120,6 +120,8 @@ def print_training_result(result: TrainResult, cfg: Any) -> None:
                           f"{part.ic.max():+.2f}], positive in {int((part.ic > 0).sum())}/{len(part)} folds")
     if result.regime is not None:
         print_regime_report(result.regime, cfg)
+    if result.regime_comparison is not None:
+        print_regime_comparison(result.regime_comparison)
     if len(result.strategy):
         t = Table(title="ILLUSTRATIVE long/flat on the forecast's sign vs buy-and-hold (out of sample, no costs)")
         for c in ("horizon", "strategy", "ann. return", "ann. vol", "Sharpe", "max drawdown", "turnover/yr"):

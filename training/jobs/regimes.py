@@ -14,9 +14,13 @@ from training.config import Config
 from training.jobs.train import make_template
 
 
-def comparison_data(cfg: Config, sealed_days: int) -> tuple[Design, str]:
+#: Final business days left out of every comparison (the sealed test segment, about two years).
+DEFAULT_SEALED_DAYS = 504
+
+
+def comparison_data(cfg: Config, sealed_days: int, panel: pd.DataFrame | None = None) -> tuple[Design, str]:
     """The design to compare regime models on (the last ``sealed_days`` business days cut off) and a description."""
-    panel = load_panel(cfg.data)
+    panel = load_panel(cfg.data) if panel is None else panel
     template = make_template(cfg)
     full = template.make_design(panel)
     if sealed_days:
@@ -31,6 +35,18 @@ def comparison_data(cfg: Config, sealed_days: int) -> tuple[Design, str]:
         f"csv folder {Path(cfg.data.data_dir).resolve()}" if cfg.data.source == "csv" else "the live-data cache")
     sealed = f"; the last {sealed_days} business days (from {full.index[-sealed_days]:%Y-%m-%d}) left out" if sealed_days else ""
     return design, f"{where}, {first:%Y-%m-%d} → {last:%Y-%m-%d}{sealed}"
+
+
+def compare_before_sealed(cfg: Config, panel: pd.DataFrame, sealed_days: int = DEFAULT_SEALED_DAYS) -> tuple[pd.DataFrame, str]:
+    """The default comparison (HMMs with 2, 3 and 4 states, the configured covariance) before the sealed segment."""
+    from training.evaluation.folds import walk_forward_folds
+    from training.evaluation.regime_selection import Candidate, compare_regime_models
+
+    design, description = comparison_data(cfg, sealed_days, panel)
+    ev = cfg.evaluation
+    folds = walk_forward_folds(len(design.index), design.first_complete(), ev.initial_train, ev.step, ev.window)
+    candidates = [Candidate("hmm", k, cfg.model.covariance_type) for k in (2, 3, 4)]
+    return compare_regime_models(design, make_template(cfg), folds, candidates), description
 
 
 def log_comparison(cfg: Config, table: pd.DataFrame, description: str, tracking_uri: str | None = None) -> str:

@@ -65,6 +65,7 @@ class TrainResult:
     strategy: pd.DataFrame = field(default_factory=pd.DataFrame)
     regime_quality: dict[str, float] = field(default_factory=dict)
     regime: RegimeReport | None = None
+    regime_comparison: pd.DataFrame | None = None
     fold_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     first_test: str = ""
 
@@ -205,6 +206,12 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
     with _timed(timings, "regime checks", reporter):
         report = _regime_checks(cfg, design, result, template, final)
         quality = report.metrics if report else {}
+    comparison = None
+    if cfg.evaluation.compare_regimes:
+        from training.jobs.regimes import compare_before_sealed
+
+        with _timed(timings, "regime comparison", reporter):
+            comparison, _ = compare_before_sealed(cfg, panel)
     with _timed(timings, "explanations", reporter):
         main_h = main_horizon(tuple(final.horizons))
         expl = explain_pipeline(final, design, main_h)
@@ -224,6 +231,10 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         strategy.to_csv(out / "strategy_illustrative.csv", index=False)
         per_fold.to_csv(out / "fold_scores.csv", index=False)
         pd.Series(quality).to_csv(out / "regime_quality.csv", header=["value"])
+        if comparison is not None:
+            comparison.to_csv(out / "regime_comparison.csv", index=False)
+            chosen = comparison[comparison.chosen]
+            mlflow.set_tag("regime.evidence_favours", chosen.candidate.iloc[0] if len(chosen) else "none eligible")
         if report is not None:
             report.states.to_csv(out / "regime_states.csv")
             mlflow.set_tags({"regime.names": ", ".join(f"{st}={r.label}" + (f" ({r.match:+.2f})" if np.isfinite(r.match) else "")
@@ -290,5 +301,5 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
                              "registry.reason": decision.reason})
     mlflow.log_dict({k: round(v, 3) for k, v in timings.items()}, "timings.json")
     return TrainResult(run.info.run_id, scores, dm, decision, version, len(result.folds), data_range, fingerprint,
-                       timings, strategy=strategy, regime_quality=quality, regime=report, fold_scores=per_fold,
+                       timings, strategy=strategy, regime_quality=quality, regime=report, regime_comparison=comparison, fold_scores=per_fold,
                        first_test=design.index[result.folds[0].cutoff].date().isoformat())
