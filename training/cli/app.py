@@ -19,8 +19,11 @@ from training.cli.common import (
     StartOpt,
     data_overrides,
     date_filter,
+    ModelDataDirOpt,
+    ModelSourceOpt,
     load_model,
     panel_for,
+    plain_help,
 )
 
 app = typer.Typer(
@@ -70,7 +73,7 @@ def train(
     embargo: Annotated[Optional[int], typer.Option(help="Extra business days dropped after the purge.")] = None,
     n_bootstrap: Annotated[Optional[int], typer.Option(help="Block-bootstrap resamples for confidence intervals (0 = none).")] = None,
     no_baselines: Annotated[bool, typer.Option("--no-baselines", help="Skip the linear and no-regime baselines (faster).")] = False,
-    config: Annotated[Optional[Path], typer.Option("--config", help="TOML file with [data] [features] [model] [evaluation] [tracking] sections; options given here override it.")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="TOML file with \\[data] \\[features] \\[model] \\[evaluation] \\[tracking] sections; options given here override it.")] = None,
     params: Annotated[Optional[str], typer.Option("--params", help="'best' uses the best trial of the tuning study (see `regime tune`).")] = None,
     study: Annotated[Optional[str], typer.Option(help="Tuning study name for --params best.")] = None,
     storage: Annotated[Optional[str], typer.Option(help="Tuning storage (journal file path or RDB URL) for --params best.")] = None,
@@ -109,8 +112,8 @@ def train(
 @app.command()
 def predict(
     model_uri: ModelUriOpt = DEFAULT_MODEL_URI,
-    source: SourceOpt = None,
-    data_dir: DataDirOpt = None,
+    source: ModelSourceOpt = None,
+    data_dir: ModelDataDirOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write all predicted rows to this CSV file.")] = None,
@@ -128,7 +131,7 @@ def predict(
     if rows < 0:
         raise ConfigError(f"`--rows` must be >= 0. Got {rows}.")
     model, pipeline, info = load_model(model_uri, tracking_uri)
-    panel = panel_for(info, source, data_dir)
+    panel = panel_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri)
     frame = panel.reset_index()
     out = date_filter(model.predict(frame), start, end)
     if out.empty:
@@ -149,8 +152,8 @@ def explain(
     top: Annotated[int, typer.Option(help="Number of drivers to show.")] = 8,
     by_regime: Annotated[bool, typer.Option("--by-regime", help="Contrast drivers on fear vs debasement days.")] = False,
     output_dir: Annotated[Path, typer.Option(help="Where PNG plots and CSV/JSON contributions go.")] = Path("outputs/explain"),
-    source: SourceOpt = None,
-    data_dir: DataDirOpt = None,
+    source: ModelSourceOpt = None,
+    data_dir: ModelDataDirOpt = None,
     tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI.")] = None,
 ) -> None:
     """Explain a forecast with SHAP: top drivers with values, percentiles and contributions, by driver family.
@@ -163,7 +166,7 @@ def explain(
     if top < 1:
         raise ConfigError(f"`--top` must be >= 1. Got {top}.")
     _, pipeline, info = load_model(model_uri, tracking_uri)
-    panel = panel_for(info, source, data_dir)
+    panel = panel_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri)
     run_explain(pipeline, panel, date=date, start=start, end=end, horizon=horizon, top=top,
                 by_regime=by_regime, output_dir=output_dir)
 
@@ -176,6 +179,7 @@ def _register_subcommands() -> None:
     app.add_typer(cli_data.app, name="data")
     cli_thesis.register(app)
     cli_tune.register(app)
+    plain_help(app)
 
 
 _register_subcommands()

@@ -45,6 +45,11 @@ class TuneProgress:
         self._progress.__exit__(*exc)
 
     # the TuneReporter interface (duck-typed so rich and Optuna load only inside the command)
+    def data(self, config: Any, panel: Any, note: str = "") -> None:
+        from training.display.data_line import data_line
+
+        print(data_line(config, panel.index, note), flush=True)
+
     def trial_started(self, number: int) -> None:
         self._progress.update(self._folds, description=f"trial {number} folds", total=None, completed=0)
 

@@ -46,6 +46,11 @@ class TrainProgress(Reporter):
     def __exit__(self, *exc: Any) -> None:
         self._progress.__exit__(*exc)
 
+    def data(self, config: Any, panel: pd.DataFrame, note: str = "") -> None:
+        from training.display.data_line import data_line
+
+        console.print(data_line(config, panel.index, note), markup=False, highlight=False, soft_wrap=True)
+
     def stage(self, name: str) -> None:
         self._progress.update(self._task, description=name, total=None, completed=0)
 
@@ -89,8 +94,8 @@ def score_tables(scores: pd.DataFrame, title_prefix: str = "") -> list[Table]:
 
 def print_training_result(result: TrainResult, cfg: Any) -> None:
     """Scores per horizon, the regime split, the DM tests, the registry outcome and timings."""
-    console.print(f"Data {result.data_range[0]} → {result.data_range[1]} ({cfg.data.source}), "
-                  f"fingerprint {result.fingerprint}")
+    console.print(f"Feature rows {result.data_range[0]} → {result.data_range[1]} (after the features' warm-up), "
+                  f"data fingerprint {result.fingerprint}")
     ev = cfg.evaluation
     console.print(f"{result.n_folds} walk-forward folds: first test date {result.first_test}, refit every {ev.step} "
                   f"business days, {ev.window} training window, HMM and forecasters refit in each fold, "
