@@ -190,14 +190,16 @@ def main() -> None:
     import os
 
     import click
+    from typer.exceptions import Abort as TyperAbort
+    from typer.exceptions import TyperException
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
         code = app(standalone_mode=False)
-    except click.exceptions.ClickException as exc:
+    except (click.exceptions.ClickException, TyperException) as exc:  # typer >= 0.25 carries its own click
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, TyperAbort):
         print("aborted", file=sys.stderr)
         sys.exit(130)
     except KeyboardInterrupt:

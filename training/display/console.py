@@ -143,6 +143,20 @@ def print_training_result(result: TrainResult, cfg: Any) -> None:
         alias = "champion" if g and g.promote else "challenger"
         console.print(f"Registered [bold]{cfg.tracking.model_name}[/bold] version {result.version} as @{alias}: {g.reason if g else ''}")
     console.print(f"MLflow run {result.run_id}; stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
+    if result.experiment_id:
+        console.print(browse_hint(cfg.tracking.tracking_uri, result.experiment_id, result.run_id),
+                      markup=False, highlight=False, soft_wrap=True)
+
+
+def browse_hint(tracking_uri: str | None, experiment_id: str, run_id: str) -> str:
+    """How to open a run in MLflow's UI, in its "Model training" view (``?workflowType=machine_learning``)."""
+    from training.tracking.store import resolve_tracking_uri
+
+    uri = resolve_tracking_uri(tracking_uri)
+    page = f"#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
+    if uri.startswith(("http://", "https://")):
+        return f"Browse it: {uri.rstrip('/')}/{page}"
+    return f"Browse it: `mlflow ui --backend-store-uri {uri}`, then http://127.0.0.1:5000/{page}"
 
 
 def print_predictions(out: pd.DataFrame, rows: int, model_uri: str, output: Path | None) -> None:

@@ -131,6 +131,11 @@ def shap_summary(expl: Explanation, path: Path, top: int = 15) -> Path:
 
 def waterfall(expl: Explanation, date: pd.Timestamp, path: Path, top: int = 10) -> Path:
     """Local explanation: from the base value to the forecast, top contributions as steps."""
+    return _save(waterfall_figure(expl, date, top), path)
+
+
+def waterfall_figure(expl: Explanation, date: pd.Timestamp, top: int = 10) -> Figure:
+    """The figure of :func:`waterfall`."""
     row = expl.values.loc[date]
     order = row.abs().sort_values(ascending=False).index
     shown = order[:top]
@@ -156,7 +161,7 @@ def waterfall(expl: Explanation, date: pd.Timestamp, path: Path, top: int = 10) 
     ax.set_xlabel(f"{expl.horizon}-day forecast, log-return pts (green raises, red lowers)")
     ax.set_title(f"What drove the forecast on {date:%Y-%m-%d}: from the base value (dashed) to the forecast (solid)")
     ax.legend(loc="lower right")
-    return _save(fig, path)
+    return fig
 
 
 def equity_curves(predictions: dict[int, pd.DataFrame], log_price: pd.Series, regimes: pd.Series, path: Path) -> Path:

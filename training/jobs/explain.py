@@ -46,7 +46,7 @@ def explained_date(dates: pd.DatetimeIndex, date: str | None) -> tuple[pd.Timest
         return when, None
     if asked > dates[-1]:
         return when, f"note: the data end on {when:%Y-%m-%d}: explaining {when:%Y-%m-%d}, the latest date, instead of {asked:%Y-%m-%d}"
-    if asked.dayofweek >= 5:
+    if asked.day_of_week >= 5:
         return when, f"note: {asked:%Y-%m-%d} is a {asked:%A}, not a business day: explaining the business day before it, {when:%Y-%m-%d}"
     return when, f"note: {asked:%Y-%m-%d} has no forecast (no complete feature row): explaining the forecast date before it, {when:%Y-%m-%d}"
 

@@ -67,6 +67,7 @@ class TrainResult:
     regime_quality: dict[str, float] = field(default_factory=dict)
     fold_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     first_test: str = ""
+    experiment_id: str = ""
 
 
 @contextmanager
@@ -278,4 +279,5 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
     mlflow.log_dict({k: round(v, 3) for k, v in timings.items()}, "timings.json")
     return TrainResult(run.info.run_id, scores, dm, decision, version, len(result.folds), data_range, fingerprint,
                        timings, strategy=strategy, regime_quality=quality, fold_scores=per_fold,
-                       first_test=design.index[result.folds[0].cutoff].date().isoformat())
+                       first_test=design.index[result.folds[0].cutoff].date().isoformat(),
+                       experiment_id=run.info.experiment_id)

@@ -352,7 +352,7 @@ def _timeline_section(data: ReportData) -> str:
 def render_html(data: ReportData) -> str:
     """The whole report as one HTML document (no external resources)."""
     first, last = data.data_range
-    note = f" ({html.escape(data.data_note)})" if data.data_note else ""
+    note = f"; {html.escape(data.data_note)}" if data.data_note else ""
     stale = f'<div class="stale">Warning: {html.escape(data.stale)}</div>' if data.stale else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
