@@ -6,11 +6,12 @@ Run it in a folder where a model was trained (``./mlruns``), e.g. after
     .venv/bin/python scripts/screenshots.py                  # PNGs into docs/img
     .venv/bin/python scripts/screenshots.py --workdir /tmp/w --out /tmp/shots --readme-figures
 
-It writes ``report.png`` (the top of ``regime report``), ``report_full.png`` (the whole page,
-for checking), ``mlflow_runs.png`` (the experiment's runs), ``mlflow_run.png`` (the
-champion's training run) and ``mlflow_model.png`` (the registered model's versions). With
-``--readme-figures`` it also refreshes the README's plots from the champion: the walk-forward
-regime timeline of its training run and the SHAP waterfall of ``--explain-date``.
+It writes the pictures the README shows into ``--out``: ``report.png`` (the top of
+``regime report``) and ``mlflow_runs.png`` (the experiment's runs in MLflow's UI), and with
+``--readme-figures`` the plots refreshed from the champion (the walk-forward regime timeline of
+its training run and the SHAP waterfall of ``--explain-date``). Pictures only for checking go
+to ``--check-dir``: ``report_full.png`` (the whole report), ``mlflow_run.png`` (the champion's
+training run) and ``mlflow_model.png`` (the registered model's versions). Look at them.
 
 The MLflow UI is served by ``mlflow server`` on a loopback address (127.0.0.2 and a free port
 by default) for the duration of the script, and opened in its "Model training" view
@@ -144,6 +145,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path.cwd(), help="folder holding mlruns/ (default: here)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "img",
                         help="where the PNGs go (default: docs/img)")
+    parser.add_argument("--check-dir", type=Path, default=None,
+                        help="where the pictures only for checking go (default: screenshots/ in --workdir)")
     parser.add_argument("--readme-figures", action="store_true",
                         help="also refresh the README's regime timeline and SHAP waterfall from the champion")
     parser.add_argument("--explain-date", default="2024-03-15", help="date of the README's waterfall")
@@ -155,8 +158,9 @@ def main() -> None:
     store = workdir / "mlruns" / "mlflow.db"
     if not store.is_file():
         sys.exit(f"error: no MLflow store at {store}; run `regime train` in {workdir} first")
-    out = args.out.resolve()
+    out, check = args.out.resolve(), (args.check_dir or workdir / "screenshots").resolve()
     out.mkdir(parents=True, exist_ok=True)
+    check.mkdir(parents=True, exist_ok=True)
     chromium = find_chromium()
     client, version, experiment_id = champion(store)
 
@@ -164,7 +168,7 @@ def main() -> None:
         report = Path(tmp) / "report.html"
         regime(workdir, "report", "--output", str(report), "--no-log")
         screenshot(chromium, report.as_uri(), out / "report.png", (1280, 1500))
-        trim_bottom(screenshot(chromium, report.as_uri(), out / "report_full.png", (1280, 12000)))
+        trim_bottom(screenshot(chromium, report.as_uri(), check / "report_full.png", (1280, 12000)))
         if args.readme_figures:
             timeline = client.download_artifacts(version.run_id, "evaluation/regime_timeline_oos.png", tmp)
             shutil.copyfile(timeline, out / "regime_timeline_oos_real.png")
@@ -178,12 +182,12 @@ def main() -> None:
     try:
         ui, view = f"http://{args.host}:{port}/#", "?workflowType=machine_learning"
         pages = {
-            "mlflow_runs.png": f"{ui}/experiments/{experiment_id}/runs{view}",
-            "mlflow_run.png": f"{ui}/experiments/{experiment_id}/runs/{version.run_id}{view}",
-            "mlflow_model.png": f"{ui}/models/{MODEL}{view}",
+            out / "mlflow_runs.png": f"{ui}/experiments/{experiment_id}/runs{view}",
+            check / "mlflow_run.png": f"{ui}/experiments/{experiment_id}/runs/{version.run_id}{view}",
+            check / "mlflow_model.png": f"{ui}/models/{MODEL}{view}",
         }
-        for name, url in pages.items():
-            screenshot(chromium, url, out / name, (1440, 900), wait_ms=args.wait_ms)
+        for path, url in pages.items():
+            screenshot(chromium, url, path, (1440, 900), wait_ms=args.wait_ms)
     finally:
         stop(server)
 

@@ -109,7 +109,8 @@ def log_study_artifacts(run_id: str, study: optuna.Study, summary: dict[str, Any
         for name, plot in plots.items():
             ax = plot()
             if name == "param_importances" and n_complete < RELIABLE_IMPORTANCE_TRIALS:
-                ax.set_title(f"{ax.get_title()}\nCAVEAT: only {n_complete} complete trials; fANOVA importances "
-                             f"from fewer than {RELIABLE_IMPORTANCE_TRIALS} trials are mostly noise", fontsize=9)
+                ax.figure.text(0.01, -0.02, f"Caveat: only {n_complete} complete trials; fANOVA importances from fewer "
+                               f"than {RELIABLE_IMPORTANCE_TRIALS} trials are mostly noise.", color="#b00000",
+                               fontsize=10, ha="left", va="top")
             client.log_figure(run_id, ax.figure, f"study/{name}.png", save_kwargs={"dpi": 110, "bbox_inches": "tight"})
             plt.close(ax.figure)
