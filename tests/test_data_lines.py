@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -213,3 +212,20 @@ def test_experiments_open_in_the_training_runs_view(tmp_path):
     assert ensure_experiment("old") == old
     for exp_id in (new, old):
         assert mlflow.get_experiment(exp_id).tags["mlflow.experimentKind"] == "custom_model_development"
+
+
+def test_the_report_timeline_says_which_labels_it_shows(small_panel):
+    from types import SimpleNamespace
+
+    from features.align import align_point_in_time
+    from training.thesis.report import _timeline_section
+
+    aligned = align_point_in_time(small_panel)
+    labels = pd.Series("calm", index=aligned.index[300:]).where(np.arange(len(aligned) - 300) % 90 < 45, "fear")
+    data = SimpleNamespace(aligned=aligned, regimes=labels, trained_range=("2018-01-01", "2022-12-30"), oos_regimes=None)
+    assert "the HMM was fitted on all the training data (to 2022-12-30), so labels before then are in sample" \
+        in _timeline_section(data)
+    data.oos_regimes = labels.loc["2020":"2021"]
+    text = _timeline_section(data)
+    assert "Walk-forward (out-of-sample) filtered regimes of the model&#x27;s training run, 2020-01-01 to 2021-12-31" \
+        in text and "Later dates have no out-of-sample label" in text

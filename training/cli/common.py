@@ -71,10 +71,10 @@ def load_model(model_uri: str, tracking_uri: str | None):
 def _stored_data_dir(stored: str, tracking_uri: str | None) -> str:
     """An absolute form of the data folder a model stored.
 
-    Models store an absolute path since the data line work; older ones stored the folder
-    as typed (``../shared/data``), relative to wherever training ran. Such a path is tried
-    from the current folder, then from the folder holding the MLflow store's ``mlruns/``
-    (where ``regime train`` ran for the default store).
+    ``regime train`` stores an absolute path; older models stored the folder as typed
+    (``../shared/data``), relative to wherever training ran. Such a path is tried from the
+    current folder, then from the folder holding the MLflow store's ``mlruns/`` (where
+    ``regime train`` ran for the default store).
     """
     from features.errors import DataError
     from training.display.data_line import absolute

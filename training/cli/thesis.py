@@ -287,7 +287,7 @@ def report(
     from training.cli.common import data_for, load_model
     from training.display.data_line import describe_source, stale_warning
     from training.thesis.leadlag import analyze_metal
-    from training.thesis.now import OOS_ARTIFACT
+    from training.thesis.now import load_oos_regimes
     from training.thesis.report import ReportData, log_report, model_label, write_report
     from training.tracking.runs import read_run_csv
 
@@ -307,15 +307,9 @@ def report(
         dm = read_run_csv(info["run_id"], "evaluation/diebold_mariano.csv")
     except ModelError:
         dm = None
-    try:
-        oos = read_run_csv(info["run_id"], OOS_ARTIFACT)
-        oos = oos[oos.horizon == oos.horizon.min()].set_index("date")["regime"]
-        oos.index = pd.to_datetime(oos.index)
-    except (ModelError, KeyError, AttributeError):
-        oos = None
     data = ReportData(
         model_label=model_label(model_uri), run_id=str(info["run_id"]), source=describe_source(config),
-        data_note=note, stale=stale, oos_regimes=oos,
+        data_note=note, stale=stale, oos_regimes=load_oos_regimes(info["run_id"]),
         data_range=(f"{start:%Y-%m-%d}", f"{design.index[-1]:%Y-%m-%d}"),
         trained_range=tuple(str(d) for d in info.get("data_range", ("?", "?"))), now=state, leadlag=leadlag_results,
         regime_source=f"the filtered regimes of {model_uri}", aligned=design.aligned, regimes=regimes,

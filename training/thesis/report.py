@@ -336,7 +336,7 @@ def _timeline_section(data: ReportData) -> str:
                    "P(state | data up to that date) by an HMM fitted only on data before that date's "
                    f"walk-forward fold, as the model would have seen it then ({colours}).")
         if data.regimes.dropna().index[-1] > oos.index[-1]:
-            caption += (f" Later dates have no out-of-sample label; the current state above comes from the "
+            caption += (" Later dates have no out-of-sample label; the current state above comes from the "
                         "registered model.")
     else:
         labels = data.regimes.dropna()
