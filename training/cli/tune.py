@@ -35,6 +35,7 @@ class TuneProgress:
         self._progress = Progress(
             SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
             TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+            redirect_stdout=sys.stdout.isatty(),  # printed lines stay on stdout when it is a file or a pipe
         )
         self._progress.__enter__()
         self._trials = self._progress.add_task("trials", total=self.trials)

@@ -38,6 +38,7 @@ class TrainProgress(Reporter):
         self._progress = Progress(
             SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
             TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+            redirect_stdout=sys.stdout.isatty(),  # printed lines stay on stdout when it is a file or a pipe
         )
         self._progress.__enter__()
         self._task = self._progress.add_task("starting", total=None)
