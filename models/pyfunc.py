@@ -34,6 +34,18 @@ class InvalidModelInput(ModelError, MlflowException):
     def __init__(self, message: str) -> None:
         super().__init__(message, error_code=INVALID_PARAMETER_VALUE)
 
+    @property
+    def message(self) -> str:
+        """The cause, as first given."""
+        return self._cause
+
+    @message.setter
+    def message(self, value: str) -> None:
+        # MLflow's scoring server rewrites the message as "Failed to predict data '<the whole
+        # input>'. Error: <cause>"; keeping the first value makes the 400 short, cause first.
+        if not hasattr(self, "_cause"):
+            self._cause = value
+
 
 class RegimeForecastModel(mlflow.pyfunc.PythonModel):
     """Stateless wrapper; the fitted pipeline is loaded from the model's artifacts."""

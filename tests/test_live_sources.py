@@ -358,7 +358,7 @@ def warm_cache(tmp_path: Path) -> Path:
 def test_cli_show_csv_prints_a_coverage_table(shared_data: Path) -> None:
     result = CliRunner().invoke(app, ["data", "show", "--source", "csv", "--data-dir", str(shared_data)])
     assert result.exit_code == 0, result.output
-    assert "Coverage of" in result.output
+    assert result.output.startswith(f"Data: csv files in {shared_data}, ")
     for sid in CORE_SERIES:
         assert sid in result.output
     assert "2010-07-18" in result.output and "5281" in result.output  # btc_usd: first date and rows
@@ -410,7 +410,7 @@ def test_cli_fetch_downloads_then_updates(tmp_path: Path, monkeypatch: pytest.Mo
 def test_cli_fetch_offline_keeps_the_cache_and_fails(warm_cache: Path) -> None:
     result = CliRunner().invoke(app, ["data", "fetch", "--cache-dir", str(warm_cache), "-s", "dgs10"])
     assert isinstance(result.exception, DataError)
-    assert "download failed for 1 of 1 series (dgs10)" in str(result.exception)
+    assert "1 of 1 series not downloaded (1 kept from the cache)" in str(result.exception)
     assert "kept" in result.output
 
 

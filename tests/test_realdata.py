@@ -35,7 +35,8 @@ def test_train_predict_explain_on_real_data(shared_data, mlflow_store, tmp_path,
     assert code == 0, err
     for name in ("model", "zero", "expanding_mean", "momentum", "linear", "no_regime", "as @champion"):
         assert name in out
-    assert "Data 2014-03-20 → 2024-12-31 (csv)" in out
+    assert out.startswith(f"Data: csv files in {shared_data}, ")
+    assert "Feature rows 2014-03-20 → 2024-12-31" in out
     csv = tmp_path / "pred.csv"
     code, out, err = run_cli(["predict", "--output", str(csv)], monkeypatch, capsys)
     assert code == 0, err

@@ -141,7 +141,7 @@ def test_malformed_requests_get_a_4xx_with_a_message_and_the_server_keeps_servin
         "missing series": (_split_body(flat.drop(columns=["vix"])), "missing series the model was trained on: vix"),
         "too short": (_split_body(flat.head(30)), "too little history"),
     }
-    unnamed = []
+    unnamed, verbose = [], []
     for case, (body, cause) in bodies.items():
         response = server.invoke(body)
         assert 400 <= response.status_code < 500, (case, response.status_code, response.text[:500])
@@ -149,6 +149,9 @@ def test_malformed_requests_get_a_4xx_with_a_message_and_the_server_keeps_servin
         assert message, (case, response.text[:500])
         if cause and cause not in message:
             unnamed.append(case)
+        if cause and (len(message) > 300 or "Failed to predict" in message):  # cause first, no echo of the input
+            verbose.append(case)
     assert requests.get(f"{server.url}/ping", timeout=10).status_code == 200
     _assert_served_equals_in_process(server, small_panel)
     assert not unnamed, f"400 without the cause for: {', '.join(unnamed)}"
+    assert not verbose, f"400 that echoes the input before the cause for: {', '.join(verbose)}"

@@ -19,8 +19,11 @@ from training.cli.common import (
     StartOpt,
     data_overrides,
     date_filter,
+    ModelDataDirOpt,
+    ModelSourceOpt,
     load_model,
     panel_for,
+    plain_help,
 )
 
 app = typer.Typer(
@@ -72,7 +75,7 @@ def train(
     n_bootstrap: Annotated[Optional[int], typer.Option(help="Block-bootstrap resamples for confidence intervals (0 = none).")] = None,
     no_baselines: Annotated[bool, typer.Option("--no-baselines", help="Skip the linear and no-regime baselines (faster).")] = False,
     compare_regimes: Annotated[bool, typer.Option("--compare-regimes", help="Also compare HMMs with 2, 3 and 4 states before the sealed segment and log the table with the run (slower; see `regime regimes`).")] = False,
-    config: Annotated[Optional[Path], typer.Option("--config", help="TOML file with [data] [features] [model] [evaluation] [tracking] sections; options given here override it.")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="TOML file with \\[data] \\[features] \\[model] \\[evaluation] \\[tracking] sections; options given here override it.")] = None,
     params: Annotated[Optional[str], typer.Option("--params", help="'best' uses the best trial of the tuning study (see `regime tune`).")] = None,
     study: Annotated[Optional[str], typer.Option(help="Tuning study name for --params best.")] = None,
     storage: Annotated[Optional[str], typer.Option(help="Tuning storage (journal file path or RDB URL) for --params best.")] = None,
@@ -112,8 +115,8 @@ def train(
 @app.command()
 def predict(
     model_uri: ModelUriOpt = DEFAULT_MODEL_URI,
-    source: SourceOpt = None,
-    data_dir: DataDirOpt = None,
+    source: ModelSourceOpt = None,
+    data_dir: ModelDataDirOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write all predicted rows to this CSV file.")] = None,
@@ -131,7 +134,7 @@ def predict(
     if rows < 0:
         raise ConfigError(f"`--rows` must be >= 0. Got {rows}.")
     model, pipeline, info = load_model(model_uri, tracking_uri)
-    panel = panel_for(info, source, data_dir)
+    panel = panel_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri)
     frame = panel.reset_index()
     out = date_filter(model.predict(frame), start, end)
     if out.empty:
@@ -152,8 +155,8 @@ def explain(
     top: Annotated[int, typer.Option(help="Number of drivers to show.")] = 8,
     by_regime: Annotated[bool, typer.Option("--by-regime", help="Contrast drivers on fear vs debasement days.")] = False,
     output_dir: Annotated[Path, typer.Option(help="Where PNG plots and CSV/JSON contributions go.")] = Path("outputs/explain"),
-    source: SourceOpt = None,
-    data_dir: DataDirOpt = None,
+    source: ModelSourceOpt = None,
+    data_dir: ModelDataDirOpt = None,
     tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI.")] = None,
 ) -> None:
     """Explain a forecast with SHAP: top drivers with values, percentiles and contributions, by driver family.
@@ -166,7 +169,7 @@ def explain(
     if top < 1:
         raise ConfigError(f"`--top` must be >= 1. Got {top}.")
     _, pipeline, info = load_model(model_uri, tracking_uri)
-    panel = panel_for(info, source, data_dir)
+    panel = panel_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri)
     run_explain(pipeline, panel, date=date, start=start, end=end, horizon=horizon, top=top,
                 by_regime=by_regime, output_dir=output_dir)
 
@@ -181,6 +184,7 @@ def _register_subcommands() -> None:
     cli_thesis.register(app)
     cli_tune.register(app)
     cli_regimes.register(app)
+    plain_help(app)
 
 
 _register_subcommands()
@@ -191,14 +195,16 @@ def main() -> None:
     import os
 
     import click
+    from typer.exceptions import Abort as TyperAbort
+    from typer.exceptions import TyperException
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
         code = app(standalone_mode=False)
-    except click.exceptions.ClickException as exc:
+    except (click.exceptions.ClickException, TyperException) as exc:  # typer >= 0.25 carries its own click
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, TyperAbort):
         print("aborted", file=sys.stderr)
         sys.exit(130)
     except KeyboardInterrupt:

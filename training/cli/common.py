@@ -18,14 +18,41 @@ SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Data source:
 DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder of <series_id>.csv files (for --source csv), e.g. ../shared/data.")]
 StartOpt = Annotated[Optional[str], typer.Option("--start", help="First date (YYYY-MM-DD).")]
 EndOpt = Annotated[Optional[str], typer.Option("--end", help="Last date (YYYY-MM-DD).")]
+ModelSourceOpt = Annotated[Optional[str], typer.Option("--source", help="Data source: by default the one the model was trained on (same folder, cache or demo seed); demo, csv or live to read another.")]
+ModelDataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder of <series_id>.csv files to read instead of the model's own data (implies --source csv).")]
 ModelUriOpt = Annotated[str, typer.Option("--model-uri", help="MLflow model URI; load only from stores you trust (models are code).")]
+
+
+def plain_help(app: typer.Typer) -> typer.Typer:
+    """Make the commands' docstrings print as written prose under typer's rich help.
+
+    Typer keeps a docstring's line breaks after its first paragraph, so a help text wrapped
+    for the source breaks mid-sentence in the terminal; each paragraph is joined into one
+    line here (the terminal wraps it). Paragraphs starting with ``\\b`` are left as they are.
+    """
+    import inspect
+
+    def reflow(text: str) -> str:
+        paragraphs = inspect.cleandoc(text).split("\n\n")
+        return "\n\n".join(p if p.startswith("\b") else " ".join(p.split()) for p in paragraphs)
+
+    for info in app.registered_commands:
+        doc = info.help or inspect.getdoc(info.callback)
+        if doc:
+            info.help = reflow(doc)
+    for group in app.registered_groups:
+        plain_help(group.typer_instance)
+    return app
 
 
 def data_overrides(source: str | None, data_dir: Path | None, start: str | None, end: str | None,
                     seed: int | None = None, cache_dir: Path | None = None,
                     sources_file: Path | None = None) -> dict[str, Any]:
-    raw = {"source": source, "data_dir": str(data_dir) if data_dir else None, "start": start, "end": end, "seed": seed,
-           "cache_dir": str(cache_dir) if cache_dir else None, "sources_file": str(sources_file) if sources_file else None}
+    from training.display.data_line import absolute
+
+    raw = {"source": source, "data_dir": str(absolute(data_dir)) if data_dir else None, "start": start, "end": end,
+           "seed": seed, "cache_dir": str(absolute(cache_dir)) if cache_dir else None,
+           "sources_file": str(absolute(sources_file)) if sources_file else None}
     if data_dir and not source:
         raw["source"] = "csv"
     return {k: v for k, v in raw.items() if v is not None}
@@ -41,18 +68,119 @@ def load_model(model_uri: str, tracking_uri: str | None):
     return model, pipeline, info
 
 
-def panel_for(info: dict[str, Any], source: str | None, data_dir: Path | None, seed: int | None = None):
-    """The raw panel to score: the model's training source unless overridden."""
-    from features.config import DataConfig
-    from features.sources import load_panel
+def _stored_data_dir(stored: str, tracking_uri: str | None) -> str:
+    """An absolute form of the data folder a model stored.
 
-    trained = dict(info.get("config", {}).get("data", {}))
+    ``regime train`` stores an absolute path; older models stored the folder as typed
+    (``../shared/data``), relative to wherever training ran. Such a path is tried from the
+    current folder, then from the folder holding the MLflow store's ``mlruns/`` (where
+    ``regime train`` ran for the default store).
+    """
+    from features.errors import DataError
+    from training.display.data_line import absolute
+    from training.tracking.store import resolve_tracking_uri
+
+    path = Path(stored).expanduser()
+    if path.is_absolute():
+        return str(path)
+    here = absolute(path)
+    if here.is_dir():
+        return str(here)
+    uri = resolve_tracking_uri(tracking_uri)
+    if uri.startswith("sqlite:///"):
+        beside_store = absolute(Path(uri.removeprefix("sqlite:///")).parent.parent / path)
+        if beside_store.is_dir():
+            return str(beside_store)
+        where = f"from here ({absolute('.')}) nor from the store's folder ({beside_store.parent})"
+    else:
+        where = f"from here ({absolute('.')})"
+    raise DataError(f"the model's data folder '{stored}' is a relative path found neither {where}; "
+                    "pass --data-dir")
+
+
+def model_data(info: dict[str, Any], model_uri: str, source: str | None, data_dir: Path | None,
+               seed: int | None = None, tracking_uri: str | None = None):
+    """Which data a command on a trained model reads, and how that relates to the model.
+
+    The model's own training source (its folder, cache or demo seed) unless ``--source``,
+    ``--data-dir`` or ``--seed`` override it; always read up to the latest date.
+
+    Returns
+    -------
+    config : DataConfig
+    note : str
+        The data line's note, e.g. ``the training source of models:/...@champion (fitted on ... → ...),
+        read to its latest date``.
+
+    Raises
+    ------
+    ModelError
+        The model stores no data settings and no option says which data to read.
+    DataError
+        The model stored a relative folder that is not found (see :func:`_stored_data_dir`).
+    """
+    import dataclasses
+
+    from features.config import DataConfig
+    from features.errors import DataError, ModelError
+    from training.display.data_line import describe_source
+
+    known = {f.name for f in dataclasses.fields(DataConfig)}
+    trained = {k: v for k, v in ((info.get("config") or {}).get("data") or {}).items() if k in known}
     overrides = data_overrides(source, data_dir, None, None, seed)
-    if overrides.get("source") and overrides["source"] != trained.get("source"):
-        trained = {"start": trained.get("start")}
-    trained.update(overrides)
-    trained["end"] = None
-    return load_panel(DataConfig(**trained))
+    fitted = " → ".join(str(d) for d in info.get("data_range", ())) or "dates unknown"
+    if not overrides:
+        if not trained:
+            raise ModelError(f"model '{model_uri}' stores no data settings; pass --source/--data-dir")
+        if trained.get("source") == "csv" and trained.get("data_dir"):
+            trained["data_dir"] = _stored_data_dir(trained["data_dir"], tracking_uri)
+        return (DataConfig(**{**trained, "end": None}),
+                f"the training source of {model_uri} (fitted on {fitted}), read to its latest date")
+    if trained:
+        if trained.get("source") == "csv" and trained.get("data_dir"):
+            try:
+                trained["data_dir"] = _stored_data_dir(trained["data_dir"], tracking_uri)
+            except DataError:
+                pass  # only described below
+        was = f"{model_uri} was trained on {describe_source(DataConfig(**trained))}, {fitted}"
+    else:
+        was = f"{model_uri} stores no data settings"
+    if overrides.get("source", trained.get("source")) != trained.get("source"):
+        trained = {"start": trained["start"]} if "start" in trained else {}
+    given = " and ".join(name for name, value in (("--source", source), ("--data-dir", data_dir), ("--seed", seed))
+                         if value is not None)
+    return DataConfig(**{**trained, **overrides, "end": None}), f"chosen by {given}: {was}"
+
+
+def data_for(info: dict[str, Any], source: str | None, data_dir: Path | None, seed: int | None = None,
+             model_uri: str = DEFAULT_MODEL_URI, tracking_uri: str | None = None):
+    """Read the data of a command on a trained model and print its data line.
+
+    The model's training source unless ``--source``/``--data-dir``/``--seed`` override it
+    (see :func:`model_data`), up to the latest date.
+
+    Returns
+    -------
+    panel : pd.DataFrame
+        The raw panel.
+    config : DataConfig
+        Where it came from.
+    note : str
+        How it relates to the model (the data line's note).
+    """
+    from features.sources import load_panel
+    from training.display.data_line import data_line
+
+    config, note = model_data(info, model_uri, source, data_dir, seed, tracking_uri)
+    panel = load_panel(config)
+    typer.echo(data_line(config, panel.index, note))
+    return panel, config, note
+
+
+def panel_for(info: dict[str, Any], source: str | None, data_dir: Path | None, seed: int | None = None,
+              model_uri: str = DEFAULT_MODEL_URI, tracking_uri: str | None = None):
+    """The raw panel of :func:`data_for` (its data line printed)."""
+    return data_for(info, source, data_dir, seed, model_uri, tracking_uri)[0]
 
 
 def date_filter(frame, start: str | None, end: str | None, column: str = "date"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -13,7 +15,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Fetch, inspect and export the raw market data.", no_args_is_help=True)
 
 CacheDirOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Cache folder of the live source (default $REGIME_CACHE_DIR, else ~/.cache/btc-regime or the platform equivalent).")]
-SourcesFileOpt = Annotated[Optional[Path], typer.Option("--sources-file", help="TOML file overriding or adding series, e.g. [series.silver_usd] provider=\"yahoo\" symbol=\"SLV\" (default $REGIME_SOURCES_FILE).")]
+SourcesFileOpt = Annotated[Optional[Path], typer.Option("--sources-file", help="TOML file overriding or adding series, e.g. \\[series.silver_usd] provider=\"yahoo\" symbol=\"SLV\" (default $REGIME_SOURCES_FILE).")]
 
 
 def _cell(value: Any) -> str:
@@ -48,6 +50,9 @@ def fetch(
     from features.cache import resolve_cache_dir
     from features.errors import ConfigError, DataError
     from features.live import resolve_sources, update_all
+    from features.config import DataConfig
+    from features.providers.base import NetworkError
+    from training.display.data_line import describe_source
 
     if source != "live":
         raise ConfigError(f"`--source` must be 'live' for `regime data fetch` (csv and demo need no download). Got '{source}'.")
@@ -58,34 +63,85 @@ def fetch(
     if series:
         sources = {sid: sources[sid] for sid in series}
     root = resolve_cache_dir(cache_dir)
+    console = Console()
+    origin = describe_source(DataConfig(source="live", cache_dir=str(root), sources_file=str(sources_file) if sources_file else None))
+    console.print(f"Data: {origin}: fetching {len(sources)} series", markup=False, highlight=False, soft_wrap=True)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total}"), console=Console(stderr=True), transient=True) as progress:
+                  TextColumn("{task.completed}/{task.total}"), console=Console(stderr=True), transient=True) as progress, \
+            _quiet_logger("features.live"):
         task = progress.add_task("fetching", total=len(sources))
 
         def on_progress(sid: str, done: int, total: int) -> None:
             progress.update(task, completed=done, description=f"fetching {sid}" if sid else "done")
 
         updates, errors = update_all(sources, root, full=full, on_progress=on_progress)
-    table = Table(title=f"Live data in {root}", box=box.SIMPLE, padding=(0, 0), pad_edge=False)
-    for col in ("series", "source", "status", "first", "last", "rows", "new", "revised"):
-        table.add_column(col, justify="left" if col in ("series", "source", "status") else "right", no_wrap=True)
-    for sid, src in sources.items():
-        u = updates.get(sid)
-        if u is None:
-            table.add_row(sid, src.label, "[red]failed[/red]", "–", "–", "–", "–", "–")
-            continue
-        status = "[yellow]kept[/yellow]" if u.status == "cached" else u.status
-        table.add_row(sid, src.label, status, u.record.first, u.record.last, str(u.record.rows), str(u.new_rows), str(u.revised))
-    console = Console()
-    console.print(table)
-    failed = [sid for sid, u in updates.items() if u.status == "cached"] + list(errors)
-    for sid, exc in errors.items():
-        console.print(f"[red]{sid}[/red]: {exc}")
-    for sid in (sid for sid, u in updates.items() if u.status == "cached"):
-        console.print(f"[yellow]{sid}[/yellow]: download failed ({updates[sid].failure}); the cache was kept")
-    if failed:
-        raise DataError(f"download failed for {len(failed)} of {len(sources)} series ({', '.join(failed)}); "
-                        f"the previous cache was kept where there was one")
+    if updates:
+        table = Table(title=f"Live data in {root}", box=box.SIMPLE, padding=(0, 0), pad_edge=False)
+        for col in ("series", "source", "status", "first", "last", "rows", "new", "revised"):
+            table.add_column(col, justify="left" if col in ("series", "source", "status") else "right", no_wrap=True)
+        for sid, src in sources.items():
+            u = updates.get(sid)
+            if u is None:
+                table.add_row(sid, src.label, "[red]failed[/red]", "–", "–", "–", "–", "–")
+                continue
+            status = "[yellow]kept[/yellow]" if u.status == "cached" else u.status
+            table.add_row(sid, src.label, status, u.record.first, u.record.last, str(u.record.rows), str(u.new_rows),
+                          str(u.revised))
+        console.print(table)
+    failures = {sid: u.failure for sid, u in updates.items() if u.status == "cached"}
+    failures |= {sid: getattr(exc, "cause", exc) for sid, exc in errors.items()}
+    offline = [sid for sid in sources if isinstance(failures.get(sid), NetworkError)]
+    for sid in (sid for sid in sources if sid in failures and sid not in offline):  # distinct causes, one line each
+        if sid in errors:
+            console.print(f"[red]{sid}[/red]: {errors[sid]}")
+        else:
+            console.print(f"[yellow]{sid}[/yellow]: download failed ({failures[sid]}); the cache was kept")
+    if failures:
+        raise DataError(fetch_summary(len(sources), offline, [sid for sid in failures if sid not in offline],
+                                      [sid for sid in offline if sid in updates], failures, root))
+
+
+def fetch_summary(n_series: int, offline: list[str], other: list[str], kept: list[str],
+                  failures: dict[str, Exception], root: Path) -> str:
+    """One line for a fetch that did not download everything: what failed, what was kept, what to do.
+
+    Series that failed because the network is unreachable are counted together (the
+    provider's message names the first host tried); other failures were printed one by one.
+    """
+    import re
+
+    parts = []
+    if offline:
+        first = str(failures[offline[0]])
+        host = re.search(r"https?://([^/\s?]+)", first)
+        why = f"cannot reach {host.group(1)}" if host else first
+        missing = len(offline) - len(kept)
+        cache = ", ".join(x for x in (f"{len(kept)} kept from the cache" if kept else "",
+                                      f"{missing} not cached in {root}" if missing else "") if x)
+        parts.append(f"no network ({why}): {len(offline)} of {n_series} series not downloaded ({cache})")
+    if other:
+        parts.append(f"{len(other)} of {n_series} series failed as shown above ({', '.join(other)}), "
+                     "the previous cache was kept where there was one")
+    todo = ("check the internet connection or proxy (HTTPS_PROXY) and fetch again; meanwhile "
+            "`--source csv --data-dir DIR` reads local files" if offline else "fix the causes above and fetch again")
+    return "; ".join(parts) + ". " + todo[0].upper() + todo[1:]
+
+
+@contextmanager
+def _quiet_logger(name: str) -> Iterator[None]:
+    """Hold back a library logger's warnings (unless --debug) while the command reports them itself."""
+    import logging
+
+    from training.cli.common import STATE
+
+    logger = logging.getLogger(name)
+    previous = logger.level
+    if not STATE["debug"]:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 def _coverage_rows(panel: pd.DataFrame, today: pd.Timestamp) -> dict[str, dict[str, Any]]:
@@ -123,6 +179,7 @@ def show(
     from features.cache import resolve_cache_dir
     from features.config import DataConfig
     from features.errors import ConfigError
+    from training.display.data_line import absolute, data_line, describe_source
 
     src = source or ("csv" if data_dir else "live")
     console = Console()
@@ -157,19 +214,22 @@ def show(
                 if e.problem:
                     notes.append(f"{sid}: {e.problem}")
         title = f"Live cache {root}"
+        config = DataConfig(source="live", cache_dir=str(root), sources_file=str(sources_file) if sources_file else None)
+        line = data_line(config, to_panel(usable).index) if usable else f"Data: {describe_source(config)}, nothing cached"
         if len(usable) < len(entries):
             notes.append("run `regime data fetch --source live` to download what is missing")
     elif src in ("csv", "demo"):
         from features.sources import load_panel
 
-        panel = load_panel(DataConfig(source=src, data_dir=str(data_dir) if data_dir else None, start=None))
+        config = DataConfig(source=src, data_dir=str(absolute(data_dir)) if data_dir else None, start=None)
+        panel = load_panel(config)
+        line = data_line(config, panel.index)
         today = pd.Timestamp.today().normalize()
-        origin = f"{data_dir}" if src == "csv" else "demo market"
         columns.remove("source")
         for sid, c in _coverage_rows(panel, today).items():
             table_rows.append([sid, c["first"], c["last"], str(c["rows"]), _cell(c["max_gap_days"]),
                                _cell(c["age_days"]), c["status"]])
-        title = f"Coverage of {origin}"
+        title = "Coverage per series"
     else:
         raise ConfigError(f"`--source` must be one of live, csv, demo. Got '{src}'.")
     table = Table(title=title, box=box.SIMPLE, padding=(0, 0), pad_edge=False,
@@ -178,6 +238,7 @@ def show(
         table.add_column(col, justify="left" if col in ("series", "source", "status") else "right", no_wrap=True)
     for row in table_rows:
         table.add_row(*row)
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(table)
     for note in notes:
         console.print(note)
@@ -200,15 +261,18 @@ def export(
     from rich.console import Console
 
     from features.cache import atomic_write_text, resolve_cache_dir
+    from features.config import DataConfig
     from features.csv_source import format_series_csv
     from features.errors import DataError
     from features.live import (
         FETCH_HINT,
         read_cache_entries,
         resolve_sources,
+        to_panel,
         utc_now,
         utc_today,
     )
+    from training.display.data_line import data_line
 
     root = resolve_cache_dir(cache_dir)
     entries = read_cache_entries(root, resolve_sources(sources_file), utc_today(utc_now()))
@@ -216,6 +280,9 @@ def export(
     if not usable:
         raise DataError(f"nothing usable is cached in {root}; {FETCH_HINT}")
     console = Console()
+    config = DataConfig(source="live", cache_dir=str(root), sources_file=str(sources_file) if sources_file else None)
+    panel = to_panel({e.source.series_id: e.values for e in usable})
+    console.print(data_line(config, panel.index), markup=False, highlight=False, soft_wrap=True)
     try:
         for e in usable:
             atomic_write_text(data_dir / f"{e.source.series_id}.csv", format_series_csv(e.values))

@@ -61,7 +61,7 @@ def regimes(
     candidates = [Candidate("hmm", k, c) for k in states for c in covs]
     candidates += [Candidate("jump", k, jump_penalty=p) for p in (jump_penalty or []) for k in states]
     design, description = comparison_data(cfg, sealed_days)
-    console.print(f"Data: {description}")
+    typer.echo(description)
     ev = cfg.evaluation
     folds = walk_forward_folds(len(design.index), design.first_complete(), ev.initial_train, ev.step, ev.window)
     with console.status("comparing regime models") as status:

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from training.cli.common import DEFAULT_MODEL_URI, DataDirOpt, ModelUriOpt, SourceOpt
+from training.cli.common import (
+    DEFAULT_MODEL_URI,
+    DataDirOpt,
+    ModelDataDirOpt,
+    ModelSourceOpt,
+    ModelUriOpt,
+    SourceOpt,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -153,6 +160,7 @@ def leadlag(
     from features.design import build_design
     from features.sources import load_panel
     from training.cli.common import data_overrides
+    from training.display.data_line import data_line
     from training.thesis.leadlag import analyze_metal
     from training.thesis.report import event_figure, leadlag_figure
 
@@ -160,6 +168,7 @@ def leadlag(
     metals = _metals(metal)
     cfg = DataConfig(**data_overrides(source, data_dir, None, None))
     panel = load_panel(cfg)
+    typer.echo(data_line(cfg, panel.index))
     design = build_design(panel, FeatureConfig(), (horizon,), min_rows=2 * (max_lag + horizon) + 504)
     regimes, regime_source = _leadlag_regimes(panel, design, cfg.source, model_uri, tracking_uri, fit_hmm)
     start = design.index[design.first_complete()]
@@ -234,8 +243,8 @@ def _quiet_mlflow() -> None:
 
 def now(
     model_uri: ModelUriOpt = DEFAULT_MODEL_URI,
-    source: SourceOpt = None,
-    data_dir: DataDirOpt = None,
+    source: ModelSourceOpt = None,
+    data_dir: ModelDataDirOpt = None,
     tracking_uri: TrackingOpt = None,
 ) -> None:
     """Today's regime: probabilities, spell length, forecasts with bands, top drivers and what would flip it.
@@ -243,19 +252,25 @@ def now(
     Uses the latest date of the model's data source (or --source/--data-dir); the bands come from the
     walk-forward out-of-sample errors logged by the model's training run.
     """
-    from training.cli.common import load_model, panel_for
+    import pandas as pd
+
+    from training.cli.common import data_for, load_model
+    from training.display.data_line import stale_warning
 
     _quiet_mlflow()
     _, pipeline, info = load_model(model_uri, tracking_uri)
-    _, _, state = _state(pipeline, info, panel_for(info, source, data_dir))
+    panel, config, _ = data_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri)
+    _, _, state = _state(pipeline, info, panel)
+    if warning := stale_warning(config, state.date, pd.Timestamp.today()):
+        typer.secho(f"warning: {warning}", fg="yellow")
     _print_now(state, model_uri)
 
 
 def report(
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
     model_uri: ModelUriOpt = DEFAULT_MODEL_URI,
-    source: SourceOpt = None,
-    data_dir: DataDirOpt = None,
+    source: ModelSourceOpt = None,
+    data_dir: ModelDataDirOpt = None,
     max_lag: MaxLagOpt = 126,
     horizon: HorizonOpt = 21,
     shifts: ShiftsOpt = 100,
@@ -269,17 +284,24 @@ def report(
     """
     import datetime as dt
 
+    import pandas as pd
+
     from features.errors import ModelError
-    from training.cli.common import load_model, panel_for
+    from training.cli.common import data_for, load_model
+    from training.display.data_line import describe_source, stale_warning
     from training.thesis.leadlag import analyze_metal
+    from training.thesis.now import load_oos_regimes
     from training.thesis.report import ReportData, log_report, model_label, write_report
     from training.tracking.runs import read_run_csv
 
     _check_scan(max_lag, horizon, 63, shifts)
     _quiet_mlflow()
     _, pipeline, info = load_model(model_uri, tracking_uri)
-    panel = panel_for(info, source, data_dir)
+    panel, config, note = data_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri)
     design, expl, state = _state(pipeline, info, panel)
+    stale = stale_warning(config, state.date, pd.Timestamp.today())
+    if stale:
+        typer.secho(f"warning: {stale}", fg="yellow")
     regimes = _model_regimes(pipeline, design)
     start = design.index[design.first_complete()]
     leadlag_results = {m: analyze_metal(design.aligned, m, regimes, max_lag, horizon, n_shifts=shifts, start=start)
@@ -289,8 +311,8 @@ def report(
     except ModelError:
         dm = None
     data = ReportData(
-        model_label=model_label(model_uri), run_id=str(info["run_id"]),
-        source=(source or info.get("config", {}).get("data", {}).get("source", "?")),
+        model_label=model_label(model_uri), run_id=str(info["run_id"]), source=describe_source(config),
+        data_note=note, stale=stale, oos_regimes=load_oos_regimes(info["run_id"]),
         data_range=(f"{start:%Y-%m-%d}", f"{design.index[-1]:%Y-%m-%d}"),
         trained_range=tuple(str(d) for d in info.get("data_range", ("?", "?"))), now=state, leadlag=leadlag_results,
         regime_source=f"the filtered regimes of {model_uri}", aligned=design.aligned, regimes=regimes,

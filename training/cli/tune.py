@@ -35,6 +35,7 @@ class TuneProgress:
         self._progress = Progress(
             SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
             TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+            redirect_stdout=sys.stdout.isatty(),  # printed lines stay on stdout when it is a file or a pipe
         )
         self._progress.__enter__()
         self._trials = self._progress.add_task("trials", total=self.trials)
@@ -45,6 +46,11 @@ class TuneProgress:
         self._progress.__exit__(*exc)
 
     # the TuneReporter interface (duck-typed so rich and Optuna load only inside the command)
+    def data(self, config: Any, panel: Any, note: str = "") -> None:
+        from training.display.data_line import data_line
+
+        print(data_line(config, panel.index, note), flush=True)
+
     def trial_started(self, number: int) -> None:
         self._progress.update(self._folds, description=f"trial {number} folds", total=None, completed=0)
 

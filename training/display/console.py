@@ -38,6 +38,7 @@ class TrainProgress(Reporter):
         self._progress = Progress(
             SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
             TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+            redirect_stdout=sys.stdout.isatty(),  # printed lines stay on stdout when it is a file or a pipe
         )
         self._progress.__enter__()
         self._task = self._progress.add_task("starting", total=None)
@@ -45,6 +46,11 @@ class TrainProgress(Reporter):
 
     def __exit__(self, *exc: Any) -> None:
         self._progress.__exit__(*exc)
+
+    def data(self, config: Any, panel: pd.DataFrame, note: str = "") -> None:
+        from training.display.data_line import data_line
+
+        console.print(data_line(config, panel.index, note), markup=False, highlight=False, soft_wrap=True)
 
     def stage(self, name: str) -> None:
         self._progress.update(self._task, description=name, total=None, completed=0)
@@ -89,8 +95,8 @@ def score_tables(scores: pd.DataFrame, title_prefix: str = "") -> list[Table]:
 
 def print_training_result(result: TrainResult, cfg: Any) -> None:
     """Scores per horizon, the regime split, the DM tests, the registry outcome and timings."""
-    console.print(f"Data {result.data_range[0]} → {result.data_range[1]} ({cfg.data.source}), "
-                  f"fingerprint {result.fingerprint}")
+    console.print(f"Feature rows {result.data_range[0]} → {result.data_range[1]} (after the features' warm-up), "
+                  f"data fingerprint {result.fingerprint}")
     ev = cfg.evaluation
     console.print(f"{result.n_folds} walk-forward folds: first test date {result.first_test}, refit every {ev.step} "
                   f"business days, {ev.window} training window, HMM and forecasters refit in each fold, "
@@ -135,6 +141,20 @@ def print_training_result(result: TrainResult, cfg: Any) -> None:
         alias = "champion" if g and g.promote else "challenger"
         console.print(f"Registered [bold]{cfg.tracking.model_name}[/bold] version {result.version} as @{alias}: {g.reason if g else ''}")
     console.print(f"MLflow run {result.run_id}; stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
+    if result.experiment_id:
+        console.print(browse_hint(cfg.tracking.tracking_uri, result.experiment_id, result.run_id),
+                      markup=False, highlight=False, soft_wrap=True)
+
+
+def browse_hint(tracking_uri: str | None, experiment_id: str, run_id: str) -> str:
+    """How to open a run in MLflow's UI, in its "Model training" view (``?workflowType=machine_learning``)."""
+    from training.tracking.store import resolve_tracking_uri
+
+    uri = resolve_tracking_uri(tracking_uri)
+    page = f"#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
+    if uri.startswith(("http://", "https://")):
+        return f"Browse it: {uri.rstrip('/')}/{page}"
+    return f"Browse it: `mlflow ui --backend-store-uri {uri}`, then http://127.0.0.1:5000/{page}"
 
 
 def print_regime_report(report: Any, cfg: Any) -> None:

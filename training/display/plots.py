@@ -11,6 +11,8 @@ from matplotlib.figure import Figure
 from models.explain import Explanation, describe_feature, global_importance
 
 REGIME_COLORS = {"fear": "#d62728", "debasement": "#2ca02c", "calm": "#c7c7c7"}
+#: Shading of regime spans behind price lines: colour and opacity, dark enough to tell calm from no label.
+REGIME_SHADES = {"fear": ("#d62728", 0.22), "debasement": ("#2ca02c", 0.25), "calm": ("#7f7f7f", 0.30)}
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -20,28 +22,53 @@ def _save(fig: Figure, path: Path) -> Path:
 
 
 def shade_regimes(ax, regimes: pd.Series) -> None:
-    """Shade spans of ``ax`` by regime label (index: dates)."""
+    """Shade spans of ``ax`` by regime label (index: dates); a spell lasts until the next one starts."""
     regimes = regimes.dropna()
     if regimes.empty:
         return
     change = regimes.ne(regimes.shift()).cumsum()
-    for _, spell in regimes.groupby(change):
-        ax.axvspan(spell.index[0], spell.index[-1], color=REGIME_COLORS.get(spell.iloc[0], "#eeeeee"), alpha=0.25, lw=0)
+    spells = [(spell.index[0], spell.iloc[0]) for _, spell in regimes.groupby(change)]
+    ends = [start for start, _ in spells[1:]] + [regimes.index[-1]]
+    for (start, label), end in zip(spells, ends, strict=True):
+        colour, alpha = REGIME_SHADES.get(label, ("#eeeeee", 0.3))
+        ax.axvspan(start, end, color=colour, alpha=alpha, lw=0)
+
+
+def _regime_legend(ax, labels) -> None:
+    """Legend entries for the shaded regimes present, after the line entries."""
+    from matplotlib.patches import Patch
+
+    handles, names = ax.get_legend_handles_labels()
+    for label in (x for x in REGIME_SHADES if x in set(labels)):
+        colour, alpha = REGIME_SHADES[label]
+        handles.append(Patch(facecolor=colour, alpha=alpha, label=label))
+        names.append(label)
+    ax.legend(handles, names, loc="upper left", fontsize=8, ncol=2)
 
 
 def regime_timeline(aligned: pd.DataFrame, regimes: pd.Series, path: Path, title: str = "") -> Path:
-    """BTC, silver and gold (log scale) over shaded filtered regimes."""
+    """BTC, silver and gold (log scale, growth of 1 from the first labelled date) over shaded filtered regimes."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    regimes = regimes.dropna()
     fig = Figure(figsize=(12, 6))
     axes = fig.subplots(2, 1, sharex=True)
+    names = {"btc_usd": "BTC", "silver_usd": "silver", "gold_usd": "gold"}
     for ax, cols in zip(axes, (["btc_usd"], ["silver_usd", "gold_usd"])):
         for c in cols:
-            s = aligned[c].loc[regimes.index[0]:]
-            ax.plot(s.index, s / s.iloc[0], label=c, lw=1)
+            s = aligned[c].loc[regimes.index[0]:regimes.index[-1]]
+            ax.plot(s.index, s / s.iloc[0], label=names[c], lw=1, color={"btc_usd": "#f7931a", "silver_usd": "#4d4d4d",
+                                                                         "gold_usd": "#b8860b"}[c])
         ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
         shade_regimes(ax, regimes)
-        ax.legend(loc="upper left")
+        ax.margins(x=0)
+        _regime_legend(ax, regimes.unique())
+    axes[0].set_ylabel("BTC, growth of 1 (log)")
+    axes[1].set_ylabel("metals, growth of 1 (log)")
     axes[0].set_title(title or "Filtered regimes (red fear, green debasement, grey calm)")
-    axes[1].set_ylabel("growth of 1")
     return _save(fig, path)
 
 
@@ -78,43 +105,63 @@ def cumulative_ic(predictions: dict[int, pd.DataFrame], path: Path) -> Path:
 def shap_summary(expl: Explanation, path: Path, top: int = 15) -> Path:
     """Beeswarm-style dots (colour = feature percentile) beside mean |SHAP| by family."""
     imp = global_importance(expl).head(top)
-    fig = Figure(figsize=(13, 0.35 * top + 1.5))
+    fig = Figure(figsize=(13, 0.35 * top + 1.5), layout="constrained")
     ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1.3]})
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
     rng = np.random.default_rng(0)
     for i, feat in enumerate(imp["feature"][::-1]):
         v = expl.values[feat].to_numpy()
         pct = expl.features[feat].rank(pct=True).fillna(0.5).to_numpy()
-        ax.scatter(v * 100, i + rng.uniform(-0.3, 0.3, len(v)), c=pct, cmap="coolwarm", s=3, alpha=0.6)
+        ax.scatter(v * 100, i + rng.uniform(-0.3, 0.3, len(v)), c=pct, cmap="coolwarm", vmin=0, vmax=1, s=3, alpha=0.6)
     ax.set_yticks(range(len(imp)), [describe_feature(f) for f in imp["feature"][::-1]], fontsize=8)
     ax.axvline(0, color="k", lw=0.5)
-    ax.set_xlabel(f"SHAP contribution to the {expl.horizon}-day forecast (log-return pts; colour: feature percentile)")
+    ax.set_xlabel(f"SHAP contribution to the {expl.horizon}-day forecast (log-return pts)")
+    bar = fig.colorbar(ScalarMappable(Normalize(0, 1), "coolwarm"), ax=ax, pad=0.01, aspect=40)
+    bar.set_ticks([0, 0.5, 1], labels=["low", "median", "high"])
+    bar.set_label("feature value (percentile in its history)", fontsize=8)
+    bar.ax.tick_params(labelsize=8)
     fam = expl.by_family().abs().mean().sort_values() * 100
     ax2.barh(fam.index, fam.to_numpy(), color="#4c72b0")
+    ax2.tick_params(axis="y", labelsize=8)
     ax2.set_xlabel("mean |SHAP| by family (pts)")
     return _save(fig, path)
 
 
 def waterfall(expl: Explanation, date: pd.Timestamp, path: Path, top: int = 10) -> Path:
     """Local explanation: from the base value to the forecast, top contributions as steps."""
+    return _save(waterfall_figure(expl, date, top), path)
+
+
+def waterfall_figure(expl: Explanation, date: pd.Timestamp, top: int = 10) -> Figure:
+    """The figure of :func:`waterfall`."""
     row = expl.values.loc[date]
     order = row.abs().sort_values(ascending=False).index
-    shown, rest = order[:top], row[order[top:]].sum()
-    steps = [(describe_feature(f), row[f]) for f in shown] + [(f"{len(order) - top} other features", rest)]
+    shown = order[:top]
+    steps = [(describe_feature(f), row[f]) for f in shown]
+    if len(order) > top:
+        steps.append((f"{len(order) - top} other features", row[order[top:]].sum()))
     fig = Figure(figsize=(9, 0.45 * len(steps) + 1.5))
     ax = fig.subplots()
-    level = expl.base_value
+    levels = expl.base_value + np.cumsum([0.0] + [v for _, v in steps])
     for i, (label, value) in enumerate(steps):
-        ax.barh(i, value * 100, left=level * 100, color="#2ca02c" if value >= 0 else "#d62728")
-        level += value
+        ax.barh(i, value * 100, left=levels[i] * 100, color="#2ca02c" if value >= 0 else "#d62728")
+        ax.annotate(f"{value * 100:+.2f}", (max(levels[i], levels[i + 1]) * 100, i), xytext=(3, 0),
+                    textcoords="offset points", va="center", fontsize=7)
     ax.set_yticks(range(len(steps)), [s[0] for s in steps], fontsize=8)
     ax.invert_yaxis()
     ax.axvline(expl.base_value * 100, color="grey", ls="--", lw=0.8, label="base value")
-    ax.axvline(level * 100, color="k", lw=1, label="forecast")
-    ax.margins(x=0.08)
+    ax.axvline(levels[-1] * 100, color="k", lw=1, label="forecast")
+    # Explicit limits: bars pin the autoscaled limit to their base (sticky edges), which hid the
+    # dashed base line on the frame and cut the first bar.
+    lo, hi = levels.min() * 100, levels.max() * 100
+    pad = 0.1 * (hi - lo) if hi > lo else 0.1
+    ax.set_xlim(lo - pad, hi + 1.5 * pad)
     ax.set_xlabel(f"{expl.horizon}-day forecast, log-return pts (green raises, red lowers)")
     ax.set_title(f"What drove the forecast on {date:%Y-%m-%d}: from the base value (dashed) to the forecast (solid)")
     ax.legend(loc="lower right")
-    return _save(fig, path)
+    return fig
 
 
 def equity_curves(predictions: dict[int, pd.DataFrame], log_price: pd.Series, regimes: pd.Series, path: Path) -> Path:

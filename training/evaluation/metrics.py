@@ -39,8 +39,12 @@ def oos_r2(forecast: np.ndarray, realized: np.ndarray, benchmark: np.ndarray) ->
 
 
 def hit_rate(forecast: np.ndarray, realized: np.ndarray) -> float:
-    """Share of rows where the forecast has the sign of the outcome (zero forecasts count as misses)."""
-    if len(forecast) == 0:
+    """Share of rows where the forecast has the sign of the outcome (zero forecasts count as misses).
+
+    NaN when no forecast has a direction (empty, or all zero like the zero baseline): a hit rate
+    of 0% would read as always wrong.
+    """
+    if not np.any(np.asarray(forecast) != 0):
         return float("nan")
     return float(np.mean(np.sign(forecast) == np.sign(realized)))
 

@@ -22,6 +22,35 @@ def _parse_date(value: str, name: str) -> pd.Timestamp:
         raise ConfigError(f"`{name}` must be a date (YYYY-MM-DD). Got '{value}'.") from None
 
 
+def explained_date(dates: pd.DatetimeIndex, date: str | None) -> tuple[pd.Timestamp, str | None]:
+    """The date ``regime explain --date`` explains, and a note when it is not the one asked for.
+
+    Forecasts exist on business days with complete features; any other date is replaced by
+    the latest forecast date on or before it, and the note says which and why.
+
+    Raises
+    ------
+    ConfigError
+        ``date`` is not a date.
+    DataError
+        No forecast on or before ``date``.
+    """
+    if date is None:
+        return dates[-1], None
+    asked = _parse_date(date, "--date")
+    available = dates[dates <= asked]
+    if available.empty:
+        raise DataError(f"no forecast on or before {asked:%Y-%m-%d}; the data start at {dates[0]:%Y-%m-%d}")
+    when = available[-1]
+    if when == asked:
+        return when, None
+    if asked > dates[-1]:
+        return when, f"note: the data end on {when:%Y-%m-%d}: explaining {when:%Y-%m-%d}, the latest date, instead of {asked:%Y-%m-%d}"
+    if asked.day_of_week >= 5:
+        return when, f"note: {asked:%Y-%m-%d} is a {asked:%A}, not a business day: explaining the business day before it, {when:%Y-%m-%d}"
+    return when, f"note: {asked:%Y-%m-%d} has no forecast (no complete feature row): explaining the forecast date before it, {when:%Y-%m-%d}"
+
+
 def run_explain(
     pipeline: RegimeForecastPipeline,
     panel: pd.DataFrame,
@@ -38,14 +67,9 @@ def run_explain(
     horizon = horizon if horizon is not None else (21 if 21 in pipeline.forecasters_ else tuple(pipeline.forecasters_)[0])
     expl = explain_pipeline(pipeline, design, horizon)
     regimes = pipeline.predict_design(design).get("regime")
-    if date is not None:
-        when = _parse_date(date, "--date")
-        available = expl.values.index[expl.values.index <= when]
-        if when < expl.values.index[0] or available.empty:
-            raise DataError(f"no forecast on or before {when:%Y-%m-%d}; the data start at {expl.values.index[0]:%Y-%m-%d}")
-        when = available[-1]
-    else:
-        when = expl.values.index[-1]
+    when, note = explained_date(expl.values.index, date)
+    if note:
+        console.print(note, style="yellow", markup=False, highlight=False, soft_wrap=True)
     regime = str(regimes.loc[when]) if regimes is not None else None
     output_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}

@@ -10,6 +10,7 @@ import pandas as pd
 from features.design import Design
 from features.errors import DataError
 from features.sources import load_panel
+from training.display.data_line import data_line
 from training.config import Config
 from training.jobs.train import make_template
 
@@ -30,11 +31,11 @@ def comparison_data(cfg: Config, sealed_days: int, panel: pd.DataFrame | None = 
         panel = panel.loc[panel.index < cut]
     ev = cfg.evaluation
     design = template.make_design(panel, min_rows=ev.initial_train + ev.step)
-    first, last = design.index[design.first_complete()], design.index[-1]
-    where = "the synthetic demo market" if cfg.data.source == "demo" else (
-        f"csv folder {Path(cfg.data.data_dir).resolve()}" if cfg.data.source == "csv" else "the live-data cache")
-    sealed = f"; the last {sealed_days} business days (from {full.index[-sealed_days]:%Y-%m-%d}) left out" if sealed_days else ""
-    return design, f"{where}, {first:%Y-%m-%d} → {last:%Y-%m-%d}{sealed}"
+    rows = design.index[design.first_complete():]
+    note = f"regime models compared on feature rows {rows[0]:%Y-%m-%d} → {rows[-1]:%Y-%m-%d}"
+    if sealed_days:
+        note += f"; the last {sealed_days} business days (from {full.index[-sealed_days]:%Y-%m-%d}) left out as the sealed test segment"
+    return design, data_line(cfg.data, panel.index, note)
 
 
 def compare_before_sealed(cfg: Config, panel: pd.DataFrame, sealed_days: int = DEFAULT_SEALED_DAYS) -> tuple[pd.DataFrame, str]:

@@ -23,12 +23,14 @@ import pandas as pd
 from sklearn.base import clone
 
 from features.builder import feature_family
+from features.config import DataConfig
 from features.demo import generate_demo_market
 from features.sources import load_panel
 from models.explain import explain_pipeline, global_importance
 from models.pipeline import RegimeForecastPipeline
 from training.config import Config
 from training.display import plots
+from training.display.data_line import absolute, describe_source
 from training.display.progress import Reporter
 from training.evaluation.regime_chain import observed, regime_chain
 from training.evaluation.regime_quality import RegimeReport, regime_report
@@ -68,6 +70,7 @@ class TrainResult:
     regime_comparison: pd.DataFrame | None = None
     fold_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     first_test: str = ""
+    experiment_id: str = ""
 
 
 @contextmanager
@@ -96,6 +99,11 @@ def make_template(cfg: Config) -> RegimeForecastPipeline:
         embargo=m.embargo,
         random_state=m.random_state,
     )
+
+
+def absolute_data_paths(data: DataConfig) -> dict[str, str]:
+    """The data folders and files of ``data`` as absolute paths, so that a model's stored config works from any folder."""
+    return {k: str(absolute(v)) for k in ("data_dir", "cache_dir", "sources_file") if (v := getattr(data, k))}
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -160,9 +168,14 @@ def run_training(cfg: Config, reporter: Reporter | None = None, panel: pd.DataFr
     import mlflow
 
     reporter = reporter or Reporter()
+    cfg = cfg.replace(data=absolute_data_paths(cfg.data))
     timings: dict[str, float] = {}
-    with _timed(timings, "load data", reporter):
-        panel = load_panel(cfg.data) if panel is None else panel
+    origin = "a panel given by the caller"
+    if panel is None:
+        with _timed(timings, "load data", reporter):
+            panel = load_panel(cfg.data)
+        reporter.data(cfg.data, panel)
+        origin = describe_source(cfg.data)
     fingerprint = panel_fingerprint(panel)
     main_h = main_horizon(tuple(cfg.model.horizons))
     design, result, scores, dm = evaluate(cfg, panel, reporter, timings, explain_horizon=main_h)
@@ -170,7 +183,10 @@ def run_training(cfg: Config, reporter: Reporter | None = None, panel: pd.DataFr
 
     configure_tracking(cfg.tracking.tracking_uri)
     experiment_id = ensure_experiment(cfg.tracking.experiment)
-    with mlflow.start_run(experiment_id=experiment_id) as run:
+    first, last = design.index[design.first_complete()], design.index[-1]
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{cfg.data.source}-{first:%Y-%m-%d}..{last:%Y-%m-%d}",
+                          description=f"Trained on {origin}, {first:%Y-%m-%d} → {last:%Y-%m-%d} (complete feature "
+                                      f"rows; data fingerprint {fingerprint}).") as run:
         try:
             return _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings)
         except KeyboardInterrupt:
@@ -302,4 +318,5 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
     mlflow.log_dict({k: round(v, 3) for k, v in timings.items()}, "timings.json")
     return TrainResult(run.info.run_id, scores, dm, decision, version, len(result.folds), data_range, fingerprint,
                        timings, strategy=strategy, regime_quality=quality, regime=report, regime_comparison=comparison, fold_scores=per_fold,
-                       first_test=design.index[result.folds[0].cutoff].date().isoformat())
+                       first_test=design.index[result.folds[0].cutoff].date().isoformat(),
+                       experiment_id=run.info.experiment_id)

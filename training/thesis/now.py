@@ -115,6 +115,19 @@ def load_oos_errors(run_id: str, band: tuple[float, float] = (0.1, 0.9)) -> pd.D
     return error_quantiles(read_run_csv(run_id, OOS_ARTIFACT), band)
 
 
+def load_oos_regimes(run_id: str) -> pd.Series | None:
+    """The walk-forward (out-of-sample) regime label per test date of a training run, None if it logged none."""
+    try:
+        oos = read_run_csv(run_id, OOS_ARTIFACT)
+    except ModelError:
+        return None
+    if "regime" not in oos or "horizon" not in oos:
+        return None
+    labels = oos[oos.horizon == oos.horizon.min()].set_index("date")["regime"]
+    labels.index = pd.to_datetime(labels.index)
+    return labels
+
+
 def regime_flips(
     model: RegimeModel,
     history: pd.DataFrame,

@@ -105,7 +105,7 @@ class ReportData:
     run_id : str
         Training run of the model.
     source : str
-        Data source the report was computed on.
+        Where the report's data came from (:func:`training.display.data_line.describe_source`).
     data_range : tuple of str
         First and last date of complete features in the scored data.
     trained_range : tuple of str
@@ -117,7 +117,7 @@ class ReportData:
     aligned : pd.DataFrame
         Point-in-time prices (for the timeline).
     regimes : pd.Series
-        Filtered regime per date.
+        Filtered regime per date from the registered model (used to split the lead-lag evidence).
     scores : pd.DataFrame or None
         The run's ``walk_forward_scores.csv``.
     dm : pd.DataFrame or None
@@ -126,6 +126,14 @@ class ReportData:
         SHAP values of the main horizon over all dates.
     generated : str
         Timestamp of the report.
+    data_note : str
+        How the data relate to the model (the data line's note).
+    stale : str or None
+        Warning that the data end long before the report was generated.
+    oos_regimes : pd.Series or None
+        The walk-forward (out-of-sample) labels of the model's training run, shown on the
+        timeline; None when the run logged none (the timeline then shows ``regimes``, captioned
+        as labels of an HMM fitted on all the training data).
     """
 
     model_label: str
@@ -142,6 +150,9 @@ class ReportData:
     dm: pd.DataFrame | None
     expl: Explanation
     generated: str
+    data_note: str = ""
+    stale: str | None = None
+    oos_regimes: pd.Series | None = None
 
 
 _CSS = """
@@ -167,6 +178,7 @@ img{max-width:100%;height:auto;display:block;margin:10px 0}
 .bar span{display:block;height:100%}
 .verdict{background:#fff8e6;border-left:4px solid #f0b429;padding:10px 14px;margin:10px 0}
 .note{color:#5b6475;font-size:13px}
+.stale{background:#f0b429;color:#1d2330;border-radius:6px;padding:8px 14px;margin-top:12px;font-size:14px}
 footer{color:#5b6475;font-size:12px;text-align:center;padding:12px}
 """
 
@@ -322,22 +334,45 @@ def _shap_section(expl: Explanation) -> str:
 </section>"""
 
 
+def _timeline_section(data: ReportData) -> str:
+    """The regime timeline, captioned with which labels it shows."""
+    colours = "red fear, green debasement, grey calm"
+    oos = data.oos_regimes.dropna() if data.oos_regimes is not None else None
+    if oos is not None and len(oos):
+        labels = oos
+        caption = (f"Walk-forward (out-of-sample) filtered regimes of the model's training run, "
+                   f"{oos.index[0]:%Y-%m-%d} to {oos.index[-1]:%Y-%m-%d}: each date is labelled with "
+                   "P(state | data up to that date) by an HMM fitted only on data before that date's "
+                   f"walk-forward fold, as the model would have seen it then ({colours}).")
+        if data.regimes.dropna().index[-1] > oos.index[-1]:
+            caption += (" Later dates have no out-of-sample label; the current state above comes from the "
+                        "registered model.")
+    else:
+        labels = data.regimes.dropna()
+        caption = (f"Filtered regimes of the registered model's HMM ({colours}). Each date's label uses data up "
+                   f"to that date, but the HMM was fitted on all the training data (to {data.trained_range[1]}), "
+                   "so labels before then are in sample; the training run logged no out-of-sample labels.")
+    timeline = _via_file(plots.regime_timeline, data.aligned, labels)
+    return f"""<section id="timeline"><h2>Regimes over BTC, silver and gold</h2>
+<p class="note">{html.escape(caption)}</p>
+{_img(timeline, "regime timeline")}</section>"""
+
+
 def render_html(data: ReportData) -> str:
     """The whole report as one HTML document (no external resources)."""
-    timeline = _via_file(plots.regime_timeline, data.aligned, data.regimes.dropna())
     first, last = data.data_range
+    note = f"; {html.escape(data.data_note)}" if data.data_note else ""
+    stale = f'<div class="stale">Warning: {html.escape(data.stale)}</div>' if data.stale else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>BTC macro regime report {html.escape(last)}</title><style>{_CSS}</style></head>
 <body><header><h1>Bitcoin macro regimes: testing the metals-lead thesis</h1>
-<div class="meta">Data {html.escape(first)} to {html.escape(last)} ({html.escape(data.source)}) ·
+<div class="meta">Data: {html.escape(data.source)}, {html.escape(first)} to {html.escape(last)}{note}<br>
 Model {html.escape(data.model_label)} (trained on {html.escape(" to ".join(data.trained_range))}) ·
-run {html.escape(data.run_id)} · generated {html.escape(data.generated)}</div></header>
+run {html.escape(data.run_id)} · generated {html.escape(data.generated)}</div>{stale}</header>
 <main>
 {_now_section(data.now)}
-<section id="timeline"><h2>Regimes over BTC, silver and gold</h2>
-<p class="note">Filtered (point-in-time) regimes of the model's HMM: red fear, green debasement, grey calm.</p>
-{_img(timeline, "regime timeline")}</section>
+{_timeline_section(data)}
 {_leadlag_section(data.leadlag, data.regime_source)}
 {_walk_forward_section(data.scores, data.dm)}
 {_shap_section(data.expl)}

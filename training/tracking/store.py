@@ -71,18 +71,29 @@ def artifact_location(tracking_uri: str) -> str | None:
     return None
 
 
+#: The experiment tag MLflow's UI reads to choose its view; this value opens the classic
+#: training-runs view (runs table, metrics, models) instead of the GenAI one (traces, prompts).
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+
+
 def ensure_experiment(name: str) -> str:
-    """Experiment id of ``name``, created with artifacts beside a local sqlite store."""
+    """Experiment id of ``name``, created with artifacts beside a local sqlite store.
+
+    The experiment is tagged as classic model development (:data:`EXPERIMENT_KIND`), also
+    when it already existed without the tag.
+    """
     import mlflow
 
     exp = mlflow.get_experiment_by_name(name)
-    if exp is not None:
-        return exp.experiment_id
-    location = artifact_location(mlflow.get_tracking_uri())
-    try:
-        return mlflow.create_experiment(name, artifact_location=location)
-    except Exception:  # another job created it first
-        exp = mlflow.get_experiment_by_name(name)
-        if exp is None:
-            raise
-        return exp.experiment_id
+    if exp is None:
+        location = artifact_location(mlflow.get_tracking_uri())
+        try:
+            return mlflow.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND)
+        except Exception:  # another job created it first
+            exp = mlflow.get_experiment_by_name(name)
+            if exp is None:
+                raise
+    for key, value in EXPERIMENT_KIND.items():
+        if exp.tags.get(key) != value:
+            mlflow.MlflowClient().set_experiment_tag(exp.experiment_id, key, value)
+    return exp.experiment_id

@@ -16,6 +16,7 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial
 
+from features.config import DataConfig
 from features.design import Design
 from features.errors import DataError, RegimeError
 from features.target import target_name
@@ -160,6 +161,9 @@ def walk_forward_scores(cfg: Config, panel: pd.DataFrame, score_from: pd.Timesta
 # -- the objective -----------------------------------------------------------------------------
 class TuneReporter:
     """Receives progress from a tuning worker. Default: silent; the CLI's progress bars have the same methods."""
+
+    def data(self, config: DataConfig, panel: pd.DataFrame, note: str = "") -> None:
+        """The worker read its data: ``panel`` from ``config`` (the CLI prints the data line)."""
 
     def trial_started(self, number: int) -> None:
         """A trial begins."""

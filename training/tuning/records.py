@@ -66,12 +66,17 @@ class MlflowTrialLogger:
         client.set_terminated(run.info.run_id, "FAILED" if trial.state == TrialState.FAIL else "FINISHED", end)
 
 
+#: Complete trials below which the parameter-importance chart carries a caveat in its title: the
+#: fANOVA forest fitted on a handful of points ranks parameters mostly by chance.
+RELIABLE_IMPORTANCE_TRIALS = 30
+
+
 def log_study_artifacts(run_id: str, study: optuna.Study, summary: dict[str, Any]) -> None:
     """Log the study's results to the worker's run, under ``study/``.
 
     The best trial (``best_trial.json``), all trials (``trials.csv``), the optimisation
     history (PNG) and, from two complete trials on, the fANOVA parameter importances
-    (PNG and JSON).
+    (PNG and JSON; the PNG's title warns below :data:`RELIABLE_IMPORTANCE_TRIALS` trials).
 
     Parameters
     ----------
@@ -92,7 +97,8 @@ def log_study_artifacts(run_id: str, study: optuna.Study, summary: dict[str, Any
         study.trials_dataframe().to_csv(Path(tmp) / "trials.csv", index=False)
         client.log_artifact(run_id, str(Path(tmp) / "trials.csv"), "study")
     plots = {"optimization_history": lambda: optuna_plots.plot_optimization_history(study)}
-    if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) >= 2:
+    n_complete = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    if n_complete >= 2:
         evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
         client.log_dict(run_id, optuna.importance.get_param_importances(study, evaluator=evaluator),
                         "study/param_importances.json")
@@ -102,5 +108,9 @@ def log_study_artifacts(run_id: str, study: optuna.Study, summary: dict[str, Any
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         for name, plot in plots.items():
             ax = plot()
+            if name == "param_importances" and n_complete < RELIABLE_IMPORTANCE_TRIALS:
+                ax.figure.text(0.01, -0.02, f"Caveat: only {n_complete} complete trials; fANOVA importances from fewer "
+                               f"than {RELIABLE_IMPORTANCE_TRIALS} trials are mostly noise.", color="#b00000",
+                               fontsize=10, ha="left", va="top")
             client.log_figure(run_id, ax.figure, f"study/{name}.png", save_kwargs={"dpi": 110, "bbox_inches": "tight"})
             plt.close(ax.figure)

@@ -30,6 +30,7 @@ from optuna.trial import FrozenTrial
 from features.errors import ConfigError, RegimeError
 from features.sources import load_panel
 from training.config import Config
+from training.display.data_line import data_line
 from training.tuning.holdout import TuningData, split_holdout
 from training.tuning.objective import (
     TuneReporter,
@@ -269,7 +270,11 @@ def run_tuning(cfg: Config, settings: TuneSettings, reporter: TuneReporter | Non
 
     reporter = reporter or TuneReporter()
     base = tuning_base(cfg)
-    data = split_holdout(load_panel(cfg.data), base, settings.holdout_days)
+    panel = load_panel(cfg.data)
+    data = split_holdout(panel, base, settings.holdout_days)
+    held = (f"tuned on dates before {data.holdout_start:%Y-%m-%d}, the {settings.holdout_days} business days from "
+            "then held out" if data.holdout_start is not None else "no hold-out")
+    reporter.data(cfg.data, panel, held)
     study = prepare_study(base, settings, data)
     configure_tracking(cfg.tracking.tracking_uri)  # creates a new local store under a file lock
     experiment_id = ensure_experiment(cfg.tracking.experiment)
@@ -282,7 +287,9 @@ def run_tuning(cfg: Config, settings: TuneSettings, reporter: TuneReporter | Non
     tags = {"optuna.study": settings.study, "optuna.storage": describe_storage(settings.storage),
             "optuna.worker": worker_id(), "optuna.seed": str(settings.seed), "data.fingerprint": data.fingerprint}
     with (
-        mlflow.start_run(experiment_id=experiment_id, run_name=f"tune-{settings.study}", tags=tags) as run,
+        mlflow.start_run(experiment_id=experiment_id, tags=tags,
+                         run_name=f"tune-{settings.study}-{cfg.data.source}-{panel.index[0]:%Y-%m-%d}..{panel.index[-1]:%Y-%m-%d}",
+                         description=f"Tuning worker of study {settings.study}. {data_line(cfg.data, panel.index, held)}.") as run,
         threadpool_limits(limits=1),  # one core per worker: threads only contend on this small data
     ):
         mlflow.log_dict(study_setup(base, data), "study/setup.json")
