@@ -25,7 +25,10 @@ def _shock_after(panel: pd.DataFrame, cut: str, seed: int = 0) -> pd.DataFrame:
 def test_predict_output_contract(small_panel):
     pipe = RegimeForecastPipeline(horizons=(5, 21), **FAST).fit(small_panel)
     out = pipe.predict(small_panel)
-    assert list(out.columns) == ["date", "regime", "p_fear", "p_debasement", "p_calm", "forecast_5d", "forecast_21d"]
+    existing = ["date", "regime", "p_fear", "p_debasement", "p_calm", "forecast_5d", "forecast_21d"]
+    distribution = [f"{c}_{h}d" for h in (5, 21) for c in ("q10", "q50", "q90", "p_up")]
+    outlook = [f"p_{n}_{h}d" for h in (5, 21) for n in ("fear", "debasement", "calm")] + ["spell_left_days"]
+    assert list(out.columns) == existing + distribution + outlook  # the existing columns first, unchanged
     assert out["date"].is_monotonic_increasing and out["date"].dt.day_of_week.lt(5).all()
     assert set(out["regime"]) <= {"fear", "debasement", "calm"}
     assert np.allclose(out[["p_fear", "p_debasement", "p_calm"]].sum(axis=1), 1.0)
