@@ -209,7 +209,7 @@ def _print_now(state: "NowState", model_uri: str) -> None:
         for col in ("horizon", "forecast", "median", f"{hi - lo:.0%} band", "P(up)"):
             t.add_column(col, justify="right")
         for h, r in state.forecasts.iterrows():
-            t.add_row(f"{h}d", pct(r.forecast), pct(r.median), f"{pct(r.lo)} to {pct(r.hi)}", f"{r.p_up:.0%}")
+            t.add_row(f"{h}d", pct(r.forecast), pct(r["median"]), f"{pct(r.lo)} to {pct(r.hi)}", f"{r.p_up:.0%}")
     else:
         t = Table(title=f"Forecast of BTC's return (band: {lo:.0%}-{hi:.0%} quantiles of walk-forward errors)")
         for col in ("horizon", "forecast", "band", "errors behind the band"):

@@ -262,7 +262,8 @@ def _now_section(now: NowState, aligned: pd.DataFrame) -> str:
  <div class="card"><div class="note">Filtered regime probabilities</div>{bars}</div>
  <div class="card"><div class="note">BTC over the next {head_h} business days</div>
   <div class="big">{_pct(head.forecast)}</div>
-  <div class="note">band {_pct(head.lo)} to {_pct(head.hi)}</div></div>
+  <div class="note">band {_pct(head.lo)} to {_pct(head.hi)}{
+      f" · P(up) {head.p_up:.0%}" if np.isfinite(head.get("p_up", np.nan)) else ""}</div></div>
 </div>
 <h3>Forecasts of BTC's return</h3>{_table(fc_table)}
 <p class="note">{band_note}</p>{fan_html}{outlook_html}
