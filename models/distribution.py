@@ -1,22 +1,22 @@
 """Forecast distributions of forward BTC returns: the forecast, a volatility scale, a historical shape.
 
-The ``h``-day log return from t is modelled as location + scale x shape:
+The h-day log return from t is modelled as location + scale x shape::
 
-.. math:: y_t = f_t + \\sigma_t \\, \\varepsilon, \\qquad \\sigma_t = \\sqrt h \\; \\mathrm{sd}(\\text{daily log returns over the last } w \\text{ rows})
+    y_t = f_t + sigma_t * eps,    sigma_t = sqrt(h) * sd(daily BTC log returns over the last w rows)
 
-with :math:`f_t` the point forecast and :math:`\\varepsilon` drawn from the *standardised
-history*: the realised returns known at fit time, minus the expanding-mean forecast of
-their date, divided by their date's scale, then centred (mean zero, so the point forecast
-sets the location). Quantiles are :math:`f_t + \\sigma_t q_\\tau(\\varepsilon)` (they never
-cross: :math:`\\sigma_t > 0`), and :math:`P(y_t > 0) = \\#\\{\\varepsilon_i > -f_t/\\sigma_t\\}/n`
-comes from the same distribution. This is filtered historical simulation (Barone-Adesi,
-Giannopoulos and Vosper 1999) with the forecaster as the conditional mean: bands widen
-when BTC is volatile and narrow when it is calm, and keep BTC's own skew and fat tails.
+with ``f_t`` the point forecast and ``eps`` drawn from the *standardised history*: the
+realised returns known at fit time, minus the expanding-mean forecast of their date, divided
+by their date's scale, then centred (mean zero, so the point forecast sets the location).
+Quantiles are ``f_t + sigma_t * q_tau(eps)`` (they never cross: ``sigma_t > 0``) and
+``P(y_t > 0) = #{eps_i > -f_t / sigma_t} / n`` comes from the same distribution. This is
+filtered historical simulation (Barone-Adesi, Giannopoulos and Vosper 1999) with the
+forecaster as the conditional mean: bands widen when BTC is volatile and narrow when it is
+calm, and keep BTC's own skew and fat tails.
 
-Point in time: :math:`\\sigma_t` uses returns up to t; the shape uses only targets realised
-before the fit's cut-off, so a walk-forward fold's distribution never saw its test period.
-Why this and not conformal calibration on walk-forward residuals or LightGBM quantile
-objectives: docs/decisions.md ("Return distributions").
+Point in time: ``sigma_t`` uses returns up to t; the shape uses only targets realised before
+the fit's cut-off, so a walk-forward fold's distribution never saw its test period. Why this
+and not conformal calibration on walk-forward errors or LightGBM quantile objectives:
+docs/decisions.md ("Return distributions").
 """
 
 from __future__ import annotations
@@ -73,8 +73,9 @@ class ReturnDistribution(BaseEstimator):
         """:func:`daily_volatility` with this estimator's window; the ``h``-day scale is this times ``sqrt(h)``."""
         return daily_volatility(btc, self.window)
 
-    def fit(self, targets: pd.DataFrame, btc: pd.Series, start: int = 0, cutoff: int | None = None) -> "ReturnDistribution":
-        """Learn the standardised shape of each horizon's returns from rows ``[start, cutoff)`` known before ``cutoff``.
+    def fit(self, targets: pd.DataFrame, btc: pd.Series, start: int = 0,
+            cutoff: int | None = None) -> "ReturnDistribution":
+        """Learn the standardised shape of each horizon's returns from rows ``start ..`` realised before ``cutoff``.
 
         Parameters
         ----------
@@ -124,7 +125,10 @@ class ReturnDistribution(BaseEstimator):
 
     def predict_p_up(self, forecast: pd.Series, btc: pd.Series | None, horizon: int,
                      vol: pd.Series | None = None) -> pd.Series:
-        """P(forward ``horizon``-day log return > 0) at each date of ``forecast`` (``vol`` as in :meth:`predict_quantiles`)."""
+        """P(forward ``horizon``-day log return > 0) at each date of ``forecast``.
+
+        ``vol`` as in :meth:`predict_quantiles`.
+        """
         check_is_fitted(self, "shape_")
         if not self._ready(horizon):
             return pd.Series(np.nan, index=forecast.index)

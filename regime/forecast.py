@@ -3,15 +3,15 @@
 Both come from a fitted regime model's dynamics only, through the interface every regime
 engine exposes: filtered state probabilities (``filter_state_proba``, HMM order), the
 transition matrix (``transmat_``) and the name of each state (``labels_``; several states
-may share a name). With filtered probabilities :math:`\\pi_t` (a row vector over states)
-and transition matrix :math:`A`,
+may share a name). With ``pi_t`` the filtered probabilities (a row vector over states) and
+``A`` the transition matrix:
 
-* ``P(state at t+h) = pi_t A^h``; a regime's probability sums the states with its name;
-* the current regime is the name with the highest filtered probability; with :math:`S`
-  its states, :math:`Q = A[S, S]` and :math:`\\pi_S` the filtered probabilities on
-  :math:`S` renormalised, the expected number of further business days before the chain
-  first leaves :math:`S` is :math:`\\pi_S (I - Q)^{-1} Q \\mathbf{1}` (``p / (1 - p)`` for a
-  single state that stays with probability ``p``).
+* ``P(state at t+h) = pi_t @ A^h``; a regime's probability sums the states with its name;
+* the current regime is the name with the highest filtered probability; with ``S`` its
+  states, ``Q = A[S, S]`` and ``pi_S`` the filtered probabilities on ``S`` renormalised, the
+  expected number of further business days before the chain first leaves ``S`` is
+  ``pi_S @ inv(I - Q) @ Q @ 1`` (``p / (1 - p)`` for a single state that stays with
+  probability ``p``).
 
 Row t uses only row t of the filtered probabilities, so nothing here looks ahead.
 """
