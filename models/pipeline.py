@@ -14,8 +14,10 @@ from features.design import Design, build_design
 from features.errors import ModelError
 from features.target import target_name
 from features.validation import validate_series
+from models.distribution import ReturnDistribution
 from models.forecaster import LGBMForecaster
 from regime.engines import RegimeModel, make_regime_model
+from regime.forecast import regime_outlook
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,8 @@ class RegimeForecastPipeline(BaseEstimator):
     regime_ : RegimeHMM, RegimeJumpModel or None
     forecasters_ : dict of int -> LGBMForecaster
     feature_names_ : list of str
+    distribution_ : ReturnDistribution
+        Forecast distribution around the point forecasts (quantiles and P(up)).
     input_series_ : list of str
         Raw series the fitted chain reads.
     train_end_ : pd.Timestamp
@@ -173,6 +177,7 @@ class RegimeForecastPipeline(BaseEstimator):
                 raise ModelError(f"only {len(rows)} training rows for the {h}-day horizon; need at least 50")
             y = design.targets[target_name(h)].iloc[rows]
             self.forecasters_[h] = LGBMForecaster(self.lgbm_params, self.random_state).fit(X.iloc[rows], y)
+        self.distribution_ = self.return_distribution(design, cutoff, train_start)
         self.input_series_ = [c for c in design.aligned.columns if design.aligned[c].notna().any()]
         self.train_end_ = design.index[cutoff - 1]
         return self
@@ -203,7 +208,36 @@ class RegimeForecastPipeline(BaseEstimator):
             out = pd.concat([out, proba], axis=1)
         for h in self.horizons:
             out[forecast_name(h)] = self.forecasters_[h].predict(X)
-        return out
+        return pd.concat([out, *self._outlook(design, out)], axis=1)
+
+    def _outlook(self, design: Design, out: pd.DataFrame) -> list[pd.DataFrame]:
+        """The columns after the forecasts: the return distribution, then the regime forecast."""
+        extra = []
+        dist = getattr(self, "distribution_", None)  # models saved before distributions existed have none
+        if dist is not None and len(out):
+            points = pd.DataFrame({h: out[forecast_name(h)] for h in self.horizons})
+            extra.append(dist.predict(points, design.aligned["btc_usd"]))
+        if self.regime_ is not None and len(out):
+            start = design.regime_start()
+            states = self.regime_.filter_state_proba(design.regime_obs.iloc[start:]).reindex(out.index)
+            extra.append(regime_outlook(states, self.regime_.transmat_, self.regime_.labels_,
+                                        self.regime_.label_names, tuple(self.horizons)))
+        return extra
+
+    def return_distribution(
+        self, design: Design, cutoff: int | None = None, train_start: int | None = None
+    ) -> ReturnDistribution:
+        """The forecast distribution :meth:`fit_design` stores, from targets realised before ``cutoff``.
+
+        Same rows as the forecasters: from ``train_start`` (or the first complete row), and
+        only targets whose window ends before the cut-off minus the embargo.
+        """
+        n = len(design.index)
+        cutoff = n if cutoff is None else int(cutoff)
+        start = max(design.first_complete(), train_start or 0)
+        targets = pd.DataFrame({h: design.targets[target_name(h)] for h in self.horizons})
+        return ReturnDistribution(tuple(self.horizons)).fit(targets, design.aligned["btc_usd"], start,
+                                                            cutoff - self.embargo)
 
     # -- the public estimator API ------------------------------------------------------------
     def fit(self, panel: pd.DataFrame, y: None = None) -> "RegimeForecastPipeline":
@@ -224,8 +258,11 @@ class RegimeForecastPipeline(BaseEstimator):
         Returns
         -------
         pd.DataFrame
-            Columns ``date``, ``regime``, ``p_<label>`` and ``forecast_<h>d``; one row
-            per business day with complete features.
+            Columns ``date``, ``regime``, ``p_<label>`` and ``forecast_<h>d``, then
+            ``q10_<h>d``, ``q50_<h>d``, ``q90_<h>d`` and ``p_up_<h>d`` per horizon
+            (:class:`models.distribution.ReturnDistribution`), then (with a regime model)
+            ``p_<label>_<h>d`` per horizon and ``spell_left_days`` (:mod:`regime.forecast`);
+            one row per business day with complete features.
         """
         check_is_fitted(self, "forecasters_")
         missing = [s for s in self.input_series_ if s not in panel.columns]

@@ -2,8 +2,9 @@
 
 Contract: ``predict`` takes a flat frame with a ``date`` column (ISO strings or
 datetimes) and one column per raw series id (extra columns are ignored) and returns
-``date``, ``regime``, ``p_<label>`` and ``forecast_<h>d``, one row per business day with
-enough history; ``params={"last": N}`` returns only the latest N rows (a warm daily update). The fitted :class:`~models.pipeline.RegimeForecastPipeline` is stored as
+``date``, ``regime``, ``p_<label>`` and ``forecast_<h>d``, then the forecast distribution
+(``q10/q50/q90_<h>d``, ``p_up_<h>d``) and the regime forecast (``p_<label>_<h>d``,
+``spell_left_days``), one row per business day with enough history; ``params={"last": N}`` returns only the latest N rows (a warm daily update). The fitted :class:`~models.pipeline.RegimeForecastPipeline` is stored as
 a joblib artifact next to ``model_info.json`` (data settings, horizons, labels).
 
 Loading an MLflow model runs pickled code: load models only from stores you trust.

@@ -13,7 +13,14 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from regime.naming import NEUTRAL, check_signatures, name_states, naming_notes, regime_names, signature_scores
+from regime.naming import (
+    NEUTRAL,
+    check_signatures,
+    name_states,
+    naming_notes,
+    regime_names,
+    signature_scores,
+)
 
 #: Engines support 2 to this many states.
 MAX_STATES = 6

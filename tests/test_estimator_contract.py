@@ -14,11 +14,11 @@ project's regressors select them by name instead (tested at the end of this file
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import pytest
-from functools import partial
-
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from features.errors import ModelError

@@ -12,10 +12,10 @@ from features.builder import (
     feature_family,
     log_returns,
 )
-from features.observations import REGIME_OBSERVATIONS, regime_observations
 from features.config import FeatureConfig
 from features.design import build_design
 from features.errors import ConfigError, DataError
+from features.observations import REGIME_OBSERVATIONS, regime_observations
 from features.target import forward_log_returns
 
 

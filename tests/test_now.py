@@ -89,16 +89,26 @@ def test_current_state_of_a_fitted_pipeline(small_panel):
     design = pipe.make_design(small_panel)
     expl = explain_pipeline(pipe, design, 21)
     errors = pd.DataFrame({"lo": [-0.05, -0.2], "hi": [0.06, 0.25], "n": [100, 90]}, index=pd.Index([5, 21], name="horizon"))
-    state = current_state(pipe, design, expl, errors, top=4)
+    state = current_state(pipe, design, expl, errors, top=4)  # the model's own distribution wins over errors
     assert state.date == design.index[-1]
     assert state.proba.sum() == pytest.approx(1.0)
     assert state.regime == state.proba.idxmax()
     assert state.spell_days >= 1 and state.spell_start <= state.date
     fc = state.forecasts
-    assert (fc.lo < fc.forecast).all() and (fc.forecast < fc.hi).all()
-    assert fc.loc[21, "hi"] - fc.loc[21, "forecast"] == pytest.approx(0.25)
+    assert state.band_source == "forecast distribution" and state.band == (0.1, 0.9)
+    assert (fc.lo < fc["median"]).all() and (fc["median"] < fc.hi).all() and fc.p_up.between(0, 1).all()
+    assert (fc.hi - fc.lo).loc[21] > (fc.hi - fc.lo).loc[5]  # a month is more uncertain than a week
+    latest = pipe.predict_design(design).iloc[-1]
+    assert fc.loc[21, "hi"] == pytest.approx(latest["q90_21d"]) and fc.loc[5, "p_up"] == pytest.approx(latest["p_up_5d"])
+    assert sorted(state.fan) == [5, 21] and state.fan[21].is_monotonic_increasing
+    assert list(state.outlook.columns) == ["fear", "debasement", "calm"] and list(state.outlook.index) == [5, 21]
+    assert np.allclose(state.outlook.sum(axis=1), 1.0) and state.spell_left > 0
     assert len(state.drivers) == 4 and state.drivers.percentile.between(0, 100).all()
     assert (state.flips.to_regime != state.regime).all()
     assert "21 business days" in state.narrative
+    del pipe.distribution_  # a model trained before distributions existed: bands from past errors
+    old = current_state(pipe, design, expl, errors, top=4)
+    assert old.band_source == "out-of-sample errors"
+    assert old.forecasts.loc[21, "hi"] - old.forecasts.loc[21, "forecast"] == pytest.approx(0.25)
     no_band = current_state(pipe, design, expl, None)
-    assert no_band.forecasts.lo.isna().all()
+    assert no_band.forecasts.lo.isna().all() and no_band.band_source == "none"

@@ -9,6 +9,10 @@ from sklearn.base import clone
 
 from features.errors import DataError, ModelError
 from models.pipeline import RegimeForecastPipeline, panel_from_frame
+from training.evaluation.distributions import (
+    distribution_scores,
+    walk_forward_distributions,
+)
 from training.evaluation.walk_forward import run_walk_forward
 
 FAST = {"hmm_n_init": 1, "lgbm_params": {"n_estimators": 40}}
@@ -25,10 +29,18 @@ def _shock_after(panel: pd.DataFrame, cut: str, seed: int = 0) -> pd.DataFrame:
 def test_predict_output_contract(small_panel):
     pipe = RegimeForecastPipeline(horizons=(5, 21), **FAST).fit(small_panel)
     out = pipe.predict(small_panel)
-    assert list(out.columns) == ["date", "regime", "p_fear", "p_debasement", "p_calm", "forecast_5d", "forecast_21d"]
+    existing = ["date", "regime", "p_fear", "p_debasement", "p_calm", "forecast_5d", "forecast_21d"]
+    distribution = [f"{c}_{h}d" for h in (5, 21) for c in ("q10", "q50", "q90", "p_up")]
+    outlook = [f"p_{n}_{h}d" for h in (5, 21) for n in ("fear", "debasement", "calm")] + ["spell_left_days"]
+    assert list(out.columns) == existing + distribution + outlook  # the existing columns first, unchanged
     assert out["date"].is_monotonic_increasing and out["date"].dt.day_of_week.lt(5).all()
     assert set(out["regime"]) <= {"fear", "debasement", "calm"}
     assert np.allclose(out[["p_fear", "p_debasement", "p_calm"]].sum(axis=1), 1.0)
+    for h in (5, 21):
+        assert np.allclose(out[[f"p_{n}_{h}d" for n in ("fear", "debasement", "calm")]].sum(axis=1), 1.0)
+        assert (out[f"q10_{h}d"] <= out[f"q50_{h}d"]).all() and (out[f"q50_{h}d"] <= out[f"q90_{h}d"]).all()
+        assert out[f"p_up_{h}d"].between(0, 1).all()
+    assert out["spell_left_days"].gt(0).all()
     assert out.notna().all().all()
     assert clone(pipe).get_params()["horizons"] == (5, 21)
 
@@ -42,19 +54,54 @@ def test_future_data_cannot_move_past_forecasts_of_a_fitted_chain(small_panel):
     assert not a.loc[cut:].iloc[5:].equals(b.loc[cut:].iloc[5:])
 
 
-def test_future_data_cannot_move_walk_forward_forecasts(small_panel):
-    """Training path: every fold refits HMM and forecaster; out-of-sample forecasts up to T stay put."""
+CUT = "2021-09-30"
+
+
+@pytest.fixture(scope="module")
+def walk_forward_runs(small_panel):
+    """The walk-forward on the small demo panel and on a copy whose data after CUT was rewritten."""
     template = RegimeForecastPipeline(horizons=(5, 21), **FAST)
-    cut = "2021-09-30"
-    runs = []
-    for panel in (small_panel, _shock_after(small_panel, cut)):
-        design = template.make_design(panel)
-        runs.append(run_walk_forward(design, template, 504, 126, baselines=True))
+    designs, runs = [], []
+    for panel in (small_panel, _shock_after(small_panel, CUT)):
+        designs.append(template.make_design(panel))
+        runs.append(run_walk_forward(designs[-1], template, 504, 126, baselines=True))
+    return template, designs, runs
+
+
+def test_future_data_cannot_move_walk_forward_forecasts(walk_forward_runs):
+    """Training path: every fold refits HMM and forecaster; out-of-sample forecasts up to T stay put."""
+    template, designs, runs = walk_forward_runs
     for h in (5, 21):
-        a, b = (r.predictions[h].loc[:cut] for r in runs)
+        a, b = (r.predictions[h].loc[:CUT] for r in runs)
         cols = ["model", "linear", "no_regime", "momentum", "zero"]
         pd.testing.assert_frame_equal(a[cols], b[cols])
-        assert (a.index <= pd.Timestamp(cut)).all() and len(a) > 100
+        assert (a.index <= pd.Timestamp(CUT)).all() and len(a) > 100
+    # The new outputs too: quantiles, P(up), regime forecasts and spells of every fold, and the
+    # distributions the evaluation scores (with their unconditional reference).
+    a, b = (r.regimes.loc[:CUT] for r in runs)
+    pd.testing.assert_frame_equal(a, b)
+    assert {"q10_21d", "p_up_21d", "p_fear_21d", "spell_left_days"} <= set(a.columns)
+    dists = [walk_forward_distributions(r, d, template) for r, d in zip(runs, designs)]
+    for h in (5, 21):
+        x, y = (dist[h] for dist in dists)
+        pd.testing.assert_frame_equal(x.quantiles.loc[:CUT], y.quantiles.loc[:CUT])
+        pd.testing.assert_frame_equal(x.base_quantiles.loc[:CUT], y.base_quantiles.loc[:CUT])
+        cols = ["p_up", "base_p_up", "regime", "fold"]
+        pd.testing.assert_frame_equal(x.frame.loc[:CUT, cols], y.frame.loc[:CUT, cols])
+
+
+def test_walk_forward_bands_are_the_folds_own_and_cover_the_demo_market(walk_forward_runs):
+    """The q10/q90 each fold's chain printed are the evaluated ones; on the demo market they cover ~80%."""
+    template, designs, runs = walk_forward_runs
+    dists = walk_forward_distributions(runs[0], designs[0], template)
+    for h in (5, 21):
+        fc = dists[h]
+        np.testing.assert_allclose(fc.quantiles[0.1], runs[0].regimes[f"q10_{h}d"], rtol=1e-12)
+        np.testing.assert_allclose(fc.quantiles[0.9], runs[0].regimes[f"q90_{h}d"], rtol=1e-12)
+        np.testing.assert_allclose(fc.frame["p_up"], runs[0].regimes[f"p_up_{h}d"], rtol=1e-12)
+    scores = distribution_scores(dists, n_boot=0).set_index(["horizon", "group"])
+    assert scores.loc[(5, "all"), "coverage"] == pytest.approx(0.80, abs=0.06)
+    assert scores.loc[(21, "all"), "coverage"] == pytest.approx(0.80, abs=0.10)  # ~25 independent months
 
 
 def test_missing_series_is_a_model_error(small_panel):

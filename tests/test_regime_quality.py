@@ -12,7 +12,11 @@ from regime.hmm import RegimeHMM
 from training.evaluation.folds import walk_forward_folds
 from training.evaluation.regime_chain import observed, regime_chain
 from training.evaluation.regime_quality import regime_report
-from training.evaluation.regime_selection import Candidate, choose, compare_regime_models
+from training.evaluation.regime_selection import (
+    Candidate,
+    choose,
+    compare_regime_models,
+)
 
 RAW = FeatureConfig(regime_zscore_window=0)
 

@@ -14,13 +14,13 @@ from training.cli.common import (
     STATE,
     DataDirOpt,
     EndOpt,
+    ModelDataDirOpt,
+    ModelSourceOpt,
     ModelUriOpt,
     SourceOpt,
     StartOpt,
     data_overrides,
     date_filter,
-    ModelDataDirOpt,
-    ModelSourceOpt,
     load_model,
     panel_for,
     plain_help,
@@ -126,7 +126,8 @@ def predict(
     """Forecast BTC's forward log returns with a registered model (default: the champion).
 
     Reads the same data source the model was trained on unless --source/--data-dir are given.
-    Output columns: date, regime, p_<regime>, forecast_<h>d (log returns).
+    Output columns: date, regime, p_<regime>, forecast_<h>d (log returns), then q10/q50/q90_<h>d and
+    p_up_<h>d (the forecast distribution), p_<regime>_<h>d (regime forecast) and spell_left_days.
     """
     from features.errors import ConfigError
     from training.display.console import print_predictions

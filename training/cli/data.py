@@ -48,9 +48,9 @@ def fetch(
     from rich.table import Table
 
     from features.cache import resolve_cache_dir
+    from features.config import DataConfig
     from features.errors import ConfigError, DataError
     from features.live import resolve_sources, update_all
-    from features.config import DataConfig
     from features.providers.base import NetworkError
     from training.display.data_line import describe_source
 

@@ -43,8 +43,8 @@ def regimes(
     from training.display.console import console, print_regime_comparison
     from training.evaluation.folds import walk_forward_folds
     from training.evaluation.regime_selection import Candidate, compare_regime_models
-    from training.jobs.train import make_template
     from training.jobs.regimes import comparison_data, log_comparison
+    from training.jobs.train import make_template
 
     if sealed_days < 0:
         raise ConfigError(f"`--sealed-days` must be >= 0. Got {sealed_days}.")

@@ -193,7 +193,9 @@ def _state(pipeline: Any, info: dict[str, Any], panel: "pd.DataFrame") -> tuple[
     design = _model_design(pipeline, panel)
     horizon = 21 if 21 in pipeline.forecasters_ else tuple(pipeline.forecasters_)[0]
     expl = explain_pipeline(pipeline, design, horizon)
-    return design, expl, current_state(pipeline, design, expl, load_oos_errors(info["run_id"]))
+    # Models with their own forecast distribution need no past errors (older ones fall back to them).
+    errors = None if getattr(pipeline, "distribution_", None) is not None else load_oos_errors(info["run_id"])
+    return design, expl, current_state(pipeline, design, expl, errors)
 
 
 def _print_now(state: "NowState", model_uri: str) -> None:
@@ -213,12 +215,31 @@ def _print_now(state: "NowState", model_uri: str) -> None:
     console.print(f"Names earned from the thesis's signatures: {earned}." + "".join(f" {n}." for n in state.naming_notes))
     pct = lambda v: "–" if not np.isfinite(v) else f"{(np.exp(v) - 1) * 100:+.1f}%"  # noqa: E731
     lo, hi = state.band
-    t = Table(title=f"Forecast of BTC's return (band: {lo:.0%}-{hi:.0%} quantiles of walk-forward errors)")
-    for col in ("horizon", "forecast", "band", "errors behind the band"):
-        t.add_column(col, justify="right")
-    for h, r in state.forecasts.iterrows():
-        t.add_row(f"{h}d", pct(r.forecast), f"{pct(r.lo)} to {pct(r.hi)}", str(int(r.n_oos)))
+    if state.band_source == "forecast distribution":
+        t = Table(title=f"Forecast of BTC's return ({lo:.0%}-{hi:.0%} band of the forecast distribution, "
+                        "scaled by current volatility)")
+        for col in ("horizon", "forecast", "median", f"{hi - lo:.0%} band", "P(up)"):
+            t.add_column(col, justify="right")
+        for h, r in state.forecasts.iterrows():
+            t.add_row(f"{h}d", pct(r.forecast), pct(r["median"]), f"{pct(r.lo)} to {pct(r.hi)}", f"{r.p_up:.0%}")
+    else:
+        t = Table(title=f"Forecast of BTC's return (band: {lo:.0%}-{hi:.0%} quantiles of walk-forward errors)")
+        for col in ("horizon", "forecast", "band", "errors behind the band"):
+            t.add_column(col, justify="right")
+        for h, r in state.forecasts.iterrows():
+            t.add_row(f"{h}d", pct(r.forecast), f"{pct(r.lo)} to {pct(r.hi)}", str(int(r.n_oos)))
     console.print(t)
+    if len(state.outlook):
+        t = Table(title="Regime outlook: P(regime in h business days), from the regime model's transition matrix")
+        t.add_column("horizon", justify="right")
+        for name in state.outlook.columns:
+            t.add_column(name, justify="right")
+        for h, r in state.outlook.iterrows():
+            t.add_row(f"{h}d", *(f"{v:.0%}" for v in r))
+        console.print(t)
+        if np.isfinite(state.spell_left):
+            console.print(f"The {state.regime} regime is expected to last about {state.spell_left:.0f} more business "
+                          "days (mean of the transition matrix's remaining time in it).")
     t = Table(title="Top drivers (SHAP)")
     for col in ("driver", "value", "percentile", "contribution (pts)"):
         t.add_column(col, justify="left" if col == "driver" else "right")
@@ -306,10 +327,13 @@ def report(
     start = design.index[design.first_complete()]
     leadlag_results = {m: analyze_metal(design.aligned, m, regimes, max_lag, horizon, n_shifts=shifts, start=start)
                        for m in ("silver", "gold")}
-    try:
-        dm = read_run_csv(info["run_id"], "evaluation/diebold_mariano.csv")
-    except ModelError:
-        dm = None
+    def optional_csv(name: str) -> "pd.DataFrame | None":
+        try:
+            return read_run_csv(info["run_id"], name)
+        except ModelError:  # runs logged before the table existed
+            return None
+
+    dm = optional_csv("evaluation/diebold_mariano.csv")
     data = ReportData(
         model_label=model_label(model_uri), run_id=str(info["run_id"]), source=describe_source(config),
         data_note=note, stale=stale, oos_regimes=load_oos_regimes(info["run_id"]),
@@ -318,6 +342,8 @@ def report(
         regime_source=f"the filtered regimes of {model_uri}", aligned=design.aligned, regimes=regimes,
         scores=read_run_csv(info["run_id"], "evaluation/walk_forward_scores.csv"), dm=dm, expl=expl,
         generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        distribution=optional_csv("evaluation/distribution/distribution.csv"),
+        regime_forecast=optional_csv("evaluation/distribution/regime.csv"),
     )
     path = write_report(data, output)
     typer.echo(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

@@ -21,6 +21,7 @@ from rich.table import Table
 from training.display.progress import Reporter
 
 if TYPE_CHECKING:
+    from training.evaluation.outlook import OutlookEvaluation
     from training.jobs.train import TrainResult
 
 def _console() -> Console:
@@ -93,6 +94,81 @@ def score_tables(scores: pd.DataFrame, title_prefix: str = "") -> list[Table]:
     return tables
 
 
+def _pct_ci(v: float, lo: float, hi: float) -> str:
+    ci = "" if math.isnan(lo) else f" [{lo * 100:.0f}, {hi * 100:.0f}]"
+    return f"{v * 100:.1f}%{ci}"
+
+
+def _skill(v: float, lo: float, hi: float) -> str:
+    ci = "" if math.isnan(lo) else f" [{lo * 100:+.1f}, {hi * 100:+.1f}]"
+    return f"{v * 100:+.1f}%{ci}"
+
+
+def _table(title: str, columns: tuple[str, ...]) -> Table:
+    t = Table(title=title)
+    for col in columns:
+        t.add_column(col, justify="right")
+    return t
+
+
+def outlook_tables(ev: "OutlookEvaluation") -> list[Table]:
+    """Coverage and scores of the forecast distributions, and the regime forecast's scores (out of sample)."""
+    tables = []
+    d = ev.distribution
+    if len(d):
+        regimes = sorted(g for g in d.group.unique() if g not in ("all", "non-overlap"))
+        cov = _table("80% band of the forecast distribution: share of outcomes inside, walk-forward out of sample",
+                     ("horizon", "covers [90% CI]", *regimes, "non-overlap", "mean width", "width, unconditional"))
+        sc = _table("Forecast distribution vs the unconditional one (expanding quantiles, base rate), out of sample",
+                    ("horizon", "pinball (10/50/90%) / ref.", "CRPS / ref.", "CRPS skill [90% CI]",
+                     "Brier P(up) / base rate", "Brier skill [90% CI]"))
+        for h, part in d.groupby("horizon"):
+            g = part.set_index("group")
+            a = g.loc["all"]
+            cell = lambda name: f"{g.loc[name, 'coverage'] * 100:.1f}%" if name in g.index else "–"  # noqa: E731
+            cov.add_row(f"{h}d", _pct_ci(a.coverage, a.coverage_lo, a.coverage_hi), *(cell(r) for r in regimes),
+                        cell("non-overlap"), f"{a.width:.3f}", f"{a.base_width:.3f}")
+            sc.add_row(f"{h}d", f"{a.pinball:.4f} / {a.base_pinball:.4f}", f"{a.crps:.4f} / {a.base_crps:.4f}",
+                       _skill(a.crps_skill, a.crps_skill_lo, a.crps_skill_hi), f"{a.brier:.4f} / {a.base_brier:.4f}",
+                       _skill(a.brier_skill, a.brier_skill_lo, a.brier_skill_hi))
+        tables += [cov, sc]
+    r = ev.regime
+    if len(r):
+        t = _table("Regime forecast P(regime at t+h), out of sample: model / persistence / unconditional (lower is "
+                   "better)", ("horizon", "n", "Brier", "log score", "Brier skill vs unconditional [90% CI]",
+                               "vs persistence", "non-overlap skill (n)"))
+        for h, part in r.groupby("horizon"):
+            g = part.set_index("group")
+            a = g.loc["all"]
+            sub = "–"
+            if "non-overlap" in g.index:
+                sub = f"{g.loc['non-overlap', 'brier_skill_vs_unconditional'] * 100:+.1f}% ({int(g.loc['non-overlap', 'n'])})"
+            t.add_row(f"{h}d", str(int(a.n)),
+                      f"{a.brier_model:.3f} / {a.brier_persistence:.3f} / {a.brier_unconditional:.3f}",
+                      f"{a.log_model:.3f} / {a.log_persistence:.3f} / {a.log_unconditional:.3f}",
+                      _skill(a.brier_skill_vs_unconditional, a.brier_skill_vs_unconditional_lo,
+                             a.brier_skill_vs_unconditional_hi),
+                      f"{a.brier_skill_vs_persistence * 100:+.1f}%", sub)
+        tables.append(t)
+    return tables
+
+
+def level_lines(ev: "OutlookEvaluation") -> list[str]:
+    """Mean forecast vs mean realised, and whether a nested shrinkage of the level would have helped."""
+    overall = ev.levels[ev.levels.by == "all"].set_index("horizon")
+    lines = []
+    for r in ev.shrinkage.itertuples():
+        lv = overall.loc[r.horizon]
+        verdict = "lower: worth applying" if r.helps else "not lower: not applied"
+        lines.append(f"Level {r.horizon}d: mean forecast {lv.mean_forecast:+.3f} vs realised {lv.mean_realized:+.3f} "
+                     f"(log returns; forecast positive on {lv.share_forecast_positive:.0%} of days); shrinking it "
+                     f"towards zero or the expanding mean, chosen on earlier folds: MSE {r.mse_model:.4f} -> "
+                     f"{r.mse_shrunk:.4f} ({verdict})")
+    if lines:
+        lines.append("[dim]Per fold and regime: evaluation/distribution/levels.csv in the MLflow run.[/dim]")
+    return lines
+
+
 def print_training_result(result: TrainResult, cfg: Any) -> None:
     """Scores per horizon, the regime split, the DM tests, the registry outcome and timings."""
     console.print(f"Feature rows {result.data_range[0]} → {result.data_range[1]} (after the features' warm-up), "
@@ -128,6 +204,11 @@ def print_training_result(result: TrainResult, cfg: Any) -> None:
         print_regime_report(result.regime, cfg)
     if result.regime_comparison is not None:
         print_regime_comparison(result.regime_comparison)
+    if result.outlook is not None:
+        for t in outlook_tables(result.outlook):
+            console.print(t)
+        for line in level_lines(result.outlook):
+            console.print(line)
     if len(result.strategy):
         t = Table(title="ILLUSTRATIVE long/flat on the forecast's sign vs buy-and-hold (out of sample, no costs)")
         for c in ("horizon", "strategy", "ann. return", "ann. vol", "Sharpe", "max drawdown", "turnover/yr"):
@@ -219,24 +300,54 @@ def print_regime_comparison(table: pd.DataFrame) -> None:
         console.print("[yellow]No candidate is eligible (stable across seeds and refits, not degenerate).[/yellow]")
 
 
+def _is_outlook_column(name: str) -> bool:
+    """Distribution and regime-forecast columns (``q10_21d``, ``p_up_21d``, ``p_fear_21d``, ``spell_left_days``)."""
+    import re
+
+    return name == "spell_left_days" or re.fullmatch(r"(q\d+|p_.+)_\d+d", name) is not None
+
+
 def print_predictions(out: pd.DataFrame, rows: int, model_uri: str, output: Path | None) -> None:
-    """The latest ``rows`` forecasts as a table (returns shown as % price change)."""
+    """The latest ``rows`` forecasts as a table (returns shown as % price change), then the latest
+    date's forecast distribution and regime outlook."""
     import numpy as np
 
+    pct = lambda v: "–" if not np.isfinite(v) else f"{(np.exp(v) - 1) * 100:+.1f}%"  # noqa: E731
+    main = [c for c in out.columns if not _is_outlook_column(c)]
     t = Table(title=f"Forecasts from {model_uri} (forward BTC return; regime probabilities are filtered)")
-    for c in out.columns:
+    for c in main:
         t.add_column(c, justify="right")
     for _, r in out.tail(rows).iterrows():
         cells = []
-        for c in out.columns:
+        for c in main:
             v = r[c]
             if c.startswith("forecast_"):
-                cells.append(f"{(np.exp(v) - 1) * 100:+.1f}%")
+                cells.append(pct(v))
             elif c.startswith("p_"):
                 cells.append(f"{v:.2f}")
             else:
                 cells.append(str(v))
         t.add_row(*cells)
     console.print(t)
+    horizons = [int(c.removeprefix("forecast_").removesuffix("d")) for c in main if c.startswith("forecast_")]
+    if len(out) and rows and all(f"q10_{h}d" in out for h in horizons):
+        last = out.iloc[-1]
+        t = Table(title=f"Forecast distribution on {last['date']} (10/50/90% quantiles, P(return > 0))")
+        for c in ("horizon", "forecast", "10%", "median", "90%", "P(up)"):
+            t.add_column(c, justify="right")
+        for h in horizons:
+            t.add_row(f"{h}d", pct(last[f"forecast_{h}d"]), pct(last[f"q10_{h}d"]), pct(last[f"q50_{h}d"]),
+                      pct(last[f"q90_{h}d"]), f"{last[f'p_up_{h}d']:.0%}")
+        console.print(t)
+        names = [c[2:] for c in main if c.startswith("p_") and all(f"{c}_{h}d" in out for h in horizons)]
+        if names:
+            t = Table(title=f"Regime outlook on {last['date']}: P(regime in h business days)")
+            for c in ("horizon", *names):
+                t.add_column(c, justify="right")
+            for h in horizons:
+                t.add_row(f"{h}d", *(f"{last[f'p_{n}_{h}d']:.0%}" for n in names))
+            console.print(t)
+            if "spell_left_days" in out and np.isfinite(last["spell_left_days"]):
+                console.print(f"Expected to stay {last['regime']} for about {last['spell_left_days']:.0f} more business days.")
     if output:
         console.print(f"Wrote {len(out)} rows to {output}")

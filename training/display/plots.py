@@ -210,3 +210,91 @@ def dependence(expl: Explanation, path: Path, top: int = 4) -> Path:
         ax.set_xlabel(describe_feature(feat), fontsize=8)
     axes[0].set_ylabel(f"contribution to {expl.horizon}d forecast (pts)")
     return _save(fig, path)
+
+
+def fan_chart(btc: pd.Series, date: pd.Timestamp, quantiles: dict[int, pd.Series], path: Path,
+              history: int = 252) -> Path:
+    """BTC's last ``history`` business days and the forecast fan from ``date``.
+
+    ``quantiles[h]`` holds the ``h``-day log-return quantiles (index: levels in (0, 1)) of
+    the forecast made on ``date``; each band joins one central interval across the horizons.
+    """
+    price = float(btc.loc[date])
+    past = btc.loc[:date].iloc[-history:]
+    horizons = sorted(quantiles)
+    q = {h: {round(float(lv), 4): float(v) for lv, v in quantiles[h].items()} for h in horizons}
+    levels = sorted(set.intersection(*(set(q[h]) for h in horizons)))
+    pairs = [(lo, round(1 - lo, 4)) for lo in (0.05, 0.1, 0.25) if lo in levels and round(1 - lo, 4) in levels]
+    when = [date] + [date + pd.offsets.BDay(h) for h in horizons]
+    path_of = lambda lv: [price] + [price * np.exp(q[h][lv]) for h in horizons]  # noqa: E731
+    fig = Figure(figsize=(11, 4.8))
+    ax = fig.subplots()
+    ax.plot(past.index, past.to_numpy(), color="k", lw=1.2, label="BTC (USD)")
+    for i, (lo, hi) in enumerate(pairs):  # widest first, darker inwards
+        ax.fill_between(when, path_of(lo), path_of(hi), color="#1f77b4", alpha=0.15 + 0.15 * i, lw=0,
+                        label=f"{hi - lo:.0%} band ({lo:.0%}-{hi:.0%})")
+    if 0.5 in levels:
+        median = path_of(0.5)
+        ax.plot(when, median, color="#1f77b4", lw=1.5, marker="o", ms=3, label="median")
+        for h, x, y in zip(horizons, when[1:], median[1:]):
+            ax.annotate(f"{h}d", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set_yscale("log")
+    ax.axvline(date, color="grey", ls="--", lw=0.8)
+    ax.set_title(f"BTC forecast distribution from {date:%Y-%m-%d} (bands: central intervals of the forecast)")
+    ax.legend(loc="upper left", fontsize=8)
+    return _save(fig, path)
+
+
+def reliability_diagram(table: pd.DataFrame, path: Path, title: str, what: str = "forecast probability") -> Path:
+    """Observed frequency against forecast probability per bin, one panel per horizon (dot area ~ count)."""
+    horizons = sorted(table["horizon"].unique()) if len(table) else []
+    fig = Figure(figsize=(4 * max(len(horizons), 1), 4))
+    axes = np.atleast_1d(fig.subplots(1, max(len(horizons), 1)))
+    for ax, h in zip(axes, horizons):
+        part = table[table.horizon == h]
+        ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=0.8)
+        ax.scatter(part["mean_forecast"], part["observed"], s=20 + 300 * part["n"] / part["n"].max(), alpha=0.7)
+        ax.plot(part["mean_forecast"], part["observed"], lw=1)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{h}-day horizon (n={int(part['n'].sum())})")
+        ax.set_xlabel(what)
+    axes[0].set_ylabel("observed frequency")
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def quantile_calibration(calibration: pd.DataFrame, path: Path) -> Path:
+    """Share of outcomes below each forecast quantile against its level: the model and the unconditional baseline."""
+    horizons = sorted(calibration["horizon"].unique())
+    fig = Figure(figsize=(4 * len(horizons), 4))
+    axes = np.atleast_1d(fig.subplots(1, len(horizons)))
+    for ax, h in zip(axes, horizons):
+        part = calibration[calibration.horizon == h]
+        ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=0.8)
+        ax.plot(part["level"], part["observed"], marker="o", ms=3, label="model distribution")
+        ax.plot(part["level"], part["base_observed"], marker="s", ms=3, label="unconditional")
+        ax.set_title(f"{h}-day horizon")
+        ax.set_xlabel("quantile level")
+    axes[0].set_ylabel("share of outcomes below the quantile")
+    axes[0].legend(fontsize=8)
+    fig.suptitle("Quantile calibration, walk-forward out of sample (on the diagonal = calibrated)", fontsize=10)
+    return _save(fig, path)
+
+
+def oos_bands(realized: pd.Series, lo: pd.Series, hi: pd.Series, regimes: pd.Series, path: Path, horizon: int,
+              base_lo: pd.Series | None = None, base_hi: pd.Series | None = None) -> Path:
+    """Realised forward returns against the out-of-sample 80% band over time (and the unconditional band)."""
+    fig = Figure(figsize=(12, 4.5))
+    ax = fig.subplots()
+    ax.fill_between(lo.index, lo.to_numpy(), hi.to_numpy(), color="#1f77b4", alpha=0.3, lw=0, label="80% band (model)")
+    if base_lo is not None and base_hi is not None:
+        ax.plot(base_lo.index, base_lo.to_numpy(), color="#ff7f0e", lw=0.8, label="80% band (unconditional)")
+        ax.plot(base_hi.index, base_hi.to_numpy(), color="#ff7f0e", lw=0.8)
+    ax.plot(realized.index, realized.to_numpy(), color="k", lw=0.6, label="realised")
+    shade_regimes(ax, regimes)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_ylabel(f"{horizon}-day log return")
+    ax.set_title(f"{horizon}-day forward BTC log return and its out-of-sample 80% band (walk-forward)")
+    ax.legend(loc="upper left", fontsize=8)
+    return _save(fig, path)

@@ -26,7 +26,11 @@ from regime.diagnostics import degeneracy_reasons
 from regime.naming import NEUTRAL
 from training.evaluation.folds import Fold
 from training.evaluation.regime_chain import observed, regime_chain
-from training.evaluation.regime_quality import agreement, mean_spell_length, refit_flip_rate
+from training.evaluation.regime_quality import (
+    agreement,
+    mean_spell_length,
+    refit_flip_rate,
+)
 
 MIN_SEED_AGREEMENT = 0.95
 MIN_WF_FINAL_AGREEMENT = 0.85

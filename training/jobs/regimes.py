@@ -10,10 +10,9 @@ import pandas as pd
 from features.design import Design
 from features.errors import DataError
 from features.sources import load_panel
-from training.display.data_line import data_line
 from training.config import Config
+from training.display.data_line import data_line
 from training.jobs.train import make_template
-
 
 #: Final business days left out of every comparison (the sealed test segment, about two years).
 DEFAULT_SEALED_DAYS = 504

@@ -32,6 +32,11 @@ from training.config import Config
 from training.display import plots
 from training.display.data_line import absolute, describe_source
 from training.display.progress import Reporter
+from training.evaluation.outlook import (
+    OutlookEvaluation,
+    evaluate_outlook,
+    outlook_metrics,
+)
 from training.evaluation.regime_chain import observed, regime_chain
 from training.evaluation.regime_quality import RegimeReport, regime_report
 from training.evaluation.scores import diebold_mariano_table, fold_scores, score_table
@@ -71,6 +76,7 @@ class TrainResult:
     fold_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     first_test: str = ""
     experiment_id: str = ""
+    outlook: OutlookEvaluation | None = None
 
 
 @contextmanager
@@ -180,6 +186,8 @@ def run_training(cfg: Config, reporter: Reporter | None = None, panel: pd.DataFr
     main_h = main_horizon(tuple(cfg.model.horizons))
     design, result, scores, dm = evaluate(cfg, panel, reporter, timings, explain_horizon=main_h)
     template = make_template(cfg)
+    with _timed(timings, "distributions", reporter):
+        outlook = evaluate_outlook(result, design, template, cfg.evaluation.n_bootstrap, cfg.model.random_state)
 
     configure_tracking(cfg.tracking.tracking_uri)
     experiment_id = ensure_experiment(cfg.tracking.experiment)
@@ -188,7 +196,8 @@ def run_training(cfg: Config, reporter: Reporter | None = None, panel: pd.DataFr
                           description=f"Trained on {origin}, {first:%Y-%m-%d} → {last:%Y-%m-%d} (complete feature "
                                       f"rows; data fingerprint {fingerprint}).") as run:
         try:
-            return _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings)
+            return _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings,
+                                 outlook)
         except KeyboardInterrupt:
             mlflow.end_run(status="KILLED")
             raise
@@ -206,7 +215,44 @@ def _regime_checks(cfg: Config, design: Any, result: WalkForwardResult, template
                          other_seed.final.predict(obs), truth)
 
 
-def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings) -> TrainResult:
+def _log_outlook(ev: OutlookEvaluation, final: RegimeForecastPipeline, design: Any, latest: pd.DataFrame,
+                 regimes: pd.Series, out: Path) -> None:
+    """Metrics, tables and plots of the distributions, the regime forecast and the level; the fan chart."""
+    import mlflow
+
+    from models.pipeline import forecast_name
+    from models.quantiles import BAND, GRID, OUTPUT_LEVELS
+
+    mlflow.log_metrics(outlook_metrics(ev))
+    folder = out / "distribution"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("distribution", "calibration", "p_up_reliability", "fold_coverage", "regime", "regime_reliability",
+                 "levels", "shrinkage"):
+        table = getattr(ev, name)
+        if len(table):
+            table.to_csv(folder / f"{name}.csv", index=False)
+    pd.concat({k: fc.frame.join(fc.quantiles[list(OUTPUT_LEVELS)].rename(columns=lambda lv: f"q{lv * 100:02.0f}"))
+               for k, fc in ev.forecasts.items()}, names=["horizon", "date"]).to_csv(folder / "oos_distribution.csv")
+    plots.quantile_calibration(ev.calibration, folder / "quantile_calibration.png")
+    plots.reliability_diagram(ev.p_up_reliability, folder / "p_up_reliability.png",
+                              "P(BTC up) reliability, walk-forward out of sample", "forecast P(up)")
+    if len(ev.regime_reliability):
+        plots.reliability_diagram(ev.regime_reliability, folder / "regime_forecast_reliability.png",
+                                  "Regime forecast reliability (all regimes pooled), walk-forward out of sample",
+                                  "forecast P(regime at t+h)")
+    h = main_horizon(tuple(final.horizons))
+    fc = ev.forecasts[h]
+    plots.oos_bands(fc.frame["realized"], fc.quantiles[BAND[0]], fc.quantiles[BAND[1]], regimes,
+                    folder / f"oos_bands_{h}d.png", h, fc.base_quantiles[BAND[0]], fc.base_quantiles[BAND[1]])
+    date = latest.index[-1]
+    btc = design.aligned["btc_usd"]
+    fan = {k: final.distribution_.predict_quantiles(latest[forecast_name(k)].iloc[-1:], btc, k, GRID).iloc[0]
+           for k in final.horizons}
+    plots.fan_chart(btc, date, fan, out / "fan_chart_latest.png")
+
+
+def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings,
+                  outlook) -> TrainResult:
     import mlflow
 
     tr = cfg.tracking
@@ -280,6 +326,7 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         imp = global_importance(expl)
         imp.to_csv(out / f"shap_importance_{main_h}d.csv", index=False)
         expl.by_family().abs().mean().sort_values(ascending=False).rename("mean_abs_shap").to_csv(out / f"shap_families_{main_h}d.csv")
+        _log_outlook(outlook, final, design, latest, result.regimes["regime"], out)
         plots.regime_timeline(design.aligned, result.regimes["regime"], out / "regime_timeline_oos.png",
                               "Walk-forward (out-of-sample) filtered regimes")
         plots.regime_timeline(design.aligned, latest["regime"], out / "regime_timeline_final.png",
@@ -319,4 +366,4 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
     return TrainResult(run.info.run_id, scores, dm, decision, version, len(result.folds), data_range, fingerprint,
                        timings, strategy=strategy, regime_quality=quality, regime=report, regime_comparison=comparison, fold_scores=per_fold,
                        first_test=design.index[result.folds[0].cutoff].date().isoformat(),
-                       experiment_id=run.info.experiment_id)
+                       experiment_id=run.info.experiment_id, outlook=outlook)

@@ -1,7 +1,10 @@
 """``regime now``: the current regime, how long it has lasted, forecasts with bands, drivers, flips.
 
 Pure computations on a fitted pipeline and its design, plus :func:`load_oos_errors`
-(reads the training run's out-of-sample predictions from MLflow).
+(reads the training run's out-of-sample predictions from MLflow). The bands are the
+model's own forecast distribution (wider when BTC is volatile, see
+:mod:`models.distribution`); models trained before it existed fall back to quantiles of
+past out-of-sample errors, the same width every day.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ import pandas as pd
 
 from features.design import Design
 from features.errors import DataError, ModelError
+from features.observations import REGIME_OBSERVATIONS
 from models.explain import Explanation, narrative, top_drivers
 from models.pipeline import RegimeForecastPipeline, forecast_name
-from features.observations import REGIME_OBSERVATIONS
+from models.quantiles import BAND, GRID, p_up_name, quantile_name
 from regime.engines import RegimeModel
+from regime.forecast import SPELL_LEFT, regime_forecast_name
 from training.tracking.runs import read_run_csv
 
 OOS_ARTIFACT = "evaluation/oos_predictions.csv"
@@ -36,8 +41,9 @@ class NowState:
         Business days the regime has been the most probable one, ending on ``date``.
     spell_start : pd.Timestamp
     forecasts : pd.DataFrame
-        Per horizon: ``forecast``, ``lo``, ``hi`` (log returns; band from out-of-sample
-        errors, NaN without them) and ``n_oos`` (errors behind the band).
+        Per horizon: ``forecast``, ``median``, ``lo``, ``hi`` (log returns), ``p_up``
+        (P(return > 0); NaN without a forecast distribution) and ``n_oos`` (errors behind
+        a band from out-of-sample errors; 0 for the model's own distribution).
     band : tuple of float
         Quantiles of the band.
     drivers : pd.DataFrame
@@ -50,6 +56,14 @@ class NowState:
         (:meth:`regime.base.RegimeModelMixin.state_match`).
     naming_notes : list of str
         Phases no state matches.
+    band_source : str
+        Where the band comes from (``"forecast distribution"``, ``"out-of-sample errors"`` or ``"none"``).
+    outlook : pd.DataFrame
+        P(each regime ``h`` business days ahead): index horizon, one column per regime name.
+    spell_left : float
+        Expected further business days in the current regime (from the transition matrix).
+    fan : dict of int -> pd.Series
+        Quantiles on :data:`models.quantiles.GRID` of each horizon's forecast (for the fan chart).
     """
 
     date: pd.Timestamp
@@ -62,6 +76,10 @@ class NowState:
     drivers: pd.DataFrame
     narrative: str
     flips: pd.DataFrame
+    band_source: str = "none"
+    outlook: pd.DataFrame = field(default_factory=pd.DataFrame)
+    spell_left: float = float("nan")
+    fan: dict[int, pd.Series] = field(default_factory=dict)
     names: pd.DataFrame = field(default_factory=pd.DataFrame)
     naming_notes: tuple[str, ...] = ()
 
@@ -229,7 +247,7 @@ def current_state(
     expl : Explanation
         SHAP values covering (at least) the latest date.
     errors : pd.DataFrame, optional
-        :func:`error_quantiles` for the bands.
+        :func:`error_quantiles`, for the bands of a model without a forecast distribution.
     band : tuple of float
         Quantiles ``errors`` were computed with (for display).
     top : int
@@ -245,14 +263,26 @@ def current_state(
     proba = pred.loc[date, [f"p_{n}" for n in labels]].astype(float)
     proba.index = labels
     days, start = spell(pred["regime"])
-    rows = []
+    rows, fan = [], {}
+    has_distribution = all(quantile_name(BAND[0], h) in pred for h in pipeline.horizons)
+    source = "forecast distribution" if has_distribution else "out-of-sample errors" if errors is not None else "none"
+    band = BAND if has_distribution else band
     for h in pipeline.horizons:
         fc = float(pred.loc[date, forecast_name(h)])
-        lo = hi = np.nan
-        n = 0
-        if errors is not None and h in errors.index:
-            lo, hi, n = fc + errors.loc[h, "lo"], fc + errors.loc[h, "hi"], int(errors.loc[h, "n"])
-        rows.append({"horizon": h, "forecast": fc, "lo": lo, "hi": hi, "n_oos": n})
+        row = {"horizon": h, "forecast": fc, "median": np.nan, "lo": np.nan, "hi": np.nan, "p_up": np.nan, "n_oos": 0}
+        if has_distribution:
+            at = pred.loc[date]
+            row.update(median=float(at[quantile_name(0.5, h)]), lo=float(at[quantile_name(BAND[0], h)]),
+                       hi=float(at[quantile_name(BAND[1], h)]), p_up=float(at[p_up_name(h)]))
+            fan[h] = pipeline.distribution_.predict_quantiles(pred[forecast_name(h)].loc[[date]],
+                                                              design.aligned["btc_usd"], h, GRID).iloc[0]
+        elif errors is not None and h in errors.index:
+            row.update(lo=fc + errors.loc[h, "lo"], hi=fc + errors.loc[h, "hi"], n_oos=int(errors.loc[h, "n"]))
+        rows.append(row)
+    outlook = pd.DataFrame(
+        {n: [float(pred.loc[date, regime_forecast_name(n, h)]) for h in pipeline.horizons] for n in labels
+         if all(regime_forecast_name(n, h) in pred for h in pipeline.horizons)},
+        index=pd.Index(list(pipeline.horizons), name="horizon"))
     obs = design.regime_obs.iloc[design.regime_start():]
     fc = pipeline.feature_config
     flips = regime_flips(pipeline.regime_, obs.loc[obs.index < date], obs.loc[date], fc.regime_window,
@@ -262,4 +292,6 @@ def current_state(
         forecasts=pd.DataFrame(rows).set_index("horizon"), band=band,
         drivers=top_drivers(expl, date, top), narrative=narrative(expl, date, str(pred.loc[date, "regime"])),
         flips=flips, names=pipeline.regime_.state_match(), naming_notes=tuple(pipeline.regime_.naming_notes_),
+        band_source=source, outlook=outlook,
+        spell_left=float(pred.loc[date, SPELL_LEFT]) if SPELL_LEFT in pred else float("nan"), fan=fan,
     )

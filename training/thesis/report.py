@@ -134,6 +134,10 @@ class ReportData:
         The walk-forward (out-of-sample) labels of the model's training run, shown on the
         timeline; None when the run logged none (the timeline then shows ``regimes``, captioned
         as labels of an HMM fitted on all the training data).
+    distribution : pd.DataFrame or None
+        The run's ``evaluation/distribution/distribution.csv`` (coverage, CRPS, Brier).
+    regime_forecast : pd.DataFrame or None
+        The run's ``evaluation/distribution/regime.csv`` (scores of the regime forecast).
     """
 
     model_label: str
@@ -153,6 +157,8 @@ class ReportData:
     data_note: str = ""
     stale: str | None = None
     oos_regimes: pd.Series | None = None
+    distribution: pd.DataFrame | None = None
+    regime_forecast: pd.DataFrame | None = None
 
 
 _CSS = """
@@ -208,7 +214,7 @@ def _pct(log_return: float) -> str:
     return "–" if not np.isfinite(log_return) else f"{(np.exp(log_return) - 1) * 100:+.1f}%"
 
 
-def _now_section(now: NowState) -> str:
+def _now_section(now: NowState, aligned: pd.DataFrame) -> str:
     color = _GROUP_COLORS.get(now.regime, "#1f77b4")
     bars = "".join(
         f"<div>{html.escape(label)} {p:.0%}</div><div class='bar'><span style='width:{p * 100:.1f}%;"
@@ -219,13 +225,37 @@ def _now_section(now: NowState) -> str:
     head = now.forecasts.loc[21] if 21 in now.forecasts.index else now.forecasts.iloc[0]
     head_h = 21 if 21 in now.forecasts.index else int(now.forecasts.index[0])
     q_lo, q_hi = now.band
-    fc_table = pd.DataFrame({
-        "horizon (business days)": fc["horizon"].astype(str),
-        "forecast": [_pct(v) for v in fc["forecast"]],
-        f"band ({q_lo:.0%}–{q_hi:.0%} of past out-of-sample errors)": [
-            f"{_pct(lo)} to {_pct(hi)}" for lo, hi in zip(fc["lo"], fc["hi"], strict=True)],
-        "errors behind the band": fc["n_oos"].astype(str),
-    })
+    bands = [f"{_pct(lo)} to {_pct(hi)}" for lo, hi in zip(fc["lo"], fc["hi"], strict=True)]
+    if now.band_source == "forecast distribution":
+        fc_table = pd.DataFrame({
+            "horizon (business days)": fc["horizon"].astype(str),
+            "forecast": [_pct(v) for v in fc["forecast"]],
+            "median": [_pct(v) for v in fc["median"]],
+            f"{q_hi - q_lo:.0%} band ({q_lo:.0%}–{q_hi:.0%} quantiles)": bands,
+            "P(up)": [f"{p:.0%}" for p in fc["p_up"]],
+        })
+        band_note = ("Bands are quantiles of the model's forecast distribution: the forecast plus BTC's current "
+                     "volatility times the standardised history of its returns, so they widen when BTC is volatile. "
+                     "Walk-forward coverage of the 80% band is in the training run.")
+    else:
+        fc_table = pd.DataFrame({
+            "horizon (business days)": fc["horizon"].astype(str),
+            "forecast": [_pct(v) for v in fc["forecast"]],
+            f"band ({q_lo:.0%}–{q_hi:.0%} of past out-of-sample errors)": bands,
+            "errors behind the band": fc["n_oos"].astype(str),
+        })
+        band_note = "Bands are quantiles of past out-of-sample errors: the same width every day."
+    outlook_html = ""
+    if len(now.outlook):
+        table = now.outlook.reset_index().assign(horizon=lambda d: d.horizon.astype(str) + " days")
+        spell = (f" The {html.escape(now.regime)} regime is expected to last about {now.spell_left:.0f} more "
+                 "business days." if np.isfinite(now.spell_left) else "")
+        outlook_html = (f"<h3>Regime outlook: P(regime in h business days)</h3>{_table(table, {n: '.0%' for n in now.outlook.columns})}"
+                        f"<p class='note'>From the regime model's transition matrix and today's filtered "
+                        f"probabilities.{spell}</p>")
+    fan_html = ""
+    if now.fan:
+        fan_html = _img(_via_file(plots.fan_chart, aligned["btc_usd"], now.date, now.fan), "forecast fan chart")
     drivers = now.drivers.assign(feature=lambda d: d.feature.map(describe_feature),
                                  contribution=lambda d: d.contribution * 100)
     drivers = drivers.rename(columns={"contribution": "contribution (pts)"})
@@ -248,9 +278,11 @@ def _now_section(now: NowState) -> str:
  <div class="card"><div class="note">Filtered regime probabilities</div>{bars}</div>
  <div class="card"><div class="note">BTC over the next {head_h} business days</div>
   <div class="big">{_pct(head.forecast)}</div>
-  <div class="note">band {_pct(head.lo)} to {_pct(head.hi)}</div></div>
+  <div class="note">band {_pct(head.lo)} to {_pct(head.hi)}{
+      f" · P(up) {head.p_up:.0%}" if np.isfinite(head.get("p_up", np.nan)) else ""}</div></div>
 </div>
 <h3>Forecasts of BTC's return</h3>{_table(fc_table)}
+<p class="note">{band_note}</p>{fan_html}{outlook_html}
 <p>{html.escape(now.narrative)}</p>
 <h3>Top drivers (SHAP, {now.drivers.shape[0]} largest)</h3>
 {_table(drivers, {"value": ".4g", "percentile": ".0f", "contribution (pts)": "+.2f"})}
@@ -303,7 +335,36 @@ lag (circular-shift null). Regimes: {html.escape(regime_source)}.</p>"""]
     return "\n".join(parts)
 
 
-def _walk_forward_section(scores: pd.DataFrame | None, dm: pd.DataFrame | None) -> str:
+def _distribution_html(distribution: pd.DataFrame | None, regime: pd.DataFrame | None) -> str:
+    """Coverage and scores of the forecast distributions and of the regime forecast (walk-forward)."""
+    parts = []
+    if distribution is not None and len(distribution):
+        d = distribution[distribution.group != "non-overlap"]
+        cov = d.pivot(index="horizon", columns="group", values="coverage")
+        cov = cov[["all", *[c for c in cov.columns if c != "all"]]].rename(columns={"all": "overall"}).reset_index()
+        overall = distribution[distribution.group == "all"]
+        cols = {"horizon": "horizon", "width": "mean width", "base_width": "width, unconditional",
+                "crps_skill": "CRPS skill", "crps_skill_lo": "lo", "crps_skill_hi": "hi",
+                "brier": "Brier P(up)", "base_brier": "Brier, base rate", "brier_skill": "Brier skill"}
+        sc = overall[[c for c in cols if c in overall]].rename(columns=cols)
+        parts.append(f"""<h3>Forecast distributions: coverage of the 80% band (goal 80%)</h3>
+{_table(cov, {"horizon": ".0f", **{c: ".1%" for c in cov.columns if c != "horizon"}})}
+<h3>Forecast distributions against the unconditional one (expanding quantiles and base rate)</h3>
+{_table(sc, {"horizon": ".0f", "mean width": ".3f", "width, unconditional": ".3f", "CRPS skill": "+.1%",
+             "lo": "+.1%", "hi": "+.1%", "Brier P(up)": ".4f", "Brier, base rate": ".4f", "Brier skill": "+.1%"})}
+<p class="note">Skill = 1 − score / reference score (positive: better than the unconditional distribution);
+lo/hi: moving-block bootstrap 90% interval.</p>""")
+    if regime is not None and len(regime):
+        r = regime[regime.group == "all"]
+        cols = {"horizon": "horizon", "n": "n", "brier_model": "Brier", "brier_persistence": "Brier, persistence",
+                "brier_unconditional": "Brier, unconditional", "log_model": "log score",
+                "log_unconditional": "log score, unconditional", "brier_skill_vs_unconditional": "skill vs unconditional"}
+        parts.append(f"""<h3>Regime forecast P(regime in h business days)</h3>
+{_table(r[list(cols)].rename(columns=cols), {"horizon": ".0f", "n": ".0f", "skill vs unconditional": "+.1%"})}""")
+    return "".join(parts)
+
+
+def _walk_forward_section(scores: pd.DataFrame | None, dm: pd.DataFrame | None, extra: str = "") -> str:
     if scores is None or scores.empty:
         return '<section id="walkforward"><h2>Walk-forward results against baselines</h2><p>The model run logged no scores.</p></section>'
     overall = scores[scores.regime == "all"]
@@ -319,7 +380,7 @@ def _walk_forward_section(scores: pd.DataFrame | None, dm: pd.DataFrame | None) 
         dm_html = "<h3>Diebold-Mariano: model vs best baseline</h3>" + _table(dm, {"horizon": ".0f", "dm_stat": "+.2f", "p_value": ".3f"})
     return f"""<section id="walkforward"><h2>Walk-forward results against baselines</h2>
 <p class="note">Out-of-sample rank IC (with block-bootstrap interval), OOS R² against the expanding mean, hit rate
-and MAE of forward log returns, from the model's training run.</p>{tables}{dm_html}</section>"""
+and MAE of forward log returns, from the model's training run.</p>{tables}{dm_html}{extra}</section>"""
 
 
 def _shap_section(expl: Explanation) -> str:
@@ -371,10 +432,10 @@ def render_html(data: ReportData) -> str:
 Model {html.escape(data.model_label)} (trained on {html.escape(" to ".join(data.trained_range))}) ·
 run {html.escape(data.run_id)} · generated {html.escape(data.generated)}</div>{stale}</header>
 <main>
-{_now_section(data.now)}
+{_now_section(data.now, data.aligned)}
 {_timeline_section(data)}
 {_leadlag_section(data.leadlag, data.regime_source)}
-{_walk_forward_section(data.scores, data.dm)}
+{_walk_forward_section(data.scores, data.dm, _distribution_html(data.distribution, data.regime_forecast))}
 {_shap_section(data.expl)}
 </main><footer>Forecasts are forward log returns shown as simple returns; nothing here is investment advice.</footer>
 </body></html>"""
