@@ -70,6 +70,10 @@ class EvalConfig:
         Block-bootstrap resamples for confidence intervals.
     baselines : bool
         Whether to evaluate the baselines (zero, expanding mean, momentum, linear, no-regime).
+    sealed_days : int
+        Business days at the end of the history held out from every choice (0: none). The
+        walk-forward still forecasts them out of sample, but tuning never sees them and the
+        champion gate judges on them (see :func:`training.evaluation.sealed.sealed_start`).
     """
 
     initial_train: int = 756
@@ -77,6 +81,7 @@ class EvalConfig:
     window: str = "expanding"
     n_bootstrap: int = 500
     baselines: bool = True
+    sealed_days: int = 504
 
     def __post_init__(self) -> None:
         if self.initial_train < 252:
@@ -87,6 +92,8 @@ class EvalConfig:
             raise ConfigError(f"`window` must be expanding or rolling. Got '{self.window}'.")
         if self.n_bootstrap < 0:
             raise ConfigError(f"`n_bootstrap` must be >= 0. Got {self.n_bootstrap}.")
+        if self.sealed_days < 0:
+            raise ConfigError(f"`sealed_days` must be >= 0. Got {self.sealed_days}.")
 
 
 @dataclass(frozen=True)
