@@ -306,5 +306,6 @@ def test_placebo_refused_and_a_genuinely_better_model_on_newer_data_promoted(tmp
     with monkeypatch.context() as m:
         m.setattr(train_job, "make_template", placebo)
         again = train_job.run_training(cfg, panel=newest)
-    assert not again.gate.promote, again.gate
-    assert again.gate.reason.startswith("not promoted: not better than champion v2 beyond noise") or again.blocking
+    assert not again.gate.promote and again.blocking == []
+    assert again.gate.reason.startswith("not promoted: not better than champion v2 beyond noise on the sealed segment")
+    assert "its logged walk-forward forecasts (same data and folds)" in again.gate.details[2]
