@@ -197,6 +197,8 @@ def test_force_blocking_checks_and_the_first_champion(market, champion_is):
     assert forced.promote and forced.reason == "promotion forced (--force-promote)" and forced.details == ("blocked: x",)
     blocked = decide_promotion(_candidate(signal, realized, blocking=["x", "y"]), None)
     assert not blocked.promote and blocked.reason == "not promoted: 2 blocking check(s) failed"
+    older = decide_promotion(_candidate(signal, realized, last="2019-12-31", blocking=["x"]), _champion())
+    assert older.details == ("blocked: x", "and its data end 2019-12-31, before champion v3's 2024-12-31")
     assert decide_promotion(_candidate(signal, realized), None).reason == "no champion yet; every check passed"
 
 
@@ -232,6 +234,9 @@ def test_no_promotion_without_an_improvement_beyond_noise(market, champion_is):
     tie = decide_promotion(_candidate(slightly, realized), _champion())
     assert not tie.promote and tie.reason.startswith("not promoted: not better than champion v3 beyond noise on the "
                                                      "sealed segment (p = ")
+    champion_is(signal, "its logged walk-forward forecasts (same data and folds)")
+    same = decide_promotion(_candidate(signal, realized), _champion())  # other settings, identical forecasts
+    assert same.reason.endswith("(identical losses, no test; needs p < 0.05)")
     worse = decide_promotion(_candidate(noise, realized), _champion())
     assert not worse.promote and worse.figures["gate.sealed.p_value"] > 0.95
 

@@ -348,7 +348,7 @@ def segment_lines(result: TrainResult) -> list[str]:
     lines = []
     for label, table in (("walk-forward", result.walk_forward), ("sealed segment", result.sealed)):
         if len(table) and table["n"].min() > 0:
-            span = f"{result.n_folds} folds from {result.first_test}, " if label == "walk-forward" else ""
+            span = f"{result.n_folds} folds, " if label == "walk-forward" else ""
             horizons = "/".join(str(h) for h in table["horizon"])
             lines.append(f"{label} ({span}{table['first'].iloc[0]} → {table['last'].iloc[0]}, {int(table['n'].iloc[0])} "
                          f"scored dates), {horizons} days: R² vs zero {_horizon_figures(table, 'r2_zero')} (skill "

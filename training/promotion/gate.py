@@ -101,11 +101,15 @@ class Comparison:
     dm_stat: float
     p_value: float
 
+    def p_text(self) -> str:
+        """The p-value as shown (identical losses leave nothing to test)."""
+        return f"p = {self.p_value:.3f}" if np.isfinite(self.p_value) else "identical losses, no test"
+
     def text(self, version: str) -> str:
         """One line: the segment, its dates and the figures."""
         return (f"{self.segment} {self.first} → {self.last} ({self.n} dates): skill {self.candidate:+.4f} vs "
                 f"champion v{version} {self.champion:+.4f} (difference {self.candidate - self.champion:+.4f}, "
-                f"one-sided Diebold-Mariano p = {self.p_value:.3f})")
+                f"one-sided Diebold-Mariano {self.p_text()})")
 
 
 @dataclass(frozen=True)
@@ -202,7 +206,9 @@ def decide_promotion(candidate: Candidate, champion: ChampionRecord | None, forc
     if force:
         return GateDecision(True, "promotion forced (--force-promote)", blocked, champion_version=version)
     if blocked:
-        return GateDecision(False, f"not promoted: {len(blocked)} blocking check(s) failed", blocked,
+        if champion is not None and champion.data_last is not None and candidate.data_last < champion.data_last:
+            blocked += (f"and its data end {candidate.data_last}, before champion v{version}'s {champion.data_last}",)
+        return GateDecision(False, f"not promoted: {len(candidate.blocking)} blocking check(s) failed", blocked,
                             champion_version=version)
     if champion is None:
         return GateDecision(True, "no champion yet; every check passed")
@@ -234,9 +240,9 @@ def decide_promotion(candidate: Candidate, champion: ChampionRecord | None, forc
     figures = _figures(sealed, full)
     judged = sealed or full
     if not judged.p_value < GATE_ALPHA:
-        what = f"p = {judged.p_value:.3f}" if np.isfinite(judged.p_value) else "no test possible"
         return GateDecision(False, f"not promoted: not better than champion v{version} beyond noise on the "
-                                   f"{judged.segment} ({what}, needs < {GATE_ALPHA})", details, figures, version)
+                                   f"{judged.segment} ({judged.p_text()}; needs p < {GATE_ALPHA})", details, figures,
+                            version)
     if full.candidate < full.champion:
         return GateDecision(False, f"not promoted: worse than champion v{version} on the full walk-forward "
                                    f"(skill {full.candidate:+.4f} vs {full.champion:+.4f})", details, figures, version)
