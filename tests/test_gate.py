@@ -13,6 +13,7 @@ from features.errors import ConfigError
 from models.pipeline import RegimeForecastPipeline
 from tests.conftest import SEED
 from tests.placebo import ShuffledFeatures
+from tests.test_registry import QUICK
 from training.config import Config
 from training.evaluation.sealed import sealed_start
 from training.evaluation.skill import (
@@ -287,11 +288,8 @@ def test_the_promotion_lock_is_exclusive_and_local_only(tmp_path):
 def test_placebo_refused_and_a_genuinely_better_model_on_newer_data_promoted(tmp_path, demo_market, monkeypatch):
     """A champion whose features are shuffled in time is replaced by the genuine chain trained on newer data
     (the placebo re-evaluated on those data); the placebo trained on the same newest data cannot come back."""
-    cfg = Config().replace(
-        model={"hmm_n_init": 1, "horizons": (5, 21)},
-        evaluation={"initial_train": 504, "step": 252, "n_bootstrap": 0, "baselines": False},
-        tracking={"tracking_uri": f"sqlite:///{tmp_path}/mlflow.db", "experiment": "test"},
-    )
+    cfg = QUICK.replace(evaluation={"n_bootstrap": 0, "baselines": False},
+                        tracking={"tracking_uri": f"sqlite:///{tmp_path}/mlflow.db", "experiment": "test"})
     newest, older = demo_market.panel.loc["2013-01-01":], demo_market.panel.loc["2013-01-01":"2023-12-31"]
     make_template = train_job.make_template
 

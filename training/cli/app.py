@@ -72,7 +72,7 @@ def train(
     sealed_days: Annotated[Optional[int], typer.Option("--sealed-days", help="Final business days sealed from tuning, on which the champion gate judges (default 504; 0 = none).")] = None,
     no_baselines: Annotated[bool, typer.Option("--no-baselines", help="Skip the linear and no-regime baselines (faster).")] = False,
     config: Annotated[Optional[Path], typer.Option("--config", help="TOML file with [data] [features] [model] [evaluation] [tracking] sections; options given here override it.")] = None,
-    params: Annotated[Optional[str], typer.Option("--params", help="'best' uses the best trial of the tuning study (see `regime tune`).")] = None,
+    params: Annotated[Optional[str], typer.Option("--params", help="'best' uses the best trial of the tuning study (see `regime tune`); only on the data the study was tuned on.")] = None,
     study: Annotated[Optional[str], typer.Option(help="Tuning study name for --params best.")] = None,
     storage: Annotated[Optional[str], typer.Option(help="Tuning storage (journal file path or RDB URL) for --params best.")] = None,
     experiment: Annotated[Optional[str], typer.Option(help="MLflow experiment name.")] = None,

@@ -127,8 +127,8 @@ def tune(
 
     Examples: `regime tune --trials 100`; on several machines, each runs
     `regime tune --trials 50 --storage postgresql://user:pw@db/optuna --study btc-21d -h 21`.
-    Then `regime train --params best [--study NAME --storage URL]`. Ctrl-C stops after
-    keeping every finished trial. See docs/tuning.md.
+    It ends by printing the exact `regime train --params best ...` command for the data it
+    tuned on. Ctrl-C stops after keeping every finished trial. See docs/tuning.md.
     """
     import logging
 
