@@ -57,7 +57,8 @@ def scored_dates(predictions: Predictions, columns: Sequence[str] = ("model",),
     return common
 
 
-def _yf(frame: pd.DataFrame, column: str, dates: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+def _realised_and_forecast(frame: pd.DataFrame, column: str,
+                           dates: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     return frame["realized"].reindex(dates).to_numpy(dtype=float), frame[column].reindex(dates).to_numpy(dtype=float)
 
 
@@ -71,7 +72,7 @@ def skill_by_horizon(predictions: Predictions, column: str, dates: pd.DatetimeIn
     """
     out = {}
     for h, frame in predictions.items():
-        y, f = _yf(frame, column, dates)
+        y, f = _realised_and_forecast(frame, column, dates)
         mse0 = float(np.mean(y ** 2)) if len(y) else 0.0
         out[h] = 1.0 - float(np.mean((y - f) ** 2)) / mse0 if mse0 > 0 else float("nan")
     return out
@@ -95,7 +96,7 @@ def segment_scores(predictions: Predictions, dates: pd.DatetimeIndex, column: st
     """
     rows = []
     for h, frame in predictions.items():
-        y, f = _yf(frame, column, dates)
+        y, f = _realised_and_forecast(frame, column, dates)
         m = frame["expanding_mean"].reindex(dates).fillna(0.0).to_numpy(dtype=float)
         mse, mse0, msem = (float(np.mean(v ** 2)) if len(v) else float("nan") for v in (y - f, y, y - m))
         rows.append({"horizon": h, "n": len(dates),
@@ -121,8 +122,8 @@ def loss_differential(predictions: Predictions, a: str, b: str, dates: pd.Dateti
     """
     parts = []
     for frame in predictions.values():
-        y, fa = _yf(frame, a, dates)
-        _, fb = _yf(frame, b, dates)
+        y, fa = _realised_and_forecast(frame, a, dates)
+        _, fb = _realised_and_forecast(frame, b, dates)
         parts.append(((y - fa) ** 2 - (y - fb) ** 2) / np.mean(y ** 2))
     return pd.Series(np.mean(parts, axis=0), index=dates)
 

@@ -162,8 +162,8 @@ def compare(predictions: Mapping[int, pd.DataFrame], champion: Mapping[int, pd.S
     horizons = [h for h in predictions if h in champion]
     if not horizons:
         raise ValueError(f"the champion forecasts none of the horizons {', '.join(map(str, predictions))}")
-    merged = {h: predictions[h][["realized", "model", "expanding_mean"]].assign(
-        champion=champion[h].reindex(predictions[h].index)) for h in horizons}
+    merged = {h: predictions[h][["realized", "model"]].assign(champion=champion[h].reindex(predictions[h].index))
+              for h in horizons}
     everything = scored_dates(merged, ("model", "champion"))
     if len(everything) == 0:
         raise ValueError("the champion has no forecast on the candidate's scored dates")

@@ -280,14 +280,15 @@ def run_tuning(cfg: Config, settings: TuneSettings, reporter: TuneReporter | Non
         finished.append(trial)
         reporter.trial_finished(trial, best_trial(study))
 
+    setup = study_setup(base, data)
     tags = {"optuna.study": settings.study, "optuna.storage": describe_storage(settings.storage),
             "optuna.worker": worker_id(), "optuna.seed": str(settings.seed), "data.fingerprint": data.fingerprint,
-            "sealed.start": str(study_setup(base, data)["sealed_start"]), "tuning.seen_to": data.seen_to}
+            "sealed.start": str(setup["sealed_start"]), "tuning.seen_to": data.seen_to}
     with (
         mlflow.start_run(experiment_id=experiment_id, run_name=f"tune-{settings.study}", tags=tags) as run,
         threadpool_limits(limits=1),  # one core per worker: threads only contend on this small data
     ):
-        mlflow.log_dict(study_setup(base, data), "study/setup.json")
+        mlflow.log_dict(setup, "study/setup.json")
         callbacks = [MlflowTrialLogger(experiment_id, run.info.run_id, settings.study), on_trial]
         t0 = time.perf_counter()
         interrupted = False
@@ -296,7 +297,6 @@ def run_tuning(cfg: Config, settings: TuneSettings, reporter: TuneReporter | Non
                            timeout=settings.timeout, callbacks=callbacks, catch=(RegimeError,))
         except KeyboardInterrupt:
             interrupted = True
-        setup = study_setup(base, data)
         result = TuneResult(
             settings.study, tags["optuna.storage"], None, None, setup["sealed_start"],
             state_counts(study), len(finished), time.perf_counter() - t0, run.info.run_id, interrupted,
