@@ -39,7 +39,12 @@ def _frames(result, design, centre, quantiles_of):  # noqa: ANN001 - a script
     import numpy as np
 
     from features.target import target_name
-    from models.quantiles import GRID, expanding_base_rate, expanding_quantiles, prob_above
+    from models.quantiles import (
+        GRID,
+        expanding_base_rate,
+        expanding_quantiles,
+        prob_above,
+    )
     from training.evaluation.distributions import DistributionForecasts
 
     out = {}
@@ -152,11 +157,16 @@ def main() -> None:
 
     import numpy as np
     import pandas as pd
+
     from features.sources import load_panel
     from models.distribution import ReturnDistribution
     from models.pipeline import RegimeForecastPipeline
     from training.config import Config
-    from training.evaluation.distributions import distribution_scores, scored_rows, walk_forward_distributions
+    from training.evaluation.distributions import (
+        distribution_scores,
+        scored_rows,
+        walk_forward_distributions,
+    )
     from training.evaluation.walk_forward import run_walk_forward
     from training.jobs.train import make_template
 

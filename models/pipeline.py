@@ -189,6 +189,16 @@ class RegimeForecastPipeline(BaseEstimator):
         start = design.regime_start()  # the whole observed history, whatever rows are forecast
         return self.regime_.filter_proba(design.regime_obs.iloc[start:]).reindex(design.index)
 
+    def regime_state_proba(self, design: Design) -> pd.DataFrame:
+        """Filtered probabilities of each regime state (``state_0`` ...) for every row (NaN in the warm-up).
+
+        Several states may share a name; :meth:`regime_proba` sums them by name.
+        """
+        check_is_fitted(self, "regime_")
+        if self.regime_ is None:
+            return pd.DataFrame(index=design.index)
+        return self.regime_.filter_state_proba(design.regime_obs.iloc[design.regime_start():]).reindex(design.index)
+
     def design_matrix(self, design: Design) -> pd.DataFrame:
         """Features plus (when used) filtered regime probabilities."""
         return pd.concat([design.features, self.regime_proba(design)], axis=1)

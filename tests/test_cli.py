@@ -31,7 +31,8 @@ def test_help_teaches_the_commands():
 
 @pytest.mark.slow
 def test_train_predict_explain_end_to_end_on_demo(mlflow_store, tmp_path, monkeypatch, capsys):
-    code, out, err = run_cli(["train", *FAST, "--horizon", "5", "--horizon", "21"], monkeypatch, capsys)
+    # forced: on these six years the fast model loses to the zero forecast on its sealed segment, which the gate blocks
+    code, out, err = run_cli(["train", *FAST, "--horizon", "5", "--horizon", "21", "--force-promote"], monkeypatch, capsys)
     assert code == 0, err
     assert "model" in out and "expanding_mean" in out and "linear" in out and "no_regime" in out
     assert "as @champion" in out

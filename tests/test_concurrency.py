@@ -1,9 +1,11 @@
 """Concurrent jobs on one local sqlite store: trainings at once, a prediction during training,
-and processes opening a brand-new store together."""
+promotions serialised by the store's lock, and processes opening a brand-new store together."""
 
 from __future__ import annotations
 
 import subprocess
+import sys
+import textwrap
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -21,7 +23,9 @@ from tests.test_failure_safety import (
     spawn,
     stderr_of,
     train_command,
+    wait_for,
 )
+from training.config import MODEL_NAME, Config
 
 pytestmark = pytest.mark.slow
 
@@ -43,8 +47,8 @@ def _assert_finished_or_failed_cleanly(store: Store, name: str, code: int) -> No
 def test_two_trainings_and_a_prediction_at_once(tmp_path: Path) -> None:
     """Two `regime train` jobs on the same store (one with --force-promote) while `regime predict`
     reads the champion: every job finishes (or fails with one line), no run stays RUNNING, each
-    version's alias follows the gate (an equal score never beats the champion, force always wins)
-    and the prediction succeeds."""
+    version's alias follows the gate (the champion's settings on its data are no promotion, force
+    always wins) and the prediction succeeds."""
     store = champion_store(tmp_path)
     before = registry_state(store)
     predicted = tmp_path / "pred.csv"
@@ -77,6 +81,82 @@ def test_two_trainings_and_a_prediction_at_once(tmp_path: Path) -> None:
     assert after.aliases["champion"] == aliases.get("forced", before.aliases["champion"])
     if "plain" in aliases:
         assert after.aliases["challenger"] == aliases["plain"]
+
+
+#: Settings whose model passes the gate's checks on the demo market (two horizons, six folds, no extras).
+QUICK_TOML = """\
+[model]
+horizons = [5, 21]
+hmm_n_init = 1
+lgbm_params = { n_estimators = 40 }
+
+[evaluation]
+initial_train = 504
+step = 504
+n_bootstrap = 0
+baselines = false
+"""
+
+#: `regime train` that, once its gate has decided, writes $PAUSE_MARK and waits for $RELEASE to exist
+#: (at most 120 s) before registering: the widest race a concurrent promotion could exploit.
+PAUSED_AFTER_GATE = textwrap.dedent("""\
+    import os, sys, time
+    from pathlib import Path
+    import training.jobs.train as job
+
+    decide = job.decide_promotion
+    def paused(*args, **kwargs):
+        decision = decide(*args, **kwargs)
+        Path(os.environ["PAUSE_MARK"]).write_text("decided")
+        deadline = time.monotonic() + 120
+        while not Path(os.environ["RELEASE"]).exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return decision
+    job.decide_promotion = paused
+    from training.cli import main
+    sys.argv = ["regime", *sys.argv[1:]]
+    main()
+""")
+
+
+def test_concurrent_promotions_leave_the_newest_data_champion(tmp_path: Path) -> None:
+    """Two trainings with different `--end` finish at once over a champion on older data. Training A
+    (data to 2023) decides first and then holds on; B (data to 2024) must wait for A's promotion to
+    complete, then compares against A and replaces it. Without the lock, B would promote itself over the
+    old champion and A would then overwrite it with older data."""
+    config = tmp_path / "quick.toml"
+    config.write_text(QUICK_TOML)
+    store = Store(tmp_path, f"sqlite:///{tmp_path}/mlflow.db", config)
+    with pytest.MonkeyPatch.context() as mp:
+        from training.jobs.train import run_training
+
+        mp.setenv("MLFLOW_TRACKING_URI", store.uri)
+        mp.chdir(tmp_path)
+        cfg = Config.from_toml(config).replace(data={"end": "2020-12-31"}, tracking={"force_promote": True})
+        assert run_training(cfg).version == "1"
+    mark, release = tmp_path / "a.mark", tmp_path / "a.release"
+    a_env = {**store.env(), "PAUSE_MARK": str(mark), "RELEASE": str(release)}
+    with ExitStack() as stack:
+        a = stack.enter_context(spawn(tmp_path, "a", [sys.executable, "-c", PAUSED_AFTER_GATE, "train", "--config",
+                                                      str(config), "--end", "2023-12-29"], a_env))
+        wait_for(mark, a)  # A has read the champion (v1, data to 2020) and decided to promote
+        b = _regime(stack, store, "b", train_command(store, "--end", "2024-12-31"))
+        deadline = time.monotonic() + 240
+        while b.poll() is None and "waiting for another training's promotion" not in stderr_of(tmp_path, "b"):
+            assert time.monotonic() < deadline, "training B never reached the gate"
+            time.sleep(0.2)
+        release.write_text("go")
+        codes = {"a": finish(a), "b": finish(b)}
+    assert codes == {"a": 0, "b": 0}, (stderr_of(tmp_path, "a"), stderr_of(tmp_path, "b"))
+    client = store.client()
+    by_end = {client.get_run(v.run_id).data.tags["data.last"]: v for v in client.search_model_versions(f"name='{MODEL_NAME}'")}
+    first, older, newest = by_end["2020-12-31"], by_end["2023-12-29"], by_end["2024-12-31"]
+    assert str(client.get_model_version_by_alias(MODEL_NAME, "champion").version) == str(newest.version)
+    assert older.tags["gate.reason"] == (f"refresh of champion v{first.version}: same settings, data to 2023-12-29 "
+                                         "instead of 2020-12-31")
+    # B decided only after A had moved the alias: it compared against A, not against the old champion
+    assert newest.tags["gate.reason"] == (f"refresh of champion v{older.version}: same settings, data to 2024-12-31 "
+                                          "instead of 2023-12-29")
 
 
 def test_processes_opening_a_new_store_together_all_work(tmp_path: Path) -> None:

@@ -138,7 +138,8 @@ class RegistryState:
 
 
 def champion_store(root: Path) -> Store:
-    """A store in ``root`` holding one model, trained in-process with :data:`FAST_TOML`, as champion."""
+    """A store in ``root`` holding one model, trained in-process with :data:`FAST_TOML`, as champion
+    (forced: the fast model need not pass the champion gate's checks)."""
     from training.jobs.train import run_training
 
     config = root / "fast.toml"
@@ -147,7 +148,7 @@ def champion_store(root: Path) -> Store:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLFLOW_TRACKING_URI", store.uri)
         mp.chdir(root)  # relative paths (outputs, a default store) stay in the store's folder
-        result = run_training(Config.from_toml(config))
+        result = run_training(Config.from_toml(config).replace(tracking={"force_promote": True}))
     assert result.gate is not None and result.gate.promote
     return store
 

@@ -1,4 +1,4 @@
-"""MLflow round trip, champion gate and failure safety, in a temporary store."""
+"""MLflow round trip, the champion gate through the registry and failure safety, in a temporary store."""
 
 from __future__ import annotations
 
@@ -13,9 +13,7 @@ from mlflow import MlflowClient
 
 from training.config import Config
 from training.jobs import train as train_job
-from training.promotion.gate import decide_promotion
 from training.tracking.model_io import load_pyfunc, unwrap
-from training.tracking.registry import current_version
 from training.tracking.store import configure_tracking
 
 pytestmark = pytest.mark.slow
@@ -23,16 +21,25 @@ pytestmark = pytest.mark.slow
 MODEL = "btc-forward-return"
 
 
+#: A quick configuration whose model beats the zero forecast on the demo market's sealed segment.
+QUICK = Config().replace(
+    model={"hmm_n_init": 1, "horizons": (5, 21), "lgbm_params": {"n_estimators": 40}},
+    evaluation={"initial_train": 504, "step": 504, "n_bootstrap": 20},
+)
+
+
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, small_panel):
+def demo_panel(demo_market):
+    """The demo market from 2013 (as `regime train` reads it)."""
+    return demo_market.panel.loc["2013-01-01":]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, demo_panel):
     """One small training job into a fresh store: (config, result)."""
     store = tmp_path_factory.mktemp("store")
-    cfg = Config().replace(
-        model={"hmm_n_init": 1, "horizons": (5, 21), "lgbm_params": {"n_estimators": 40}},
-        evaluation={"initial_train": 504, "step": 252, "n_bootstrap": 20},
-        tracking={"tracking_uri": f"sqlite:///{store}/mlflow.db", "experiment": "test"},
-    )
-    result = train_job.run_training(cfg, panel=small_panel)
+    cfg = QUICK.replace(tracking={"tracking_uri": f"sqlite:///{store}/mlflow.db", "experiment": "test"})
+    result = train_job.run_training(cfg, panel=demo_panel)
     return cfg, result
 
 
@@ -44,16 +51,35 @@ def _client(cfg: Config) -> MlflowClient:
 def test_first_model_becomes_champion_with_a_complete_run(trained):
     cfg, result = trained
     client = _client(cfg)
-    assert result.version == "1" and result.gate.promote
+    assert result.version == "1" and result.gate.promote and result.gate.reason == "no champion yet; every check passed"
     assert str(client.get_model_version_by_alias(MODEL, "champion").version) == "1"
     run = client.get_run(result.run_id)
     assert run.info.status == "FINISHED"
-    assert run.data.tags["data.fingerprint"] == result.fingerprint
-    assert "model.ic.21d" in run.data.metrics and "linear.ic.21d" in run.data.metrics
+    tags, metrics = run.data.tags, run.data.metrics
+    assert tags["data.fingerprint"] == result.fingerprint and tags["data.last"] == "2024-12-31"
+    assert "model.ic.21d" in metrics and "linear.ic.21d" in metrics
+    # the sealed window and its figures are in every run
+    assert (tags["sealed.start"], tags["sealed.end"]) == result.sealed_window == ("2023-01-26", "2024-12-31")
+    assert tags["gate.blocking"] == "none" and tags["registry.alias"] == "champion"
+    for key in ("sealed.model.r2_zero.21d", "sealed.model.r2_mean.5d", "sealed.model.mse_zero.21d", "sealed.model.ic.5d",
+                "walk_forward.model.mse.21d", "sealed.skill", "walk_forward.skill", "forecast_spread.21d"):
+        assert key in metrics, key
+    assert metrics["sealed.skill"] == pytest.approx(result.sealed["r2_zero"].mean())
     arts = {a.path for a in client.list_artifacts(result.run_id, "evaluation")}
     for name in ("regime_timeline_oos.png", "predicted_vs_realized.png", "shap_summary_21d.png", "folds.csv",
-                 "walk_forward_scores.csv", "coverage.csv"):
+                 "walk_forward_scores.csv", "coverage.csv", "squared_error_by_segment.csv"):
         assert f"evaluation/{name}" in arts
+
+
+def test_each_version_carries_the_decision_and_key_figures(trained):
+    cfg, result = trained
+    version = _client(cfg).get_model_version(MODEL, result.version)
+    assert version.description.startswith("**@champion**: no champion yet")
+    assert "sealed segment (2023-01-26 → " in version.description and "R² vs zero" in version.description
+    assert f"data: demo, {result.data_range[0]} → 2024-12-31 (fingerprint {result.fingerprint})" in version.description
+    assert version.tags["gate.decision"] == "champion" and version.tags["data.last"] == "2024-12-31"
+    assert version.tags["sealed.start"] == "2023-01-26"
+    assert float(version.tags["sealed.skill"]) == pytest.approx(result.sealed["r2_zero"].mean(), abs=1e-4)
 
 
 def test_loaded_by_alias_in_a_fresh_process_equals_in_process_predict(trained, small_panel, tmp_path):
@@ -78,40 +104,32 @@ def test_loaded_by_alias_in_a_fresh_process_equals_in_process_predict(trained, s
     assert info["horizons"] == [5, 21]
 
 
-def test_an_equal_model_does_not_replace_the_champion_and_force_does(trained, small_panel):
+def test_the_same_settings_on_the_same_data_are_no_promotion_and_force_promotes(trained, demo_panel):
     cfg, first = trained
-    again = train_job.run_training(cfg, panel=small_panel)  # same data, same settings: same score
+    again = train_job.run_training(cfg, panel=demo_panel)  # same data, same settings
     client = _client(cfg)
-    assert not again.gate.promote and "does not beat" in again.gate.reason
+    assert not again.gate.promote
+    assert again.gate.reason == ("not promoted: same settings as champion v1 on data ending the same day (2024-12-31); "
+                                 "nothing new")
     assert str(client.get_model_version_by_alias(MODEL, "champion").version) == first.version
     assert str(client.get_model_version_by_alias(MODEL, "challenger").version) == again.version
-    forced = train_job.run_training(cfg.replace(tracking={"force_promote": True}), panel=small_panel)
+    assert client.get_model_version(MODEL, again.version).description.startswith("**@challenger**: not promoted")
+    forced = train_job.run_training(cfg.replace(tracking={"force_promote": True}), panel=demo_panel)
+    assert forced.gate.reason == "promotion forced (--force-promote)"
     assert str(client.get_model_version_by_alias(MODEL, "champion").version) == forced.version
     client.set_registered_model_alias(MODEL, "champion", first.version)  # restore for the next tests
 
 
-def test_gate_rule_compares_scores(trained, small_panel):
-    cfg, result = trained
-    configure_tracking(cfg.tracking.tracking_uri)
-    champion = current_version(MODEL, "champion")
-    better = result.scores.assign(ic=result.scores.ic + 0.1)
-    worse = result.scores.assign(ic=result.scores.ic - 0.1)
-    assert decide_promotion(cfg, better, result.fingerprint, champion, small_panel).promote
-    assert not decide_promotion(cfg, worse, result.fingerprint, champion, small_panel).promote
-    assert decide_promotion(cfg, worse, result.fingerprint, None, small_panel).promote  # no champion yet
+def test_older_data_never_replace_the_champion(trained, demo_panel):
+    cfg, first = trained
+    older = train_job.run_training(cfg, panel=demo_panel.loc[:"2023-12-31"])
+    assert not older.gate.promote and older.blocking == []
+    assert older.gate.reason == ("not promoted: its data end 2023-12-29, before champion v1's 2024-12-31; older data "
+                                 "never replace newer (--force-promote overrides)")
+    assert str(_client(cfg).get_model_version_by_alias(MODEL, "champion").version) == first.version
 
 
-def test_gate_reevaluates_a_champion_trained_on_other_data(trained, small_panel):
-    cfg, result = trained
-    configure_tracking(cfg.tracking.tracking_uri)
-    champion = current_version(MODEL, "champion")
-    d = decide_promotion(cfg, result.scores, "another-fingerprint", champion, small_panel)
-    assert "re-evaluated" in d.reason
-    assert d.champion_score == pytest.approx(d.new_score, abs=1e-9)  # same settings, same data, same folds
-    assert d.promote and "newer data" in d.reason  # a tie on fresher data promotes
-
-
-def test_a_failing_job_leaves_the_registry_and_champion_untouched(trained, small_panel, monkeypatch):
+def test_a_failing_job_leaves_the_registry_and_champion_untouched(trained, demo_panel, monkeypatch):
     cfg, _ = trained
     client = _client(cfg)
     before = {str(v.version) for v in client.search_model_versions(f"name='{MODEL}'")}
@@ -122,7 +140,7 @@ def test_a_failing_job_leaves_the_registry_and_champion_untouched(trained, small
 
     monkeypatch.setattr(train_job, "log_pipeline_model", boom)
     with pytest.raises(RuntimeError, match="disk full"):
-        train_job.run_training(cfg, panel=small_panel)
+        train_job.run_training(cfg, panel=demo_panel)
     client = _client(cfg)
     assert {str(v.version) for v in client.search_model_versions(f"name='{MODEL}'")} == before
     assert str(client.get_model_version_by_alias(MODEL, "champion").version) == champion

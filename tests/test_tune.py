@@ -1,4 +1,4 @@
-"""Tuning: search space, walk-forward objective, hold-out, shared storages, MLflow trials, --params best."""
+"""Tuning: search space, walk-forward objective, sealed segment, shared storages, MLflow trials, --params best."""
 
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ from features.sources import load_panel
 from models.forecaster import DEFAULT_LGBM_PARAMS
 from tests.conftest import run_cli
 from training.config import Config
+from training.evaluation.skill import pooled_skill, scored_dates
 from training.jobs.train import evaluate
-from training.promotion.gate import gate_score
-from training.tuning.holdout import split_holdout
 from training.tuning.objective import walk_forward_scores
+from training.tuning.period import split_tuning
 from training.tuning.space import (
     SEARCH_SPACE,
     TrialSeededTPESampler,
@@ -47,7 +47,7 @@ from training.tuning.worker import best_config
 REGIME = str(Path(sys.executable).with_name("regime"))
 #: A small study: six years of the demo market, two folds on the tuning period, one horizon.
 SMALL = ["--start", "2017-01-01", "--end", "2022-12-31", "--initial-train", "504", "--step", "252", "-h", "21",
-         "--holdout-days", "252"]
+         "--sealed-days", "252"]
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def tiny() -> Config:
     return Config().replace(
         data={"start": "2017-01-01", "end": "2022-12-31"},
         model={"horizons": (21,), "hmm_n_init": 1},
-        evaluation={"initial_train": 504, "step": 252, "baselines": False, "n_bootstrap": 0},
+        evaluation={"initial_train": 504, "step": 252, "baselines": False, "n_bootstrap": 0, "sealed_days": 252},
     )
 
 
@@ -140,15 +140,16 @@ def test_sampler_is_reproducible_and_gives_each_shared_trial_its_own_draws():
     assert first[0].number != first[1].number and drawn[0] != drawn[1]
 
 
-# -- objective and hold-out --------------------------------------------------------------------
-def test_walk_forward_scores_end_at_the_gate_score(small_panel, tiny):
+# -- objective and sealed segment ----------------------------------------------------------------
+def test_walk_forward_scores_end_at_the_training_skill(small_panel, tiny):
     cfg = tiny.replace(model={"horizons": (5, 21), "lgbm_params": {"n_estimators": 60}})
     with threadpool_limits(limits=1):  # as in a tuning worker (KMeans threads only contend here)
         scores = list(walk_forward_scores(cfg, small_panel))
-        _, result, table, _ = evaluate(cfg, small_panel)
+        _, result, _, _ = evaluate(cfg, small_panel)
     assert [s.done for s in scores] == list(range(1, len(result.folds) + 1))
-    assert scores[0].cum_ic == pytest.approx(scores[0].fold_ic)
-    assert scores[-1].cum_ic == pytest.approx(gate_score(table), abs=1e-12)
+    assert scores[0].cum_score == pytest.approx(scores[0].fold_score)
+    skill = pooled_skill(result.predictions, "model", scored_dates(result.predictions))
+    assert scores[-1].cum_score == pytest.approx(skill, abs=1e-12)
 
 
 def test_walk_forward_scores_stop_when_the_hook_raises(small_panel, tiny):
@@ -163,15 +164,20 @@ def test_walk_forward_scores_stop_when_the_hook_raises(small_panel, tiny):
     assert seen == [1]  # the walk-forward stops at the first fold
 
 
-def test_holdout_is_cut_off_before_tuning_and_checked(small_panel, tiny):
-    data = split_holdout(small_panel, tiny, 252)
-    assert data.tuning.index.max() < data.holdout_start <= data.full.index.max()
-    assert (data.full.index >= data.holdout_start).sum() >= 252  # business days; the panel has weekends too
-    assert split_holdout(small_panel, tiny, 0).holdout_start is None
+def _sealed(cfg: Config, days: int) -> Config:
+    return cfg.replace(evaluation={"sealed_days": days})
+
+
+def test_the_sealed_segment_is_cut_off_before_tuning_and_checked(small_panel, tiny):
+    data = split_tuning(small_panel, tiny)
+    assert data.tuning.index.max() < data.sealed_start <= data.full.index.max()
+    assert data.seen_to == data.tuning.index.max().date().isoformat()
+    assert (data.full.index >= data.sealed_start).sum() >= 252  # business days; the panel has weekends too
+    assert split_tuning(small_panel, _sealed(tiny, 0)).sealed_start is None
     with pytest.raises(ConfigError, match="at least 126"):
-        split_holdout(small_panel, tiny, 20)
-    with pytest.raises(ConfigError, match="lower --holdout-days"):
-        split_holdout(small_panel, tiny, 1200)
+        split_tuning(small_panel, _sealed(tiny, 20))
+    with pytest.raises(ConfigError, match="lower --sealed-days"):
+        split_tuning(small_panel, _sealed(tiny, 1200))
 
 
 # -- storages, studies, errors -----------------------------------------------------------------
@@ -195,11 +201,14 @@ def test_user_facing_errors_are_one_line_config_errors(tmp_path):
 
 def test_a_study_refuses_workers_with_other_data(tmp_path):
     study = optuna.create_study(study_name="s", storage=open_storage(str(tmp_path / "j.log")))
-    setup = {"data_fingerprint": "abc", "holdout_start": "2023-01-02", "base": {"model": {"n_states": 3}}}
+    setup = {"data_fingerprint": "abc", "sealed_start": "2023-01-02", "base": {"model": {"n_states": 3}},
+             "data": {"data_dir": "../shared/data"}}
     join_setup(study, setup)
-    join_setup(study, setup)
+    join_setup(study, {**setup, "data": {"data_dir": "/abs/shared/data"}})  # the same data by another path
     with pytest.raises(ConfigError, match="other data fingerprint"):
         join_setup(study, {**setup, "data_fingerprint": "xyz"})
+    with pytest.raises(ConfigError, match="other sealed start"):
+        join_setup(study, {**setup, "sealed_start": "2022-01-03"})
 
 
 def test_a_trial_of_a_killed_journal_worker_is_marked_failed(tmp_path):
@@ -221,41 +230,81 @@ def test_a_trial_of_a_killed_journal_worker_is_marked_failed(tmp_path):
 
 
 # -- end to end ----------------------------------------------------------------------------------
+def _printed_command(out: str) -> list[str]:
+    """The `regime train ...` command `regime tune` printed, as arguments after `regime`."""
+    line = next(ln for ln in out.splitlines() if "`regime train --params best" in ln)
+    return line.split("`")[1].split()[1:]
+
+
 def test_tune_end_to_end_then_params_best_reproduces_the_best_trial(mlflow_store, monkeypatch, capsys, tiny):
     code, out, err = run_cli(["tune", "--trials", "3", *SMALL], monkeypatch, capsys)
     assert code == 0, err
-    assert "Best parameters" in out and "hold-out" in out
+    assert "Best parameters" in out and "sealed segment" in out
+    command = _printed_command(out)
+    assert command == ["train", "--params", "best", "--source", "demo", "--start", "2017-01-01", "--end", "2022-12-31",
+                       "--initial-train", "504", "--step", "252", "--sealed-days", "252"]
     study = optuna.load_study(study_name=DEFAULT_STUDY, storage=_journal(Path("mlruns/optuna-journal.log")))
     assert [t.number for t in study.trials] == [0, 1, 2]
     assert study.trials[0].user_attrs["role"] == "default"
     best = study.best_trial
-    assert str(best.number) in study.user_attrs["holdout_ic"]
+    assert str(best.number) in study.user_attrs["sealed_score"]
+    setup = study.user_attrs["setup"]
+    assert setup["data"]["seen_to"] < setup["sealed_start"] and setup["data"]["source"] == "demo"
 
     client = MlflowClient()
     runs = client.search_runs([client.get_experiment_by_name("btc-regime-tuning").experiment_id])
     parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert parent.data.tags["optuna.study"] == DEFAULT_STUDY and len(children) == 3
+    assert parent.data.tags["sealed.start"] == setup["sealed_start"]
     child = next(r for r in children if r.data.tags["optuna.trial"] == str(best.number))
     assert child.data.params["regime_window"] == str(best.params["regime_window"])
     assert child.data.metrics["score"] == pytest.approx(best.value)
-    assert len(client.get_metric_history(child.info.run_id, "cum_ic")) == len(best.intermediate_values)
+    assert len(client.get_metric_history(child.info.run_id, "cum_score")) == len(best.intermediate_values)
     arts = {a.path for a in client.list_artifacts(parent.info.run_id, "study")}
     assert {"study/best_trial.json", "study/optimization_history.png", "study/param_importances.png"} <= arts
 
     tuned = Config.from_dict(best.user_attrs["config"])
-    cfg = best_config(Config(), "best", None, None)
+    cfg, origin = best_config(Config(), "best", None, None)
     assert cfg.model == tuned.model and cfg.features == tuned.features and cfg.data == Config().data
-    data = split_holdout(load_panel(tuned.data), tuned, 252)
+    assert origin.fingerprint == setup["data_fingerprint"] and origin.seen_to == setup["data"]["seen_to"]
+    data = split_tuning(load_panel(tuned.data), tuned)
     *_, last = walk_forward_scores(tuned, data.tuning)
-    assert last.cum_ic == best.value  # the stored configuration reproduces the trial exactly
+    assert last.cum_score == best.value  # the stored configuration reproduces the trial exactly
+
+    # other data than the study's: refused before any run, naming both and the command that fits
+    code, _, err = run_cli(["train", "--params", "best", "--no-register"], monkeypatch, capsys)
+    assert code == 2 and "Traceback" not in err, err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("error: study 'btc-regime' was tuned on demo data 2017-01-01 → 2022-12-31") and \
+        "not on this training's demo data 2013-01-01 → 2024-12-31" in line and " ".join(command) in line, line
 
     seen = {}
-    monkeypatch.setattr("training.jobs.train.run_training", lambda c, reporter=None: seen.setdefault("cfg", c))
+    monkeypatch.setattr("training.jobs.train.run_training",
+                        lambda c, reporter=None, tuned=None: seen.update(cfg=c, tuned=tuned))
     monkeypatch.setattr("training.display.console.print_training_result", lambda *a: None)
-    code, _, err = run_cli(["train", "--params", "best", "--no-register"], monkeypatch, capsys)
+    code, _, err = run_cli([*command, "--no-register"], monkeypatch, capsys)  # the printed command, as printed
     assert code == 0, err
     assert seen["cfg"].model == tuned.model and seen["cfg"].features == tuned.features
+    assert seen["cfg"].data == tuned.data and seen["cfg"].evaluation.sealed_days == 252
+    assert seen["tuned"].study == DEFAULT_STUDY and seen["tuned"].trial == best.number
+
+
+@pytest.mark.slow
+def test_a_model_tuned_on_its_sealed_segment_is_refused_by_the_gate(mlflow_store, monkeypatch, capsys):
+    """A study that saw the whole history (--sealed-days 0) cannot give a champion judged on its last year."""
+    unsealed = [a if a != "252" or SMALL[i - 1] != "--sealed-days" else "0" for i, a in enumerate(SMALL)]
+    code, out, err = run_cli(["tune", "--trials", "2", *unsealed], monkeypatch, capsys)
+    assert code == 0, err
+    command = _printed_command(out)
+    assert "--sealed-days" in command and command[command.index("--sealed-days") + 1] == "0"
+    command[command.index("--sealed-days") + 1] = "252"  # judged on the last year, which the study saw
+    code, out, err = run_cli([*command, "--n-bootstrap", "0", "--no-baselines"], monkeypatch, capsys)
+    assert code == 0, err
+    assert "as @challenger: not promoted" in out and "blocked: tuned on the data it is judged on" in out, out
+    version = MlflowClient().get_model_version_by_alias("btc-forward-return", "challenger")
+    assert version.tags["gate.decision"] == "challenger" and version.tags["tuning.study"] == DEFAULT_STUDY
+    assert "tuned on the data it is judged on" in version.description
 
 
 @pytest.mark.slow

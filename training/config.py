@@ -101,6 +101,10 @@ class EvalConfig:
     compare_regimes : bool
         Also compare regime models (HMMs with 2, 3 and 4 states) on the data before the
         sealed segment and log the table with the run (see ``regime regimes``; slower).
+    sealed_days : int
+        Business days at the end of the history held out from every choice (0: none). The
+        walk-forward still forecasts them out of sample, but tuning never sees them and the
+        champion gate judges on them (see :func:`training.evaluation.sealed.sealed_start`).
     """
 
     initial_train: int = 756
@@ -109,6 +113,7 @@ class EvalConfig:
     n_bootstrap: int = 500
     baselines: bool = True
     compare_regimes: bool = False
+    sealed_days: int = 504
 
     def __post_init__(self) -> None:
         if self.initial_train < 252:
@@ -119,6 +124,8 @@ class EvalConfig:
             raise ConfigError(f"`window` must be expanding or rolling. Got '{self.window}'.")
         if self.n_bootstrap < 0:
             raise ConfigError(f"`n_bootstrap` must be >= 0. Got {self.n_bootstrap}.")
+        if self.sealed_days < 0:
+            raise ConfigError(f"`sealed_days` must be >= 0. Got {self.sealed_days}.")
 
 
 @dataclass(frozen=True)

@@ -73,10 +73,11 @@ def train(
     window: Annotated[Optional[str], typer.Option(help="Walk-forward training window: expanding or rolling.")] = None,
     embargo: Annotated[Optional[int], typer.Option(help="Extra business days dropped after the purge.")] = None,
     n_bootstrap: Annotated[Optional[int], typer.Option(help="Block-bootstrap resamples for confidence intervals (0 = none).")] = None,
+    sealed_days: Annotated[Optional[int], typer.Option("--sealed-days", help="Final business days sealed from tuning, on which the champion gate judges (default 504; 0 = none).")] = None,
     no_baselines: Annotated[bool, typer.Option("--no-baselines", help="Skip the linear and no-regime baselines (faster).")] = False,
     compare_regimes: Annotated[bool, typer.Option("--compare-regimes", help="Also compare HMMs with 2, 3 and 4 states before the sealed segment and log the table with the run (slower; see `regime regimes`).")] = False,
     config: Annotated[Optional[Path], typer.Option("--config", help="TOML file with \\[data] \\[features] \\[model] \\[evaluation] \\[tracking] sections; options given here override it.")] = None,
-    params: Annotated[Optional[str], typer.Option("--params", help="'best' uses the best trial of the tuning study (see `regime tune`).")] = None,
+    params: Annotated[Optional[str], typer.Option("--params", help="'best' uses the best trial of the tuning study (see `regime tune`); only on the data the study was tuned on.")] = None,
     study: Annotated[Optional[str], typer.Option(help="Tuning study name for --params best.")] = None,
     storage: Annotated[Optional[str], typer.Option(help="Tuning storage (journal file path or RDB URL) for --params best.")] = None,
     experiment: Annotated[Optional[str], typer.Option(help="MLflow experiment name.")] = None,
@@ -94,21 +95,23 @@ def train(
     from training.jobs.train import run_training
 
     cfg = Config.from_toml(config) if config else Config()
+    tuned = None
     if params:
         from training.tuning.worker import best_config
 
-        cfg = best_config(cfg, params, study, storage)
+        cfg, tuned = best_config(cfg, params, study, storage)
     cfg = cfg.replace(
         data=data_overrides(source, data_dir, start, end, seed, cache_dir, sources_file),
         model={k: v for k, v in {"horizons": tuple(horizon) if horizon else None, "n_states": n_states, "regime_engine": regime_engine, "embargo": embargo}.items() if v is not None},
         evaluation={k: v for k, v in {"initial_train": initial_train, "step": step, "window": window,
                                       "n_bootstrap": n_bootstrap, "baselines": False if no_baselines else None,
-                                      "compare_regimes": True if compare_regimes else None}.items() if v is not None},
+                                      "compare_regimes": True if compare_regimes else None,
+                                      "sealed_days": sealed_days}.items() if v is not None},
         tracking={k: v for k, v in {"experiment": experiment, "tracking_uri": tracking_uri,
                                     "register": False if no_register else None, "force_promote": force_promote or None}.items() if v is not None},
     )
     with TrainProgress() as progress:
-        result = run_training(cfg, progress)
+        result = run_training(cfg, progress, tuned=tuned)
     print_training_result(result, cfg)
 
 

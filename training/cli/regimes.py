@@ -20,7 +20,7 @@ def regimes(
     jump_penalty: Annotated[Optional[list[float]], typer.Option("--jump-penalty", help="Also compare jump models with this penalty; repeat.")] = None,
     observations: Annotated[Optional[str], typer.Option("--observations", help="Comma-separated regime observations (default: the config's; names in features.observations).")] = None,
     zscore_window: Annotated[Optional[int], typer.Option("--zscore-window", help="Trailing z-score window of the observations (0 = raw moves).")] = None,
-    sealed_days: Annotated[int, typer.Option("--sealed-days", help="Final business days left out of the comparison (the sealed test segment).")] = 504,
+    sealed_days: Annotated[Optional[int], typer.Option("--sealed-days", help="Final business days left out of the comparison: the sealed test segment (default: the config's, 504).")] = None,
     forecast: Annotated[bool, typer.Option("--forecast", help="Also measure what each candidate's regimes add to the forecast (Diebold-Mariano vs the model without regimes; slower).")] = False,
     config: Annotated[Optional[Path], typer.Option("--config", help="TOML config (features, model) the candidates start from.")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the table to this CSV file.")] = None,
@@ -39,19 +39,21 @@ def regimes(
     """
     from features.demo import generate_demo_market
     from features.errors import ConfigError
+    from features.sources import load_panel
     from training.config import Config
     from training.display.console import console, print_regime_comparison
-    from training.evaluation.folds import walk_forward_folds
-    from training.evaluation.regime_selection import Candidate, compare_regime_models
-    from training.jobs.regimes import comparison_data, log_comparison
-    from training.jobs.train import make_template
+    from training.evaluation.regime_selection import Candidate
+    from training.jobs.regimes import (
+        compare_before_sealed,
+        comparison_data,
+        log_comparison,
+    )
 
-    if sealed_days < 0:
-        raise ConfigError(f"`--sealed-days` must be >= 0. Got {sealed_days}.")
     cfg = Config.from_toml(config) if config else Config()
     features = {k: v for k, v in {"regime_observations": tuple(o.strip() for o in observations.split(",")) if observations else None,
                                   "regime_zscore_window": zscore_window}.items() if v is not None}
-    cfg = cfg.replace(data=data_overrides(source, data_dir, start, end), features=features)
+    cfg = cfg.replace(data=data_overrides(source, data_dir, start, end), features=features,
+                      evaluation={"sealed_days": sealed_days} if sealed_days is not None else {})
     states = n_states or [2, 3, 4]
     if any(k not in (2, 3, 4) for k in states):
         raise ConfigError(f"`--n-states` must be 2, 3 or 4. Got {states}.")
@@ -60,16 +62,14 @@ def regimes(
         raise ConfigError(f"`--covariance` must be diag or full. Got {covs}.")
     candidates = [Candidate("hmm", k, c) for k in states for c in covs]
     candidates += [Candidate("jump", k, jump_penalty=p) for p in (jump_penalty or []) for k in states]
-    design, description = comparison_data(cfg, sealed_days)
+    panel = load_panel(cfg.data)
+    design, description = comparison_data(cfg, panel)
     typer.echo(description)
-    ev = cfg.evaluation
-    folds = walk_forward_folds(len(design.index), design.first_complete(), ev.initial_train, ev.step, ev.window)
+    truth = generate_demo_market(seed=cfg.data.seed).regimes if cfg.data.source == "demo" else None
     with console.status("comparing regime models") as status:
-        table = compare_regime_models(
-            design, make_template(cfg), folds, candidates,
+        table, _ = compare_before_sealed(
+            cfg, panel, candidates, forecast=forecast, truth=truth,
             progress=lambda done, total, c: status.update(f"compared {done}/{total} regime models (last: {c.name})"),
-            forecast_folds=(ev.initial_train, ev.step, ev.window) if forecast else None,
-            truth=generate_demo_market(seed=cfg.data.seed).regimes if cfg.data.source == "demo" else None,
         )
     print_regime_comparison(table)
     if output:

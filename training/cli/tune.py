@@ -60,13 +60,13 @@ class TuneProgress:
     def trial_finished(self, trial: "FrozenTrial", best: "FrozenTrial | None") -> None:
         state = trial.state.name.lower()
         if state == "complete":
-            what = f"IC {trial.value:+.4f}"
+            what = f"skill {trial.value:+.4f}"
         elif state == "pruned":
             step = max(trial.intermediate_values)
-            what = f"at fold {step + 1} (cumulative IC {trial.intermediate_values[step]:+.4f})"
+            what = f"at fold {step + 1} (cumulative skill {trial.intermediate_values[step]:+.4f})"
         else:
             what = str(trial.user_attrs.get("fail_reason", "see --debug"))
-        lead = f"best IC {best.value:+.4f} (trial {best.number})" if best is not None else "no complete trial yet"
+        lead = f"best skill {best.value:+.4f} (trial {best.number})" if best is not None else "no complete trial yet"
         self._progress.console.print(f"trial {trial.number} {state}: {what}; {lead}")
         self._progress.update(self._trials, advance=1, description=lead)
 
@@ -75,7 +75,8 @@ class TuneProgress:
 
 
 def print_tune_result(result: "TuneResult") -> None:
-    """The best trial with its hold-out score against the defaults', the study's counts and the pace."""
+    """The best trial with its sealed-segment score against the defaults', the study's counts, the pace and
+    the exact `regime train` command on the data the study was tuned on."""
     from rich.console import Console
     from rich.table import Table
 
@@ -88,30 +89,24 @@ def print_tune_result(result: "TuneResult") -> None:
     if best is None:
         console.print("No complete trial yet.")
         return
-    holdout = f"from {result.holdout_start}" if result.holdout_start else "none (--holdout-days 0)"
-    t = Table(title=f"Mean walk-forward IC over horizons; hold-out {holdout}")
-    for col in ("trial", "tuning period", "hold-out"):
+    sealed = f"from {result.sealed_start}" if result.sealed_start else "none (--sealed-days 0)"
+    t = Table(title=f"Walk-forward skill (R² vs the zero forecast, mean over horizons); sealed segment {sealed}")
+    for col in ("trial", "tuning period", "sealed segment"):
         t.add_column(col, justify="right")
     for label, s in (("best", best), ("defaults", default)):
         if s is not None:
-            ho = "–" if s["holdout_ic"] is None else f"{s['holdout_ic']:+.4f}"
+            ho = "–" if s["sealed_score"] is None else f"{s['sealed_score']:+.4f}"
             t.add_row(f"{label} (#{s['number']})", f"{s['value']:+.4f}", ho)
     console.print(t)
     console.print("Best parameters: " + ", ".join(f"{k}={_short(v)}" for k, v in best["params"].items()))
     if result.interrupted:
-        console.print("[yellow]Interrupted: the hold-out was not scored.[/yellow]")
-    console.print("Train with them: `regime train --params best" + _study_args(result) + "`")
+        console.print("[yellow]Interrupted: the sealed segment was not scored.[/yellow]")
+    console.print("[dim]The sealed segment is for information: the champion gate judges the trained model on it.[/dim]")
+    console.print(f"Train with them, on the data this study was tuned on: `{result.command}`", soft_wrap=True)
 
 
 def _short(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
-def _study_args(result: "TuneResult") -> str:
-    from training.tuning.worker import DEFAULT_JOURNAL, DEFAULT_STUDY
-
-    out = "" if result.study == DEFAULT_STUDY else f" --study {result.study}"
-    return out if result.storage == str(DEFAULT_JOURNAL) else out + f" --storage '{result.storage}'"
 
 
 def tune(
@@ -119,7 +114,7 @@ def tune(
     timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds after which this worker starts no new trial.")] = None,
     study: Annotated[Optional[str], typer.Option("--study", help="Study name; workers with the same name and storage share it (default btc-regime).")] = None,
     storage: Annotated[Optional[str], typer.Option("--storage", help="Journal file (one machine; default mlruns/optuna-journal.log) or database URL such as postgresql://user:pw@host/optuna (many machines).")] = None,
-    holdout_days: Annotated[int, typer.Option("--holdout-days", help="Final business days kept out of tuning and scored only for the best trial (0 = none).")] = 504,
+    sealed_days: Annotated[Optional[int], typer.Option("--sealed-days", help="Final business days sealed from tuning (default 504; 0 = none); scored only for the best trial and the defaults.")] = None,
     sampler_seed: Annotated[int, typer.Option("--sampler-seed", help="Seed of the TPE sampler (same seed, one worker: same trials).")] = 0,
     source: SourceOpt = None,
     data_dir: DataDirOpt = None,
@@ -134,12 +129,12 @@ def tune(
     experiment: Annotated[Optional[str], typer.Option(help="MLflow experiment of the tuning runs (default btc-regime-tuning).")] = None,
     tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db).")] = None,
 ) -> None:
-    """Tune LightGBM, HMM states and feature windows on the walk-forward IC, then score the hold-out.
+    """Tune LightGBM, HMM states and feature windows on the walk-forward skill, then score the sealed segment.
 
     Examples: `regime tune --trials 100`; on several machines, each runs
     `regime tune --trials 50 --storage postgresql://user:pw@db/optuna --study btc-21d -h 21`.
-    Then `regime train --params best [--study NAME --storage URL]`. Ctrl-C stops after
-    keeping every finished trial. See docs/tuning.md.
+    It ends by printing the exact `regime train --params best ...` command for the data it
+    tuned on. Ctrl-C stops after keeping every finished trial. See docs/tuning.md.
     """
     import logging
 
@@ -157,13 +152,14 @@ def tune(
     optuna.logging.set_verbosity(logging.DEBUG if STATE["debug"] else logging.ERROR)
     settings = TuneSettings(
         study=study or DEFAULT_STUDY, storage=storage, trials=20 if trials is None and timeout is None else trials,
-        timeout=timeout, holdout_days=holdout_days, seed=sampler_seed,
+        timeout=timeout, seed=sampler_seed,
     )
     cfg = Config.from_toml(config) if config else Config()
     cfg = cfg.replace(
         data=data_overrides(source, data_dir, start, end),
         model={"hmm_n_init": hmm_n_init, **({"horizons": tuple(horizon)} if horizon else {})},
-        evaluation={k: v for k, v in {"initial_train": initial_train, "step": step, "window": window}.items() if v is not None},
+        evaluation={k: v for k, v in {"initial_train": initial_train, "step": step, "window": window,
+                                      "sealed_days": sealed_days}.items() if v is not None},
         tracking={"experiment": experiment or TUNE_EXPERIMENT, **({"tracking_uri": tracking_uri} if tracking_uri else {})},
     )
     with TuneProgress(settings.trials) as progress:

@@ -217,10 +217,17 @@ def print_training_result(result: TrainResult, cfg: Any) -> None:
             t.add_row(f"{r.horizon}d", r.strategy, f"{r.ann_return * 100:+.1f}%", f"{r.ann_vol * 100:.0f}%",
                       f"{r.sharpe:.2f}", f"{r.max_drawdown * 100:.0f}%", f"{r.turnover:.1f}")
         console.print(t)
+    print_sealed(result)
     if result.version:
         g = result.gate
         alias = "champion" if g and g.promote else "challenger"
         console.print(f"Registered [bold]{cfg.tracking.model_name}[/bold] version {result.version} as @{alias}: {g.reason if g else ''}")
+        for line in g.details if g else ():
+            console.print(f"  {line}", highlight=False)
+    elif result.blocking:
+        console.print("Not registered (--no-register); the gate would block it:")
+        for line in result.blocking:
+            console.print(f"  blocked: {line}", highlight=False)
     console.print(f"MLflow run {result.run_id}; stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
     if result.experiment_id:
         console.print(browse_hint(cfg.tracking.tracking_uri, result.experiment_id, result.run_id),
@@ -305,6 +312,28 @@ def _is_outlook_column(name: str) -> bool:
     import re
 
     return name == "spell_left_days" or re.fullmatch(r"(q\d+|p_.+)_\d+d", name) is not None
+
+
+def print_sealed(result: TrainResult) -> None:
+    """The squared-error figures of the sealed segment and of the whole walk-forward (what the gate judges on)."""
+    sealed, everything = result.sealed, result.walk_forward
+    if result.sealed_window is None or not len(sealed) or sealed["n"].min() == 0:
+        console.print("No sealed segment (--sealed-days 0): the gate judges on the whole walk-forward, which tuning may have seen.")
+    else:
+        t = Table(title=f"Sealed final segment {result.sealed_window[0]} → {result.sealed_window[1]}, out of sample: "
+                        "`regime tune` never sees it, the champion gate judges on it (scored on the "
+                        f"{int(sealed['n'].iloc[0])} dates to {sealed['last'].iloc[0]} with every horizon's return realised)")
+        for c in ("horizon", "MSE model", "MSE zero", "MSE mean", "R² vs zero", "R² vs mean", "IC"):
+            t.add_column(c, justify="right", no_wrap=True)
+        for r in sealed.itertuples():
+            t.add_row(f"{r.horizon}d", f"{r.mse:.5f}", f"{r.mse_zero:.5f}", f"{r.mse_mean:.5f}", _fmt(r.r2_zero),
+                      _fmt(r.r2_mean), _fmt(r.ic))
+        console.print(t)
+    if len(everything):
+        line = f"Skill (R² vs the zero forecast, mean over horizons): whole walk-forward {everything['r2_zero'].mean():+.4f}"
+        if result.sealed_window is not None and len(sealed) and sealed["n"].min() > 0:
+            line += f", sealed segment {sealed['r2_zero'].mean():+.4f}"
+        console.print(line)
 
 
 def print_predictions(out: pd.DataFrame, rows: int, model_uri: str, output: Path | None) -> None:

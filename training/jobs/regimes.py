@@ -8,45 +8,48 @@ from pathlib import Path
 import pandas as pd
 
 from features.design import Design
-from features.errors import DataError
 from features.sources import load_panel
 from training.config import Config
 from training.display.data_line import data_line
+from training.evaluation.sealed import sealed_start
 from training.jobs.train import make_template
 
-#: Final business days left out of every comparison (the sealed test segment, about two years).
-DEFAULT_SEALED_DAYS = 504
 
+def comparison_data(cfg: Config, panel: pd.DataFrame | None = None) -> tuple[Design, str]:
+    """The design to compare regime models on (the panel before the sealed segment) and its data line.
 
-def comparison_data(cfg: Config, sealed_days: int, panel: pd.DataFrame | None = None) -> tuple[Design, str]:
-    """The design to compare regime models on (the last ``sealed_days`` business days cut off) and a description."""
+    The sealed segment is ``cfg.evaluation.sealed_days`` (:func:`training.evaluation.sealed.sealed_start`):
+    the same segment that tuning never sees and the champion gate judges on.
+    """
     panel = load_panel(cfg.data) if panel is None else panel
     template = make_template(cfg)
     full = template.make_design(panel)
-    if sealed_days:
-        if sealed_days >= len(full.index):
-            raise DataError(f"`--sealed-days {sealed_days}` leaves no data to compare on ({len(full.index)} business days)")
-        cut = full.index[-sealed_days]
-        panel = panel.loc[panel.index < cut]
+    start = sealed_start(full, cfg)
+    if start is not None:
+        panel = panel.loc[panel.index < start]
     ev = cfg.evaluation
     design = template.make_design(panel, min_rows=ev.initial_train + ev.step)
     rows = design.index[design.first_complete():]
     note = f"regime models compared on feature rows {rows[0]:%Y-%m-%d} → {rows[-1]:%Y-%m-%d}"
-    if sealed_days:
-        note += f"; the last {sealed_days} business days (from {full.index[-sealed_days]:%Y-%m-%d}) left out as the sealed test segment"
+    if start is not None:
+        note += f"; the sealed segment from {start:%Y-%m-%d} ({ev.sealed_days} business days) left out"
     return design, data_line(cfg.data, panel.index, note)
 
 
-def compare_before_sealed(cfg: Config, panel: pd.DataFrame, sealed_days: int = DEFAULT_SEALED_DAYS) -> tuple[pd.DataFrame, str]:
-    """The default comparison (HMMs with 2, 3 and 4 states, the configured covariance) before the sealed segment."""
+def compare_before_sealed(cfg: Config, panel: pd.DataFrame | None = None, candidates: list | None = None,
+                          progress=None, forecast: bool = False, truth: pd.Series | None = None) -> tuple[pd.DataFrame, str]:
+    """Compare regime models before the sealed segment (default: HMMs with 2, 3 and 4 states, the configured covariance)."""
     from training.evaluation.folds import walk_forward_folds
     from training.evaluation.regime_selection import Candidate, compare_regime_models
 
-    design, description = comparison_data(cfg, sealed_days, panel)
+    design, description = comparison_data(cfg, panel)
     ev = cfg.evaluation
     folds = walk_forward_folds(len(design.index), design.first_complete(), ev.initial_train, ev.step, ev.window)
-    candidates = [Candidate("hmm", k, cfg.model.covariance_type) for k in (2, 3, 4)]
-    return compare_regime_models(design, make_template(cfg), folds, candidates), description
+    candidates = candidates or [Candidate("hmm", k, cfg.model.covariance_type) for k in (2, 3, 4)]
+    table = compare_regime_models(design, make_template(cfg), folds, candidates, progress=progress,
+                                  forecast_folds=(ev.initial_train, ev.step, ev.window) if forecast else None,
+                                  truth=truth)
+    return table, description
 
 
 def log_comparison(cfg: Config, table: pd.DataFrame, description: str, tracking_uri: str | None = None) -> str:

@@ -3,11 +3,13 @@
 Side effects live here (and in the CLI), not in the estimators. A job that fails at any
 point leaves its MLflow run FAILED (KILLED on Ctrl-C) and the registry's champion alias
 untouched: the alias moves only after the new version is registered and has passed the
-champion gate.
+champion gate, and reading the champion, the gate and the alias happen under the store's
+promotion lock (:mod:`training.promotion.lock`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
 import time
@@ -40,14 +42,24 @@ from training.evaluation.outlook import (
 from training.evaluation.regime_chain import observed, regime_chain
 from training.evaluation.regime_quality import RegimeReport, regime_report
 from training.evaluation.scores import diebold_mariano_table, fold_scores, score_table
+from training.evaluation.sealed import sealed_start
+from training.evaluation.skill import scored_dates, segment_scores
 from training.evaluation.strategy import strategy_table
 from training.evaluation.walk_forward import WalkForwardResult, run_walk_forward
-from training.promotion.gate import GateDecision, decide_promotion, gate_score
-from training.tracking.fingerprint import coverage, panel_fingerprint
+from training.promotion.champion import read_champion
+from training.promotion.checks import blocking_reasons, forecast_spread
+from training.promotion.gate import Candidate, GateDecision, decide_promotion
+from training.promotion.lock import promotion_lock
+from training.promotion.origin import TuningOrigin
+from training.tracking.fingerprint import (
+    coverage,
+    panel_fingerprint,
+    recipe_fingerprint,
+)
 from training.tracking.model_io import log_pipeline_model
 from training.tracking.registry import (
-    current_version,
     delete_version,
+    describe_version,
     register_model,
     set_alias,
 )
@@ -77,6 +89,10 @@ class TrainResult:
     first_test: str = ""
     experiment_id: str = ""
     outlook: OutlookEvaluation | None = None
+    sealed_window: tuple[str, str] | None = None
+    sealed: pd.DataFrame = field(default_factory=pd.DataFrame)
+    walk_forward: pd.DataFrame = field(default_factory=pd.DataFrame)
+    blocking: list[str] = field(default_factory=list)
 
 
 @contextmanager
@@ -148,6 +164,7 @@ def evaluate(cfg: Config, panel: pd.DataFrame, reporter: Reporter | None = None,
     ev = cfg.evaluation
     with _timed(timings, "features", reporter):
         design = template.make_design(panel, min_rows=ev.initial_train + max(cfg.model.horizons) + 1)
+        sealed_start(design, cfg)  # a sealed segment that does not fit is a config error, before the long part
     with _timed(timings, "walk-forward", reporter):
         result = run_walk_forward(
             design, template, ev.initial_train, ev.step, ev.window, ev.baselines,
@@ -159,7 +176,8 @@ def evaluate(cfg: Config, panel: pd.DataFrame, reporter: Reporter | None = None,
     return design, result, scores, dm
 
 
-def run_training(cfg: Config, reporter: Reporter | None = None, panel: pd.DataFrame | None = None) -> TrainResult:
+def run_training(cfg: Config, reporter: Reporter | None = None, panel: pd.DataFrame | None = None,
+                 tuned: TuningOrigin | None = None) -> TrainResult:
     """Run the whole training job for ``cfg``.
 
     Parameters
@@ -170,6 +188,14 @@ def run_training(cfg: Config, reporter: Reporter | None = None, panel: pd.DataFr
         Progress callbacks.
     panel : pd.DataFrame, optional
         Raw panel to use instead of loading ``cfg.data`` (tests, benchmarks).
+    tuned : TuningOrigin, optional
+        The study ``cfg``'s model and feature settings come from (``--params best``): the
+        job refuses other data, and the gate a study that saw the sealed segment.
+
+    Raises
+    ------
+    ConfigError
+        Before any MLflow run, for data other than the study's or a sealed segment that does not fit.
     """
     import mlflow
 
@@ -183,6 +209,9 @@ def run_training(cfg: Config, reporter: Reporter | None = None, panel: pd.DataFr
         reporter.data(cfg.data, panel)
         origin = describe_source(cfg.data)
     fingerprint = panel_fingerprint(panel)
+    if tuned is not None:
+        tuned.check_data(fingerprint, cfg.data, panel.index.min().date().isoformat(),
+                         panel.index.max().date().isoformat())
     main_h = main_horizon(tuple(cfg.model.horizons))
     design, result, scores, dm = evaluate(cfg, panel, reporter, timings, explain_horizon=main_h)
     template = make_template(cfg)
@@ -197,7 +226,7 @@ def run_training(cfg: Config, reporter: Reporter | None = None, panel: pd.DataFr
                                       f"rows; data fingerprint {fingerprint}).") as run:
         try:
             return _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings,
-                                 outlook)
+                                 outlook, tuned)
         except KeyboardInterrupt:
             mlflow.end_run(status="KILLED")
             raise
@@ -251,20 +280,43 @@ def _log_outlook(ev: OutlookEvaluation, final: RegimeForecastPipeline, design: A
     plots.fan_chart(btc, date, fan, out / "fan_chart_latest.png")
 
 
+def _segments(result: WalkForwardResult, sealed: pd.Timestamp | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Squared-error figures of the model on the whole walk-forward and on the sealed segment."""
+    everything = scored_dates(result.predictions)
+    sealed_dates = everything[everything >= sealed] if sealed is not None else everything[:0]
+    return segment_scores(result.predictions, everything), segment_scores(result.predictions, sealed_dates)
+
+
+def _segment_metrics(prefix: str, table: pd.DataFrame) -> dict[str, float]:
+    out = {}
+    for r in table.itertuples():
+        for m in ("mse", "mse_zero", "mse_mean", "r2_zero", "r2_mean", "ic"):
+            if np.isfinite(getattr(r, m)):
+                out[f"{prefix}.model.{m}.{r.horizon}d"] = float(getattr(r, m))
+    return out
+
+
 def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings,
-                  outlook) -> TrainResult:
+                  outlook, tuned) -> TrainResult:
     import mlflow
 
     tr = cfg.tracking
     strategy = strategy_table(result.predictions, np.log(design.aligned["btc_usd"]))
     per_fold = fold_scores(result)
     data_range = (design.index[design.first_complete()].date().isoformat(), design.index[-1].date().isoformat())
+    sealed = sealed_start(design, cfg)
+    sealed_window = (sealed.date().isoformat(), data_range[1]) if sealed is not None else None
+    walk_forward, sealed_table = _segments(result, sealed)
+    first_test = design.index[result.folds[0].cutoff]
+    recipe = recipe_fingerprint(template)
     with _timed(timings, "final fit", reporter):
         # The final regime model continues the walk-forward's chain of refits (so the registered
         # model names the past as the walk-forward did); the forecasters are refit on every row.
         final_regime = template.fit_regime(design, init=result.regime_models[-1]) if result.regime_models else None
         final = clone(template).fit_design(design, regime_model=final_regime)
         latest = final.predict_design(design)
+        blocking = blocking_reasons(final, design, result.predictions, sealed,
+                                    sealed if sealed is not None else first_test, tuned)
     with _timed(timings, "regime checks", reporter):
         report = _regime_checks(cfg, design, result, template, final)
         quality = report.metrics if report else {}
@@ -281,9 +333,16 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         out = Path(tmp)
         mlflow.log_params({k: str(v)[:500] for k, v in _flatten(cfg.to_dict()).items()})
         mlflow.set_tags({"data.fingerprint": fingerprint, "data.source": cfg.data.source,
-                         "data.first": data_range[0], "data.last": data_range[1]})
+                         "data.first": data_range[0], "data.last": data_range[1], "model.recipe": recipe,
+                         "sealed.start": sealed_window[0] if sealed_window else "none",
+                         "sealed.end": sealed_window[1] if sealed_window else "none",
+                         "gate.blocking": "; ".join(blocking)[:5000] or "none", **(tuned.tags() if tuned else {})})
         mlflow.log_metrics(_metric_dict(scores))
-        mlflow.log_metric("gate_score", gate_score(scores))
+        mlflow.log_metrics(_segment_metrics("walk_forward", walk_forward) | _segment_metrics("sealed", sealed_table))
+        skills = {"walk_forward.skill": _pooled(walk_forward), "sealed.skill": _pooled(sealed_table)}
+        mlflow.log_metrics({k: v for k, v in skills.items() if np.isfinite(v)})
+        mlflow.log_metrics({f"forecast_spread.{h}d": v for h, v in forecast_spread(result.predictions).items()
+                            if np.isfinite(v)})
         mlflow.log_metric("n_folds", len(result.folds))
         mlflow.log_metrics({f"regime.{k}": v for k, v in quality.items() if np.isfinite(v)})
         for r in strategy.itertuples():
@@ -316,6 +375,8 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         mlflow.log_input(dataset, context="training")
         coverage(panel).to_csv(out / "coverage.csv", index=False)
         scores.to_csv(out / "walk_forward_scores.csv", index=False)
+        pd.concat({"walk_forward": walk_forward, "sealed": sealed_table}, names=["segment", "row"]).reset_index(
+            "row", drop=True).to_csv(out / "squared_error_by_segment.csv")
         dm.to_csv(out / "diebold_mariano.csv", index=False)
         pd.DataFrame([f.__dict__ for f in result.folds]).assign(
             train_start=lambda d: design.index[d.train_start].date,
@@ -349,21 +410,89 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         }
         model_info = log_pipeline_model(final, info, latest.reset_index().assign(date=lambda d: d.date.dt.strftime("%Y-%m-%d")))
 
+    summary = TrainResult(run.info.run_id, scores, dm, None, None, len(result.folds), data_range, fingerprint,
+                          timings, strategy=strategy, regime_quality=quality, regime=report, regime_comparison=comparison,
+                          fold_scores=per_fold, first_test=first_test.date().isoformat(), experiment_id=run.info.experiment_id,
+                          outlook=outlook, sealed_window=sealed_window, sealed=sealed_table, walk_forward=walk_forward,
+                          blocking=blocking)
     version, decision = None, None
     if tr.register:
-        with _timed(timings, "registration", reporter):
-            champion = current_version(tr.model_name, "champion")
-            decision = decide_promotion(cfg, scores, fingerprint, champion, panel, tr.force_promote)
-            version = register_model(model_info.model_uri, tr.model_name, run.info.run_id)
-            try:
-                set_alias(tr.model_name, "champion" if decision.promote else "challenger", version)
-            except BaseException:  # Ctrl-C or an error between registration and alias: no orphan version
-                delete_version(tr.model_name, version)
-                raise
-            mlflow.set_tags({"registry.version": version, "registry.alias": "champion" if decision.promote else "challenger",
-                             "registry.reason": decision.reason})
+        candidate = Candidate(cfg, panel, fingerprint, recipe, data_range[1], result.predictions, sealed, blocking)
+        with promotion_lock(mlflow.get_tracking_uri()):  # one promotion at a time: read, decide, move the alias
+            with _timed(timings, "gate", reporter):
+                champion = read_champion(tr.model_name)
+                decision = decide_promotion(candidate, champion, tr.force_promote)
+            with _timed(timings, "registration", reporter):
+                alias = "champion" if decision.promote else "challenger"
+                version = register_model(model_info.model_uri, tr.model_name, run.info.run_id)
+                try:
+                    describe_version(tr.model_name, version, version_description(alias, decision, summary, cfg),
+                                     version_tags(alias, decision, summary, recipe, tuned))
+                    set_alias(tr.model_name, alias, version)
+                except BaseException:  # Ctrl-C or an error between registration and alias: no orphan version
+                    delete_version(tr.model_name, version)
+                    raise
+        mlflow.set_tags({"registry.version": version, "registry.alias": alias, "registry.reason": decision.reason,
+                         "gate.details": "\n".join(decision.details)[:5000] or "none"})
+        mlflow.log_metrics(decision.figures)
     mlflow.log_dict({k: round(v, 3) for k, v in timings.items()}, "timings.json")
-    return TrainResult(run.info.run_id, scores, dm, decision, version, len(result.folds), data_range, fingerprint,
-                       timings, strategy=strategy, regime_quality=quality, regime=report, regime_comparison=comparison, fold_scores=per_fold,
-                       first_test=design.index[result.folds[0].cutoff].date().isoformat(),
-                       experiment_id=run.info.experiment_id, outlook=outlook)
+    return dataclasses.replace(summary, gate=decision, version=version)
+
+
+def _pooled(table: pd.DataFrame) -> float:
+    """Pooled skill (mean R² vs zero over horizons) of a :func:`segment_scores` table (NaN when empty)."""
+    return float(table["r2_zero"].mean()) if len(table) and table["n"].min() > 0 else float("nan")
+
+
+def _horizon_figures(table: pd.DataFrame, column: str) -> str:
+    return " / ".join(f"{v:+.3f}" for v in table[column])
+
+
+def segment_lines(result: TrainResult) -> list[str]:
+    """The walk-forward and sealed-segment figures of a run, one line each (version descriptions, tags)."""
+    lines = []
+    for label, table in (("walk-forward", result.walk_forward), ("sealed segment", result.sealed)):
+        if len(table) and table["n"].min() > 0:
+            span = f"{result.n_folds} folds, " if label == "walk-forward" else ""
+            horizons = "/".join(str(h) for h in table["horizon"])
+            lines.append(f"{label} ({span}{table['first'].iloc[0]} → {table['last'].iloc[0]}, {int(table['n'].iloc[0])} "
+                         f"scored dates), {horizons} days: R² vs zero {_horizon_figures(table, 'r2_zero')} (skill "
+                         f"{_pooled(table):+.4f}); R² vs mean {_horizon_figures(table, 'r2_mean')}; "
+                         f"IC {_horizon_figures(table, 'ic')}")
+    return lines
+
+
+def version_description(alias: str, decision: GateDecision, result: TrainResult, cfg: Config) -> str:
+    """The model version's description (markdown, shown by the MLflow UI): the gate's decision and key figures.
+
+    Parameters
+    ----------
+    alias : str
+        ``champion`` or ``challenger``.
+    decision : GateDecision
+    result : TrainResult
+        The run's figures (its ``gate`` and ``version`` are not read).
+    cfg : Config
+
+    Returns
+    -------
+    str
+    """
+    where = f" {cfg.data.data_dir}" if cfg.data.data_dir else ""
+    lines = [f"**@{alias}**: {decision.reason}", ""]
+    lines += [f"- {d}" for d in decision.details]
+    lines.append(f"- data: {cfg.data.source}{where}, {result.data_range[0]} → {result.data_range[1]} "
+                 f"(fingerprint {result.fingerprint})")
+    lines += [f"- {line}" for line in segment_lines(result)]
+    lines.append(f"- MLflow run {result.run_id}")
+    return "\n".join(lines)
+
+
+def version_tags(alias: str, decision: GateDecision, result: TrainResult, recipe: str,
+                 tuned: TuningOrigin | None) -> dict[str, str]:
+    """Searchable tags of the model version: the decision, the data window, the recipe and the pooled skills."""
+    tags = {"gate.decision": alias, "gate.reason": decision.reason, "data.first": result.data_range[0],
+            "data.last": result.data_range[1], "data.fingerprint": result.fingerprint, "model.recipe": recipe,
+            "sealed.start": result.sealed_window[0] if result.sealed_window else "none",
+            "walk_forward.skill": f"{_pooled(result.walk_forward):+.4f}", "sealed.skill": f"{_pooled(result.sealed):+.4f}"}
+    return tags | (tuned.tags() if tuned else {})

@@ -1,8 +1,9 @@
-"""Tie a run to its data: a content hash of the panel and a per-series coverage table."""
+"""Tie a run to its data (a content hash of the panel, a per-series coverage table) and to its recipe."""
 
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pandas as pd
 
@@ -34,3 +35,16 @@ def coverage(panel: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def recipe_fingerprint(estimator: Any) -> str:
+    """SHA-256 (first 16 hex digits) of an unfitted estimator's class and parameters: its *recipe*.
+
+    Two models with the same recipe differ only by the data they were fitted on (the
+    champion gate promotes such a model as a refresh when its data are newer). The class
+    is part of it, so a subclass with other behaviour never passes for the same recipe.
+    """
+    params = {k: dict(sorted(v.items())) if isinstance(v, dict) else v
+              for k, v in sorted(estimator.get_params(deep=False).items())}
+    text = f"{type(estimator).__module__}.{type(estimator).__qualname__}{params!r}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

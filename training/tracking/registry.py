@@ -49,6 +49,26 @@ def delete_version(name: str, version: str) -> None:
         logger.warning("could not remove version %s of %s after a failed job", version, name, exc_info=True)
 
 
+def describe_version(name: str, version: str, description: str, tags: dict[str, str]) -> None:
+    """Set the description (markdown, shown by the MLflow UI) and tags of ``version``.
+
+    Parameters
+    ----------
+    name, version : str
+        The registered model version.
+    description : str
+        What the gate decided and the figures behind it.
+    tags : dict of str -> str
+        Searchable key figures (values truncated to 5,000 characters).
+    """
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    client.update_model_version(name, version, description=description)
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, str(value)[:5000])
+
+
 def set_alias(name: str, alias: str, version: str) -> None:
     """Point ``name@alias`` at ``version`` (atomic in the registry)."""
     from mlflow import MlflowClient

@@ -1,9 +1,10 @@
-"""The tuning objective: walk-forward IC on a tuning period that ends before a hold-out.
+"""The tuning objective: walk-forward skill on a tuning period that ends before the sealed segment.
 
-A trial's value is the model's mean walk-forward Spearman IC over its horizons (the
-champion gate's score) on the tuning period. The walk-forward itself is
-:func:`training.evaluation.walk_forward.run_walk_forward`; its ``on_fold`` hook scores each fold as it
-comes, so the pruner can stop a trial early.
+A trial's value is the model's pooled walk-forward skill, its R² against the zero forecast
+averaged over horizons (:mod:`training.evaluation.skill`, the squared-error score the
+champion gate compares), on the tuning period. The walk-forward itself is
+:func:`training.evaluation.walk_forward.run_walk_forward`; its ``on_fold`` hook scores each
+fold as it comes, so the pruner can stop a trial early.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial
@@ -23,10 +23,10 @@ from features.target import target_name
 from models.pipeline import RegimeForecastPipeline, forecast_name
 from training.config import Config
 from training.evaluation.folds import Fold, walk_forward_folds
-from training.evaluation.metrics import spearman_ic
+from training.evaluation.skill import pooled_skill, scored_dates
 from training.evaluation.walk_forward import run_walk_forward
 from training.jobs.train import make_template
-from training.tuning.holdout import min_rows
+from training.tuning.period import min_rows
 from training.tuning.space import suggest_config
 from training.tuning.storage import worker_id
 
@@ -40,20 +40,20 @@ class FoldScore:
     ----------
     done, total : int
         Folds finished and folds in all.
-    fold_ic : float
-        Mean IC over horizons on this fold's test rows.
-    cum_ic : float
-        Mean IC over horizons on every test row so far (the final one is the trial's value).
+    fold_score : float
+        Pooled skill on this fold's scored test rows (NaN when none has every return realised).
+    cum_score : float
+        Pooled skill on every scored test row so far (the final one is the trial's value).
     """
 
     done: int
     total: int
-    fold_ic: float
-    cum_ic: float
+    fold_score: float
+    cum_score: float
 
 
-def mean_ic(pred: pd.DataFrame, targets: pd.DataFrame, horizons: tuple[int, ...]) -> float:
-    """Mean over horizons of the Spearman IC on rows with a realised target.
+def fold_skill(pred: pd.DataFrame, targets: pd.DataFrame, horizons: tuple[int, ...]) -> float:
+    """Pooled skill of the model output ``pred`` on its dates where every horizon's return is realised.
 
     Parameters
     ----------
@@ -66,16 +66,11 @@ def mean_ic(pred: pd.DataFrame, targets: pd.DataFrame, horizons: tuple[int, ...]
     Returns
     -------
     float
-        A horizon whose IC is undefined counts as no skill, 0.
+        See :func:`training.evaluation.skill.pooled_skill`; NaN without scored dates.
     """
-    ics = []
-    for h in horizons:
-        f = pred[forecast_name(h)].to_numpy(dtype=float)
-        y = targets[target_name(h)].reindex(pred.index).to_numpy(dtype=float)
-        ok = np.isfinite(f) & np.isfinite(y)
-        ic = spearman_ic(f[ok], y[ok])
-        ics.append(ic if np.isfinite(ic) else 0.0)
-    return float(np.mean(ics))
+    predictions = {h: pd.DataFrame({"realized": targets[target_name(h)].reindex(pred.index),
+                                    "model": pred[forecast_name(h)]}) for h in horizons}
+    return pooled_skill(predictions, "model", scored_dates(predictions))
 
 
 def _design(cfg: Config, panel: pd.DataFrame) -> tuple[RegimeForecastPipeline, Design]:
@@ -109,9 +104,8 @@ def walk_forward_scores(cfg: Config, panel: pd.DataFrame, score_from: pd.Timesta
     """Run the light walk-forward of ``cfg`` on ``panel`` (model only, no baselines) and score each fold.
 
     The walk-forward is :func:`training.evaluation.walk_forward.run_walk_forward` (same folds, refits, HMM
-    warm starts and purge as training), so the last ``cum_ic`` equals
-    :func:`training.promotion.gate.gate_score` of its score table wherever every IC is defined
-    (``tests/test_tune.py`` checks this).
+    warm starts and purge as training), so the last ``cum_score`` equals the training run's
+    walk-forward skill on the same panel (``tests/test_tune.py`` checks this).
 
     Parameters
     ----------
@@ -120,8 +114,8 @@ def walk_forward_scores(cfg: Config, panel: pd.DataFrame, score_from: pd.Timesta
     panel : pd.DataFrame
         Raw panel.
     score_from : pd.Timestamp, optional
-        Score only test rows from this date on (the hold-out evaluation). Every fold is
-        still fitted: each refit's HMM starts from the previous fold's.
+        Score only test rows from this date on (the sealed-segment evaluation). Every fold
+        is still fitted: each refit's HMM starts from the previous fold's.
     on_score : callable, optional
         Called with each fold's :class:`FoldScore` as soon as the fold is fitted. It may
         raise (``optuna.TrialPruned``) to stop the walk-forward.
@@ -147,8 +141,8 @@ def walk_forward_scores(cfg: Config, panel: pd.DataFrame, score_from: pd.Timesta
     def on_fold(done: int, total: int, fold: Fold, predictions: pd.DataFrame) -> None:
         part = predictions.iloc[max(0, first - fold.cutoff):]  # the test rows on or after score_from
         scored.append(part)
-        score = FoldScore(done, total, mean_ic(part, design.targets, horizons),
-                          mean_ic(pd.concat(scored), design.targets, horizons))
+        score = FoldScore(done, total, fold_skill(part, design.targets, horizons),
+                          fold_skill(pd.concat(scored), design.targets, horizons))
         scores.append(score)
         if on_score is not None:
             on_score(score)
@@ -175,16 +169,16 @@ class TuneReporter:
         """A trial of this worker finished (complete, pruned or failed)."""
 
     def stage(self, name: str) -> None:
-        """A closing stage begins (hold-out evaluation, artifacts)."""
+        """A closing stage begins (sealed-segment evaluation, artifacts)."""
 
 
 class WalkForwardObjective:
-    """A trial's value: the mean walk-forward IC of its configuration on the tuning period.
+    """A trial's value: the pooled walk-forward skill of its configuration on the tuning period.
 
-    The cumulative IC is reported after every fold so the pruner can stop a trial that
+    The cumulative skill is reported after every fold so the pruner can stop a trial that
     is already below the median of earlier trials at the same fold. The trial records its
-    configuration (``config``), its worker (``worker``), each fold's IC (``fold_ic``) and,
-    when it fails on bad data or settings, why (``fail_reason``).
+    configuration (``config``), its worker (``worker``), each fold's skill (``fold_score``)
+    and, when it fails on bad data or settings, why (``fail_reason``).
 
     Parameters
     ----------
@@ -207,14 +201,15 @@ class WalkForwardObjective:
         trial.set_user_attr("config", cfg.to_dict())
         trial.set_user_attr("worker", worker_id())
         self.reporter.trial_started(trial.number)
-        fold_ics: list[float] = []
+        fold_scores: list[float] = []
 
         def on_score(score: FoldScore) -> None:
-            fold_ics.append(score.fold_ic)
-            trial.report(score.cum_ic, score.done - 1)
+            fold_scores.append(score.fold_score)
+            trial.report(score.cum_score, score.done - 1)
             self.reporter.fold(score.done, score.total)
             if score.done < score.total and trial.should_prune():  # a finished trial keeps its value
-                raise optuna.TrialPruned(f"cumulative IC {score.cum_ic:+.4f} after fold {score.done} of {score.total}")
+                raise optuna.TrialPruned(f"cumulative skill {score.cum_score:+.4f} after fold {score.done} "
+                                         f"of {score.total}")
 
         try:
             scores = walk_forward_scores(cfg, self.panel, on_score=on_score)
@@ -222,5 +217,5 @@ class WalkForwardObjective:
             trial.set_user_attr("fail_reason", str(exc))
             raise
         finally:
-            trial.set_user_attr("fold_ic", fold_ics)
-        return scores[-1].cum_ic
+            trial.set_user_attr("fold_score", fold_scores)
+        return scores[-1].cum_score

@@ -19,7 +19,7 @@ class MlflowTrialLogger:
     """Optuna callback: one MLflow run per finished trial, nested under the worker's run.
 
     Logs the trial's parameters, its value (``score``, complete trials only), the cumulative
-    IC (``cum_ic``) and the IC of each fold (``fold_ic``) by fold step, its duration, its
+    skill (``cum_score``) and the skill of each fold (``fold_score``) by fold step, its duration, its
     state and its configuration (``config.json``).
 
     Parameters
@@ -52,8 +52,8 @@ class MlflowTrialLogger:
         if "fail_reason" in trial.user_attrs:
             tags["optuna.fail_reason"] = str(trial.user_attrs["fail_reason"])[:5000]
         run = client.create_run(self.experiment_id, start_time=start, tags=tags, run_name=f"trial-{trial.number}")
-        metrics = [Metric("cum_ic", float(v), end, int(step)) for step, v in sorted(trial.intermediate_values.items())]
-        metrics += [Metric("fold_ic", float(v), end, k) for k, v in enumerate(trial.user_attrs.get("fold_ic", []))]
+        metrics = [Metric("cum_score", float(v), end, int(step)) for step, v in sorted(trial.intermediate_values.items())]
+        metrics += [Metric("fold_score", float(v), end, k) for k, v in enumerate(trial.user_attrs.get("fold_score", []))]
         if trial.state == TrialState.COMPLETE:
             metrics.append(Metric("score", float(trial.value), end, 0))
         if trial.duration is not None:

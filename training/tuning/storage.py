@@ -20,12 +20,13 @@ import optuna
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
+from features.config import DataConfig
 from features.errors import ConfigError
-from training.config import Config
+from training.config import Config, EvalConfig
 from training.tuning.space import TrialSeededTPESampler
 
 if TYPE_CHECKING:
-    from training.tuning.holdout import TuningData
+    from training.tuning.period import TuningData
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ def open_study(name: str, storage: BaseStorage, seed: int, n_warmup_steps: int) 
 
 
 def study_setup(base: Config, data: TuningData) -> dict[str, Any]:
-    """What every worker of a study must share: the data, the hold-out and the settings not searched.
+    """What every worker of a study must share, and what the study was tuned on.
 
     Parameters
     ----------
@@ -185,15 +186,28 @@ def study_setup(base: Config, data: TuningData) -> dict[str, Any]:
     Returns
     -------
     dict of str -> Any
-        JSON-ready: ``data_fingerprint``, ``holdout_start`` and ``base`` (the features,
-        model and evaluation sections).
+        JSON-ready: ``data_fingerprint``, ``sealed_start`` and ``base`` (the features,
+        model and evaluation sections), which every worker must share, and ``data``: the
+        data settings (source, folder, start, end, demo seed), the design's first and last
+        business day, the raw panel's first and last date and ``seen_to``, the last date
+        the objective could see. ``regime train --params best`` checks its data against these.
     """
     sections = {k: v for k, v in base.to_dict().items() if k in ("features", "model", "evaluation")}
+    d = base.data
     return json.loads(json.dumps({
         "data_fingerprint": data.fingerprint,
-        "holdout_start": data.holdout_start.date().isoformat() if data.holdout_start is not None else None,
+        "sealed_start": data.sealed_start.date().isoformat() if data.sealed_start is not None else None,
         "base": sections,
+        "data": {"source": d.source, "data_dir": d.data_dir, "cache_dir": d.cache_dir, "sources_file": d.sources_file,
+                 "start": d.start, "end": d.end, "seed": d.seed, "first": data.first, "last": data.last,
+                 "panel_first": data.full.index.min().date().isoformat(),
+                 "panel_last": data.full.index.max().date().isoformat(), "seen_to": data.seen_to},
     }))
+
+
+#: Keys of :func:`study_setup` that describe the data rather than define the study (a worker may
+#: name the same data folder by another path).
+DESCRIPTIVE_SETUP = ("data",)
 
 
 def join_setup(study: optuna.Study, setup: dict[str, Any]) -> None:
@@ -209,18 +223,81 @@ def join_setup(study: optuna.Study, setup: dict[str, Any]) -> None:
     Raises
     ------
     ConfigError
-        When the study's workers used other data, another hold-out or other settings.
+        When the study's workers used other data, another sealed segment or other settings.
     """
     known = study.user_attrs.get("setup")
     if known is None:
         study.set_user_attr("setup", setup)
         return
-    diff = sorted(k for k in setup if known.get(k) != setup[k])
+    diff = sorted(k for k in setup if k not in DESCRIPTIVE_SETUP and known.get(k) != setup[k])
     if diff:
         raise ConfigError(
             f"study '{study.study_name}' was tuned with other {' and '.join(d.replace('_', ' ') for d in diff)} "
-            "(every worker needs the same data, hold-out and settings); use another --study"
+            "(every worker needs the same data, sealed segment and settings); use another --study"
         )
+
+
+def train_args(data: dict[str, Any], evaluation: dict[str, Any] | None = None) -> list[str]:
+    """``regime train`` options that select ``data`` (a study's record) and its non-default walk-forward.
+
+    Parameters
+    ----------
+    data : dict
+        ``source``, ``data_dir``, ``cache_dir``, ``sources_file``, ``start``, ``end``,
+        ``seed`` and ``panel_last`` (the panel's last observation, pinned as ``--end`` when
+        no end was given, so the command still selects the same data after the folder grows).
+    evaluation : dict, optional
+        Walk-forward settings; those that differ from the defaults are added.
+
+    Returns
+    -------
+    list of str
+    """
+    args = ["--source", str(data["source"])]
+    if data.get("data_dir"):
+        args += ["--data-dir", str(data["data_dir"])]
+    for key, opt in (("cache_dir", "--cache-dir"), ("sources_file", "--sources-file")):
+        if data.get(key):
+            args += [opt, str(data[key])]
+    if data["source"] == "demo" and data.get("seed", DataConfig().seed) != DataConfig().seed:
+        args += ["--seed", str(data["seed"])]
+    if data.get("start"):
+        args += ["--start", str(data["start"])]
+    end = data.get("end") or data.get("panel_last")
+    if end:
+        args += ["--end", str(end)]
+    defaults = EvalConfig()
+    for key in ("initial_train", "step", "window", "sealed_days"):
+        value = (evaluation or {}).get(key, getattr(defaults, key))
+        if value != getattr(defaults, key):
+            args += [f"--{key.replace('_', '-')}", str(value)]
+    return args
+
+
+def train_command(study: str, storage: str, setup: dict[str, Any]) -> str:
+    """The ``regime train --params best`` command that trains on the data a study was tuned on.
+
+    Parameters
+    ----------
+    study : str
+        Study name.
+    storage : str
+        The storage as shown (:func:`describe_storage`).
+    setup : dict
+        The study's setup (:func:`study_setup`).
+
+    Returns
+    -------
+    str
+        With ``--study``/``--storage`` when not the defaults, the data options of
+        :func:`train_args` and the study's non-default walk-forward settings.
+    """
+    args = ["regime", "train", "--params", "best"]
+    if study != DEFAULT_STUDY:
+        args += ["--study", study]
+    if storage != str(DEFAULT_JOURNAL):
+        args += ["--storage", f"'{storage}'"]
+    return " ".join(args + train_args(setup["data"], setup.get("base", {}).get("evaluation")))
 
 
 def _alive(pid: int) -> bool:

@@ -5,15 +5,17 @@ study name cooperate: Optuna's storage hands out trial numbers, so no trial is l
 run twice. A journal file serves the workers of one machine; a database URL
 (PostgreSQL) serves many machines. See ``docs/tuning.md``.
 
-The objective is the model's mean walk-forward Spearman IC over its horizons (the
-champion gate's score) on a *tuning period* that ends before a final hold-out segment.
-The hold-out is scored only at the end, for the best trial (and the defaults), so the
-reported final score is not the one that was optimised.
+The objective is the model's pooled walk-forward skill (R² against the zero forecast,
+averaged over horizons: the squared-error score the champion gate compares) on a *tuning
+period* that ends before the sealed final segment (``evaluation.sealed_days``, see
+:mod:`training.evaluation.sealed`). The sealed segment is scored only at the end, for the
+best trial (and the defaults), so the reported final score is not the one that was optimised.
 
 The parts live in their own modules: :mod:`training.tuning.space` (search space and
-sampler), :mod:`training.tuning.objective` (hold-out split and walk-forward objective),
-:mod:`training.tuning.storage` (storages and studies) and :mod:`training.tuning.records`
-(MLflow records). This module runs a worker and reads a study's result.
+sampler), :mod:`training.tuning.period` (the cut before the sealed segment),
+:mod:`training.tuning.objective` (walk-forward objective), :mod:`training.tuning.storage`
+(storages and studies) and :mod:`training.tuning.records` (MLflow records). This module
+runs a worker and reads a study's result.
 """
 
 from __future__ import annotations
@@ -31,13 +33,14 @@ from features.errors import ConfigError, RegimeError
 from features.sources import load_panel
 from training.config import Config
 from training.display.data_line import data_line
-from training.tuning.holdout import TuningData, split_holdout
+from training.promotion.origin import TuningOrigin
 from training.tuning.objective import (
     TuneReporter,
     WalkForwardObjective,
     count_folds,
     walk_forward_scores,
 )
+from training.tuning.period import TuningData, split_tuning
 from training.tuning.records import MlflowTrialLogger, log_study_artifacts
 from training.tuning.space import default_params
 from training.tuning.storage import (
@@ -52,18 +55,18 @@ from training.tuning.storage import (
     open_study,
     state_counts,
     study_setup,
+    train_command,
     worker_id,
 )
 
 __all__ = [
-    "DEFAULT_HOLDOUT_DAYS", "DEFAULT_JOURNAL", "DEFAULT_STUDY", "TUNE_EXPERIMENT", "TuneResult", "TuneSettings",
-    "best_config", "holdout_score", "prepare_study", "run_tuning", "trial_summary", "tuning_base",
+    "DEFAULT_JOURNAL", "DEFAULT_STUDY", "TUNE_EXPERIMENT", "TuneResult", "TuneSettings",
+    "best_config", "prepare_study", "run_tuning", "sealed_score", "trial_summary", "tuning_base",
 ]
 
 logger = logging.getLogger(__name__)
 
 TUNE_EXPERIMENT = "btc-regime-tuning"
-DEFAULT_HOLDOUT_DAYS = 504
 
 
 @dataclass(frozen=True)
@@ -80,22 +83,19 @@ class TuneSettings:
         Trials this worker runs (None: until ``timeout`` or Ctrl-C).
     timeout : float or None
         Seconds after which this worker starts no new trial.
-    holdout_days : int
-        Final business days kept out of tuning (0: none).
     seed : int
         Sampler seed.
 
     Raises
     ------
     ConfigError
-        For a trial count below 1, a timeout not above 0, a negative hold-out or an empty study name.
+        For a trial count below 1, a timeout not above 0 or an empty study name.
     """
 
     study: str = DEFAULT_STUDY
     storage: str | None = None
     trials: int | None = 20
     timeout: float | None = None
-    holdout_days: int = DEFAULT_HOLDOUT_DAYS
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -103,8 +103,6 @@ class TuneSettings:
             raise ConfigError(f"`--trials` must be >= 1. Got {self.trials}.")
         if self.timeout is not None and self.timeout <= 0:
             raise ConfigError(f"`--timeout` must be > 0 seconds. Got {self.timeout}.")
-        if self.holdout_days < 0:
-            raise ConfigError(f"`--holdout-days` must be >= 0. Got {self.holdout_days}.")
         if not self.study.strip():
             raise ConfigError("`--study` must not be empty.")
 
@@ -118,11 +116,11 @@ class TuneResult:
     study, storage : str
         Study name and storage (password hidden).
     best : dict or None
-        The study's best trial: number, value, params, hold-out score (see :func:`trial_summary`).
+        The study's best trial: number, value, params, sealed-segment score (see :func:`trial_summary`).
     default : dict or None
         The trial of the base configuration (enqueued first), for comparison.
-    holdout_start : str or None
-        First hold-out date.
+    sealed_start : str or None
+        First date of the sealed segment.
     states : dict of str -> int
         Trials of the whole study by state.
     worker_trials : int
@@ -132,19 +130,22 @@ class TuneResult:
     run_id : str
         The worker's MLflow parent run.
     interrupted : bool
-        Stopped by Ctrl-C (no hold-out scores then).
+        Stopped by Ctrl-C (no sealed-segment scores then).
+    command : str
+        The ``regime train --params best`` command on the study's data.
     """
 
     study: str
     storage: str
     best: dict[str, Any] | None
     default: dict[str, Any] | None
-    holdout_start: str | None
+    sealed_start: str | None
     states: dict[str, int]
     worker_trials: int
     elapsed_s: float
     run_id: str
     interrupted: bool = False
+    command: str = ""
 
     @property
     def trials_per_minute(self) -> float:
@@ -167,13 +168,13 @@ def tuning_base(cfg: Config) -> Config:
     return cfg.replace(evaluation={"baselines": False, "n_bootstrap": 0})
 
 
-def holdout_score(study: optuna.Study, trial: FrozenTrial, data: TuningData) -> float | None:
-    """Mean IC on the hold-out of ``trial``'s configuration, cached in the study for other workers.
+def sealed_score(study: optuna.Study, trial: FrozenTrial, data: TuningData) -> float | None:
+    """Pooled skill on the sealed segment of ``trial``'s configuration, cached in the study for other workers.
 
     Parameters
     ----------
     study : optuna.Study
-        Holds the cache (user attribute ``holdout_ic``, keyed by trial number).
+        Holds the cache (user attribute ``sealed_score``, keyed by trial number).
     trial : optuna.trial.FrozenTrial
         A complete trial (its ``config`` user attribute is evaluated).
     data : TuningData
@@ -181,34 +182,34 @@ def holdout_score(study: optuna.Study, trial: FrozenTrial, data: TuningData) -> 
     Returns
     -------
     float or None
-        None without a hold-out.
+        None without a sealed segment.
     """
-    if data.holdout_start is None:
+    if data.sealed_start is None:
         return None
     key = str(trial.number)
-    cached = study.user_attrs.get("holdout_ic", {})
+    cached = study.user_attrs.get("sealed_score", {})
     if key in cached:
         return float(cached[key])
-    score = walk_forward_scores(Config.from_dict(trial.user_attrs["config"]), data.full, data.holdout_start)[-1].cum_ic
-    study.set_user_attr("holdout_ic", {**study.user_attrs.get("holdout_ic", {}), key: score})
+    score = walk_forward_scores(Config.from_dict(trial.user_attrs["config"]), data.full, data.sealed_start)[-1].cum_score
+    study.set_user_attr("sealed_score", {**study.user_attrs.get("sealed_score", {}), key: score})
     return score
 
 
-def trial_summary(trial: FrozenTrial, holdout: float | None) -> dict[str, Any]:
+def trial_summary(trial: FrozenTrial, sealed: float | None) -> dict[str, Any]:
     """A trial as JSON-ready data.
 
     Parameters
     ----------
     trial : optuna.trial.FrozenTrial
-    holdout : float or None
-        Its hold-out score.
+    sealed : float or None
+        Its sealed-segment score.
 
     Returns
     -------
     dict of str -> Any
-        ``number``, ``value``, ``holdout_ic``, ``params`` and ``config``.
+        ``number``, ``value``, ``sealed_score``, ``params`` and ``config``.
     """
-    return {"number": trial.number, "value": trial.value, "holdout_ic": holdout, "params": trial.params,
+    return {"number": trial.number, "value": trial.value, "sealed_score": sealed, "params": trial.params,
             "config": trial.user_attrs.get("config")}
 
 
@@ -246,14 +247,14 @@ def prepare_study(base: Config, settings: TuneSettings, data: TuningData) -> opt
 
 
 def run_tuning(cfg: Config, settings: TuneSettings, reporter: TuneReporter | None = None) -> TuneResult:
-    """Run one tuning worker: join or create the study, optimise, score the hold-out, log to MLflow.
+    """Run one tuning worker: join or create the study, optimise, score the sealed segment, log to MLflow.
 
     Parameters
     ----------
     cfg : Config
         Settings not searched (data, horizons, walk-forward, seeds, tracking).
     settings : TuneSettings
-        Study, storage, limits, hold-out and seed.
+        Study, storage, limits and seed.
     reporter : TuneReporter, optional
         Progress callbacks.
 
@@ -261,7 +262,7 @@ def run_tuning(cfg: Config, settings: TuneSettings, reporter: TuneReporter | Non
     -------
     TuneResult
         With ``interrupted=True`` after Ctrl-C: finished trials are kept in the storage,
-        the worker's MLflow run is KILLED and no hold-out score is computed.
+        the worker's MLflow run is KILLED and no sealed-segment score is computed.
     """
     import mlflow
     from threadpoolctl import threadpool_limits
@@ -271,9 +272,9 @@ def run_tuning(cfg: Config, settings: TuneSettings, reporter: TuneReporter | Non
     reporter = reporter or TuneReporter()
     base = tuning_base(cfg)
     panel = load_panel(cfg.data)
-    data = split_holdout(panel, base, settings.holdout_days)
-    held = (f"tuned on dates before {data.holdout_start:%Y-%m-%d}, the {settings.holdout_days} business days from "
-            "then held out" if data.holdout_start is not None else "no hold-out")
+    data = split_tuning(panel, base)
+    held = (f"tuned on dates before {data.sealed_start:%Y-%m-%d}, the sealed segment from then held out"
+            if data.sealed_start is not None else "no sealed segment")
     reporter.data(cfg.data, panel, held)
     study = prepare_study(base, settings, data)
     configure_tracking(cfg.tracking.tracking_uri)  # creates a new local store under a file lock
@@ -284,15 +285,17 @@ def run_tuning(cfg: Config, settings: TuneSettings, reporter: TuneReporter | Non
         finished.append(trial)
         reporter.trial_finished(trial, best_trial(study))
 
+    setup = study_setup(base, data)
     tags = {"optuna.study": settings.study, "optuna.storage": describe_storage(settings.storage),
-            "optuna.worker": worker_id(), "optuna.seed": str(settings.seed), "data.fingerprint": data.fingerprint}
+            "optuna.worker": worker_id(), "optuna.seed": str(settings.seed), "data.fingerprint": data.fingerprint,
+            "sealed.start": str(setup["sealed_start"]), "tuning.seen_to": data.seen_to}
     with (
         mlflow.start_run(experiment_id=experiment_id, tags=tags,
                          run_name=f"tune-{settings.study}-{cfg.data.source}-{panel.index[0]:%Y-%m-%d}..{panel.index[-1]:%Y-%m-%d}",
                          description=f"Tuning worker of study {settings.study}. {data_line(cfg.data, panel.index, held)}.") as run,
         threadpool_limits(limits=1),  # one core per worker: threads only contend on this small data
     ):
-        mlflow.log_dict(study_setup(base, data), "study/setup.json")
+        mlflow.log_dict(setup, "study/setup.json")
         callbacks = [MlflowTrialLogger(experiment_id, run.info.run_id, settings.study), on_trial]
         t0 = time.perf_counter()
         interrupted = False
@@ -302,33 +305,35 @@ def run_tuning(cfg: Config, settings: TuneSettings, reporter: TuneReporter | Non
         except KeyboardInterrupt:
             interrupted = True
         result = TuneResult(
-            settings.study, tags["optuna.storage"], None, None,
-            data.holdout_start.date().isoformat() if data.holdout_start is not None else None,
+            settings.study, tags["optuna.storage"], None, None, setup["sealed_start"],
             state_counts(study), len(finished), time.perf_counter() - t0, run.info.run_id, interrupted,
+            train_command(settings.study, tags["optuna.storage"], setup),
         )
         best, default = best_trial(study), default_trial(study)
         if interrupted:
             result.best = trial_summary(best, None) if best else None
             mlflow.end_run(status="KILLED")
             return result
-        reporter.stage("hold-out evaluation")
-        result.best = trial_summary(best, holdout_score(study, best, data)) if best else None
-        result.default = trial_summary(default, holdout_score(study, default, data)) if default else None
+        reporter.stage("sealed-segment evaluation")
+        result.best = trial_summary(best, sealed_score(study, best, data)) if best else None
+        result.default = trial_summary(default, sealed_score(study, default, data)) if default else None
         reporter.stage("MLflow artifacts")
         mlflow.log_metrics({"worker_trials": len(finished), "trials_per_minute": result.trials_per_minute})
         if result.best:
             mlflow.log_metrics({"best_score": result.best["value"]}
-                               | ({"holdout_ic": result.best["holdout_ic"]} if data.holdout_start is not None else {}))
+                               | ({"sealed_score": result.best["sealed_score"]} if data.sealed_start is not None else {}))
             log_study_artifacts(run.info.run_id, study, result.best)
     return result
 
 
-def best_config(cfg: Config, params: str, study: str | None, storage: str | None) -> Config:
+def best_config(cfg: Config, params: str, study: str | None, storage: str | None) -> tuple[Config, TuningOrigin]:
     """``cfg`` with the model and feature settings of a study's best trial (``regime train --params best``).
 
     The best trial stores the whole configuration it evaluated, so its ``model`` and
     ``features`` sections are applied exactly (including ``hmm_n_init`` and seeds);
-    data, evaluation and tracking stay those of ``cfg``.
+    data, evaluation and tracking stay those of ``cfg``. The returned origin lets the
+    training job refuse other data than the study's and the gate refuse a model whose
+    study saw its sealed segment.
 
     Parameters
     ----------
@@ -343,13 +348,14 @@ def best_config(cfg: Config, params: str, study: str | None, storage: str | None
 
     Returns
     -------
-    Config
+    config : Config
+    origin : TuningOrigin
 
     Raises
     ------
     ConfigError
-        For another ``params`` value, a missing journal, an unknown study or a study
-        without a complete trial.
+        For another ``params`` value, a missing journal, an unknown study, a study
+        without a complete trial or one that does not record its data.
     """
     if params != "best":
         raise ConfigError(f"`--params` must be 'best'. Got '{params}'.")
@@ -362,8 +368,14 @@ def best_config(cfg: Config, params: str, study: str | None, storage: str | None
     best = best_trial(loaded)
     if best is None:
         raise ConfigError(f"tuning study '{name}' in {shown} has no complete trial yet")
+    setup = loaded.user_attrs.get("setup") or {}
+    if "data" not in setup:
+        raise ConfigError(f"tuning study '{name}' in {shown} does not record the data it was tuned on "
+                          "(made by an older version): tune again with another --study")
     tuned = Config.from_dict(best.user_attrs["config"])
-    holdout = loaded.user_attrs.get("holdout_ic", {}).get(str(best.number))
-    logger.info("using trial %d of study '%s': tuning IC %+.4f%s", best.number, name, best.value,
-                f", hold-out IC {holdout:+.4f}" if holdout is not None else "")
-    return dataclasses.replace(cfg, features=tuned.features, model=tuned.model)
+    sealed = loaded.user_attrs.get("sealed_score", {}).get(str(best.number))
+    logger.info("using trial %d of study '%s': tuning score %+.4f%s", best.number, name, best.value,
+                f", sealed-segment score {sealed:+.4f}" if sealed is not None else "")
+    origin = TuningOrigin(name, shown, best.number, float(best.value), setup["data_fingerprint"], setup["data"],
+                          setup.get("sealed_start"), train_command(name, shown, setup))
+    return dataclasses.replace(cfg, features=tuned.features, model=tuned.model), origin

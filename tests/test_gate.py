@@ -1,0 +1,314 @@
+"""The champion gate: the sealed segment, the squared-error comparison, the blocking checks, the rule,
+the promotion lock, and placebos it must refuse."""
+
+from __future__ import annotations
+
+import fcntl
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.errors import ConfigError
+from models.pipeline import RegimeForecastPipeline
+from tests.conftest import SEED
+from tests.placebo import ShuffledFeatures
+from tests.test_registry import QUICK
+from training.config import Config
+from training.evaluation.sealed import sealed_start
+from training.evaluation.skill import (
+    dm_less,
+    loss_differential,
+    pooled_skill,
+    scored_dates,
+    segment_scores,
+    skill_by_horizon,
+)
+from training.jobs import train as train_job
+from training.promotion import gate
+from training.promotion.champion import ChampionRecord
+from training.promotion.checks import blocking_reasons, forecast_spread
+from training.promotion.gate import Candidate, compare, decide_promotion
+from training.promotion.lock import lock_path, promotion_lock
+from training.promotion.origin import TuningOrigin
+from training.tracking.fingerprint import recipe_fingerprint
+
+HORIZONS = (5, 21)
+DATES = pd.bdate_range("2015-01-01", periods=1200)
+SEALED = DATES[800]
+
+
+def _market(seed: int = SEED) -> tuple[dict[int, pd.Series], dict[int, pd.Series]]:
+    """Realised h-day returns (overlapping sums of daily noise, the last h unrealised) and a signal that knows half of them."""
+    rng = np.random.default_rng(seed)
+    daily = pd.Series(rng.normal(0.001, 0.02, len(DATES) + 63), index=pd.bdate_range(DATES[0], periods=len(DATES) + 63))
+    realized, signal = {}, {}
+    for h in HORIZONS:
+        fwd = daily.rolling(h).sum().shift(-h).reindex(DATES)
+        fwd.iloc[-h:] = np.nan
+        realized[h] = fwd
+        signal[h] = 0.5 * fwd.fillna(0.0) + rng.normal(0, 0.01 * np.sqrt(h), len(DATES))
+    return realized, signal
+
+
+def _predictions(forecasts: dict[int, pd.Series], realized: dict[int, pd.Series]) -> dict[int, pd.DataFrame]:
+    """Walk-forward-like prediction frames: realised, model, expanding mean, folds of 100 days."""
+    return {h: pd.DataFrame({"realized": realized[h], "model": forecasts[h], "expanding_mean": 0.001 * h,
+                             "fold": np.arange(len(DATES)) // 100}, index=DATES) for h in HORIZONS}
+
+
+@pytest.fixture(scope="module")
+def market():
+    realized, signal = _market()
+    noise = {h: pd.Series(np.random.default_rng(1).normal(0.001 * h, 0.01 * np.sqrt(h), len(DATES)), index=DATES)
+             for h in HORIZONS}
+    return realized, signal, noise
+
+
+# -- skill and the loss differential ----------------------------------------------------------------
+def test_skill_is_r2_against_the_zero_forecast_on_common_dates(market):
+    realized, signal, _ = market
+    perfect = _predictions({h: realized[h].fillna(0.0) for h in HORIZONS}, realized)
+    dates = scored_dates(perfect)
+    assert len(dates) == len(DATES) - max(HORIZONS)  # every horizon realised: the 21-day tail drops out for all
+    assert pooled_skill(perfect, "model", dates) == pytest.approx(1.0)
+    zero = _predictions({h: pd.Series(0.0, index=DATES) for h in HORIZONS}, realized)
+    assert skill_by_horizon(zero, "model", dates) == {5: pytest.approx(0.0), 21: pytest.approx(0.0)}
+    table = segment_scores(_predictions(signal, realized), dates)
+    assert list(table.horizon) == [5, 21] and (table.n == len(dates)).all()
+    assert (table.r2_zero > 0.2).all() and (table.mse < table.mse_zero).all() and (table.ic > 0.3).all()
+
+
+def test_the_mean_loss_differential_is_the_skill_difference(market):
+    realized, signal, noise = market
+    both = {h: _predictions(signal, realized)[h].assign(champion=noise[h]) for h in HORIZONS}
+    dates = scored_dates(both, ("model", "champion"))
+    d = loss_differential(both, "model", "champion", dates)
+    assert d.mean() == pytest.approx(pooled_skill(both, "champion", dates) - pooled_skill(both, "model", dates))
+
+
+def test_the_one_sided_dm_test_favours_only_a_lower_loss():
+    rng = np.random.default_rng(SEED)
+    better = rng.normal(-0.3, 1.0, 500)
+    stat, p = dm_less(better, 5)
+    assert stat < 0 and p < 0.01
+    assert dm_less(-better, 5)[1] > 0.99
+    assert np.isnan(dm_less(np.zeros(100), 5)[1]) and np.isnan(dm_less(better[:5], 5)[1])
+    # overlap: a differential smoothed over 21 days is less significant with 21 lags than with 1
+    smooth = pd.Series(better).rolling(21, min_periods=1).mean().to_numpy()
+    assert dm_less(smooth, 21)[1] > dm_less(smooth, 1)[1]
+
+
+@pytest.mark.parametrize("horizon", [5, 63])
+def test_under_the_null_the_test_rejects_about_as_often_as_it_should(horizon):
+    """Two years of overlapping h-day losses with equal means: about 5% of draws look significant at 5%."""
+    rng = np.random.default_rng(SEED)
+    daily = rng.normal(0, 1, (400, 441 + horizon - 1))
+    d = np.apply_along_axis(lambda x: np.convolve(x, np.ones(horizon) / horizon, mode="valid"), 1, daily)
+    rejected = np.mean([dm_less(row, horizon)[1] < 0.05 for row in d])
+    assert 0.02 < rejected < 0.09
+
+
+# -- the sealed segment -----------------------------------------------------------------------------
+def test_the_sealed_segment_is_the_last_business_days_and_must_fit(small_panel):
+    cfg = Config().replace(model={"horizons": (5, 21)}, evaluation={"initial_train": 504, "sealed_days": 252})
+    design = RegimeForecastPipeline(horizons=(5, 21)).make_design(small_panel)
+    start = sealed_start(design, cfg)
+    assert start == design.index[-252] and (design.index >= start).sum() == 252
+    assert sealed_start(design, cfg.replace(evaluation={"sealed_days": 0})) is None
+    with pytest.raises(ConfigError, match="at least 126"):
+        sealed_start(design, cfg.replace(evaluation={"sealed_days": 60}))
+    with pytest.raises(ConfigError, match="before the first walk-forward test date"):
+        sealed_start(design, cfg.replace(evaluation={"sealed_days": 1400}))
+    with pytest.raises(ConfigError, match="sealed_days"):
+        Config().replace(evaluation={"sealed_days": -1})
+
+
+# -- blocking checks --------------------------------------------------------------------------------
+class _Regime:
+    """A stand-in for a fitted chain: only its regime probabilities matter to the checks."""
+
+    def __init__(self, p_first: np.ndarray) -> None:
+        self.regime_ = object()
+        self._p = p_first
+
+    def regime_state_proba(self, design):
+        return pd.DataFrame({"state_0": self._p, "state_1": 1 - self._p})
+
+
+HEALTHY = _Regime(np.r_[np.full(600, 0.95), np.full(600, 0.03)])
+
+
+def test_a_sound_candidate_passes_every_check(market):
+    realized, signal, _ = market
+    assert blocking_reasons(HEALTHY, None, _predictions(signal, realized), SEALED, SEALED) == []
+
+
+def test_broken_candidates_are_blocked_with_the_reason(market):
+    realized, signal, noise = market
+    stuck = _Regime(np.random.default_rng(0).uniform(0.45, 0.55, 1200))
+    reasons = blocking_reasons(stuck, None, _predictions(signal, realized), SEALED, SEALED)
+    assert len(reasons) == 1 and reasons[0].startswith("degenerate regime model: probabilities stay in the middle")
+
+    per_fold = {h: pd.Series(0.002 * h, index=DATES) + (np.arange(len(DATES)) // 100) * 1e-4 for h in HORIZONS}
+    flat = _predictions(per_fold, realized)  # moves only between refits
+    assert forecast_spread(flat) == {5: pytest.approx(0.0, abs=1e-12), 21: pytest.approx(0.0, abs=1e-12)}
+    assert any(r.startswith("nearly constant forecasts: within-fold spread 5d 0.00%")
+               for r in blocking_reasons(HEALTHY, None, flat, SEALED, SEALED))
+
+    wild = _predictions({h: noise[h] * 5 for h in HORIZONS}, realized)
+    (reason,) = blocking_reasons(HEALTHY, None, wild, SEALED, SEALED)
+    assert reason.startswith(f"worse than the zero forecast on the sealed segment from {SEALED.date()}: skill -")
+
+
+def test_settings_tuned_on_the_dates_the_gate_judges_are_blocked(market):
+    realized, signal, _ = market
+    preds = _predictions(signal, realized)
+
+    def origin(seen_to: pd.Timestamp) -> TuningOrigin:
+        return TuningOrigin("s", "j.log", 3, 0.1, "abc", {"seen_to": seen_to.date().isoformat()})
+
+    assert blocking_reasons(HEALTHY, None, preds, SEALED, SEALED, origin(DATES[799])) == []
+    (reason,) = blocking_reasons(HEALTHY, None, preds, SEALED, SEALED, origin(DATES[800]))
+    assert reason == (f"tuned on the data it is judged on: study 's' saw data to {SEALED.date()}, "
+                      f"the gate judges from {SEALED.date()}")
+
+
+# -- the rule -------------------------------------------------------------------------------------
+def _candidate(forecasts, realized, last="2024-12-31", recipe="new", blocking=()) -> Candidate:
+    return Candidate(Config(), pd.DataFrame(), "fp", recipe, last, _predictions(forecasts, realized), SEALED,
+                     list(blocking))
+
+
+def _champion(last="2024-12-31", recipe="old") -> ChampionRecord:
+    return ChampionRecord("m", "3", "run", last, "fp", recipe)
+
+
+@pytest.fixture
+def champion_is(monkeypatch):
+    """Make the champion's forecasts on the candidate's data these (no registry needed)."""
+    def set_forecasts(forecasts, how="re-evaluated with its own settings on this data and folds"):
+        monkeypatch.setattr(gate, "champion_forecasts", lambda *args: (forecasts, how))
+    return set_forecasts
+
+
+def test_force_blocking_checks_and_the_first_champion(market, champion_is):
+    realized, signal, noise = market
+    forced = decide_promotion(_candidate(noise, realized, blocking=["x"]), _champion(), force=True)
+    assert forced.promote and forced.reason == "promotion forced (--force-promote)" and forced.details == ("blocked: x",)
+    blocked = decide_promotion(_candidate(signal, realized, blocking=["x", "y"]), None)
+    assert not blocked.promote and blocked.reason == "not promoted: 2 blocking check(s) failed"
+    older = decide_promotion(_candidate(signal, realized, last="2019-12-31", blocking=["x"]), _champion())
+    assert older.details == ("blocked: x", "and its data end 2019-12-31, before champion v3's 2024-12-31")
+    assert decide_promotion(_candidate(signal, realized), None).reason == "no champion yet; every check passed"
+
+
+def test_older_data_and_the_same_recipe(market):
+    realized, signal, _ = market
+    older = decide_promotion(_candidate(signal, realized, last="2024-06-28"), _champion())
+    assert not older.promote and "its data end 2024-06-28, before champion v3's 2024-12-31" in older.reason
+    refresh = decide_promotion(_candidate(signal, realized, recipe="old"), _champion(last="2024-09-30"))
+    assert refresh.promote and refresh.reason == "refresh of champion v3: same settings, data to 2024-12-31 instead of 2024-09-30"
+    same = decide_promotion(_candidate(signal, realized, recipe="old"), _champion())
+    assert not same.promote and "same settings as champion v3 on data ending the same day (2024-12-31)" in same.reason
+
+
+def test_a_better_model_is_promoted_with_what_was_compared(market, champion_is):
+    realized, signal, noise = market
+    champion_is(noise)
+    d = decide_promotion(_candidate(signal, realized, last="2025-01-31"), _champion())
+    assert d.promote and d.reason.startswith("beats champion v3 on the sealed segment beyond noise (p = 0.000)")
+    sealed, full, data, rule = d.details
+    assert sealed.startswith(f"sealed segment {SEALED.date()} → {DATES[-22].date()} (379 dates): skill +")
+    assert full.startswith(f"full walk-forward {DATES[0].date()} → {DATES[-22].date()} (1179 dates)")
+    assert data.startswith("newer data: to 2025-01-31 (champion v3's: 2024-12-31); champion forecasts: re-evaluated")
+    assert "mean over horizons 5/21 days" in rule
+    assert d.figures["gate.sealed.p_value"] < 0.05 < d.figures["gate.sealed.candidate_skill"]
+    same_day = decide_promotion(_candidate(signal, realized), _champion())
+    assert "newer data" not in " ".join(same_day.details) and "data end 2024-12-31, as champion v3's" in same_day.details[2]
+
+
+def test_no_promotion_without_an_improvement_beyond_noise(market, champion_is):
+    realized, signal, noise = market
+    champion_is(signal)
+    slightly = {h: signal[h] + np.random.default_rng(5).normal(0, 1e-4, len(DATES)) for h in HORIZONS}
+    tie = decide_promotion(_candidate(slightly, realized), _champion())
+    assert not tie.promote and tie.reason.startswith("not promoted: not better than champion v3 beyond noise on the "
+                                                     "sealed segment (p = ")
+    champion_is(signal, "its logged walk-forward forecasts (same data and folds)")
+    same = decide_promotion(_candidate(signal, realized), _champion())  # other settings, identical forecasts
+    assert same.reason.endswith("(identical losses, no test; needs p < 0.05)")
+    worse = decide_promotion(_candidate(noise, realized), _champion())
+    assert not worse.promote and worse.figures["gate.sealed.p_value"] > 0.95
+
+
+def test_better_on_the_sealed_segment_but_worse_overall_is_no_promotion(market, champion_is):
+    realized, signal, noise = market
+    early = DATES < SEALED
+    candidate = {h: noise[h].where(early, signal[h]) for h in HORIZONS}  # skill only on the sealed segment
+    champion_is({h: signal[h].where(early, noise[h]) for h in HORIZONS})
+    d = decide_promotion(_candidate(candidate, realized), _champion())
+    assert not d.promote and d.reason.startswith("not promoted: worse than champion v3 on the full walk-forward")
+
+
+def test_compare_uses_only_common_horizons_and_dates(market):
+    realized, signal, noise = market
+    preds = _predictions(signal, realized)
+    sealed, full = compare(preds, {21: noise[21].iloc[100:]}, SEALED)
+    assert full.first == DATES[100].date().isoformat() and sealed.first == SEALED.date().isoformat()
+    with pytest.raises(ValueError, match="none of the horizons"):
+        compare(preds, {63: noise[21]}, SEALED)
+
+
+# -- recipe and lock ---------------------------------------------------------------------------------
+def test_the_recipe_is_the_chain_class_and_its_settings():
+    base = RegimeForecastPipeline(lgbm_params={"a": 1, "b": 2})
+    assert recipe_fingerprint(base) == recipe_fingerprint(RegimeForecastPipeline(lgbm_params={"b": 2, "a": 1}))
+    assert recipe_fingerprint(base) != recipe_fingerprint(RegimeForecastPipeline(lgbm_params={"a": 1, "b": 3}))
+    assert recipe_fingerprint(base) != recipe_fingerprint(ShuffledFeatures(**base.get_params()))
+
+
+def test_the_promotion_lock_is_exclusive_and_local_only(tmp_path):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    assert lock_path(uri) == tmp_path / "mlflow.db.promotion.lock"
+    assert lock_path(f"file://{tmp_path}/mlruns") == tmp_path / "mlruns" / ".promotion.lock"
+    assert lock_path("http://mlflow-host:5000") is None and lock_path("databricks") is None
+    with promotion_lock(uri) as held:
+        assert held == lock_path(uri)
+        with open(held, "a") as other, pytest.raises(BlockingIOError):  # another open file: another process's view
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with open(lock_path(uri), "a") as other:
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released at the end of the block
+    with promotion_lock("http://mlflow-host:5000") as held:
+        assert held is None
+
+
+# -- placebos end to end ------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_placebo_refused_and_a_genuinely_better_model_on_newer_data_promoted(tmp_path, demo_market, monkeypatch):
+    """A champion whose features are shuffled in time is replaced by the genuine chain trained on newer data
+    (the placebo re-evaluated on those data); the placebo trained on the same newest data cannot come back."""
+    cfg = QUICK.replace(evaluation={"n_bootstrap": 0, "baselines": False},
+                        tracking={"tracking_uri": f"sqlite:///{tmp_path}/mlflow.db", "experiment": "test"})
+    newest, older = demo_market.panel.loc["2013-01-01":], demo_market.panel.loc["2013-01-01":"2023-12-31"]
+    make_template = train_job.make_template
+
+    def placebo(c: Config) -> ShuffledFeatures:
+        return ShuffledFeatures(**make_template(c).get_params())
+
+    with monkeypatch.context() as m:
+        m.setattr(train_job, "make_template", placebo)
+        first = train_job.run_training(cfg.replace(tracking={"force_promote": True}), panel=older)
+    assert first.gate.promote
+
+    genuine = train_job.run_training(cfg, panel=newest)
+    assert genuine.gate.promote, genuine.gate
+    assert genuine.gate.reason.startswith("beats champion v1 on the sealed segment beyond noise")
+    assert "newer data: to 2024-12-31 (champion v1's: 2023-12-29); champion forecasts: re-evaluated" in genuine.gate.details[2]
+
+    with monkeypatch.context() as m:
+        m.setattr(train_job, "make_template", placebo)
+        again = train_job.run_training(cfg, panel=newest)
+    assert not again.gate.promote and again.blocking == []
+    assert again.gate.reason.startswith("not promoted: not better than champion v2 beyond noise on the sealed segment")
+    assert "its logged walk-forward forecasts (same data and folds)" in again.gate.details[2]
