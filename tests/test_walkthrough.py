@@ -78,10 +78,10 @@ def test_walkthrough_on_the_demo(mlflow_store, tmp_path, monkeypatch, capsys):
                  str(tmp_path / "ll")], monkeypatch, capsys)
     assert lines[0].startswith(DEMO + "2013-01-01 → 2024-12-31"), lines[0]
 
-    lines = _ok(["tune", "--trials", "1", "--holdout-days", "252", *FAST, "--start", "2016-01-01",
+    lines = _ok(["tune", "--trials", "1", "--sealed-days", "252", *FAST, "--start", "2016-01-01",
                  "--storage", str(tmp_path / "journal.log")], monkeypatch, capsys)
-    assert re.fullmatch(re.escape(DEMO) + r"2016-01-01 → 2024-12-31; tuned on dates before \S+, the 252 business "
-                        r"days from then held out", lines[0]), lines[0]
+    assert re.fullmatch(re.escape(DEMO) + r"2016-01-01 → 2024-12-31; tuned on dates before \S+, the sealed segment "
+                        r"\(252 business days\) from then held out", lines[0]), lines[0]
 
     lines = _ok(["data", "show", "--source", "demo"], monkeypatch, capsys)
     assert lines[0].startswith(DEMO)

@@ -273,8 +273,9 @@ def run_tuning(cfg: Config, settings: TuneSettings, reporter: TuneReporter | Non
     base = tuning_base(cfg)
     panel = load_panel(cfg.data)
     data = split_tuning(panel, base)
-    held = (f"tuned on dates before {data.sealed_start:%Y-%m-%d}, the sealed segment from then held out"
-            if data.sealed_start is not None else "no sealed segment")
+    held = (f"tuned on dates before {data.sealed_start:%Y-%m-%d}, the sealed segment "
+            f"({base.evaluation.sealed_days} business days) from then held out"
+            if data.sealed_start is not None else "no sealed segment: tuned on every date")
     reporter.data(cfg.data, panel, held)
     study = prepare_study(base, settings, data)
     configure_tracking(cfg.tracking.tracking_uri)  # creates a new local store under a file lock
