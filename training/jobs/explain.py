@@ -8,18 +8,12 @@ from pathlib import Path
 import pandas as pd
 from rich.table import Table
 
-from features.errors import ConfigError, DataError
+from features.dates import parse_date
+from features.errors import DataError
 from models.explain import explain_pipeline, global_importance, narrative, top_drivers
 from models.pipeline import RegimeForecastPipeline
 from training.display import plots
 from training.display.console import console
-
-
-def _parse_date(value: str, name: str) -> pd.Timestamp:
-    try:
-        return pd.Timestamp(value)
-    except ValueError:
-        raise ConfigError(f"`{name}` must be a date (YYYY-MM-DD). Got '{value}'.") from None
 
 
 def run_explain(
@@ -39,7 +33,7 @@ def run_explain(
     expl = explain_pipeline(pipeline, design, horizon)
     regimes = pipeline.predict_design(design).get("regime")
     if date is not None:
-        when = _parse_date(date, "--date")
+        when = parse_date(date, "--date")
         available = expl.values.index[expl.values.index <= when]
         if when < expl.values.index[0] or available.empty:
             raise DataError(f"no forecast on or before {when:%Y-%m-%d}; the data start at {expl.values.index[0]:%Y-%m-%d}")
@@ -67,7 +61,7 @@ def run_explain(
     written["summary"] = plots.shap_summary(expl, output_dir / f"shap_summary_{horizon}d.png")
     rng = expl.values
     if start or end:
-        rng = rng.loc[_parse_date(start, "--start") if start else None : _parse_date(end, "--end") if end else None]
+        rng = rng.loc[parse_date(start, "--start") if start else None : parse_date(end, "--end") if end else None]
     rng.to_csv(output_dir / f"contributions_{horizon}d.csv")
     written["contributions"] = output_dir / f"contributions_{horizon}d.csv"
     payload = {
