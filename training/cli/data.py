@@ -143,7 +143,8 @@ def show(
         today = utc_today(now)
         entries = read_cache_entries(root, resolve_sources(sources_file), today)
         usable = {e.source.series_id: e.values for e in entries if e.usable}
-        cov = _coverage_rows(to_panel(usable), today) if usable else {}
+        panel = to_panel(usable) if usable else None
+        cov = _coverage_rows(panel, today) if usable else {}
         columns.append("fetched")
         for e in entries:
             sid = e.source.series_id
@@ -162,7 +163,7 @@ def show(
     elif src in ("csv", "demo"):
         from features.sources import load_panel
 
-        panel = load_panel(DataConfig(source=src, data_dir=str(data_dir) if data_dir else None, start=None))
+        panel = load_panel(DataConfig(source=src, data_dir=str(data_dir) if data_dir else None, start=None), check=False)
         today = pd.Timestamp.today().normalize()
         origin = f"{data_dir}" if src == "csv" else "demo market"
         columns.remove("source")
@@ -172,6 +173,10 @@ def show(
         title = f"Coverage of {origin}"
     else:
         raise ConfigError(f"`--source` must be one of live, csv, demo. Got '{src}'.")
+    if panel is not None:  # shown, not refused: this command is for looking at the data
+        from features.plausibility import panel_findings
+
+        notes[:0] = [f"[yellow]implausible[/yellow] {f.series_id}: {f.message}" for f in panel_findings(panel)]
     table = Table(title=title, box=box.SIMPLE, padding=(0, 0), pad_edge=False,
                   caption="gap: longest gap (days); age: days since the last value; stale: older than its cadence allows")
     for col in columns:
