@@ -2,8 +2,13 @@
 
 Contract: ``predict`` takes a flat frame with a ``date`` column (ISO strings or
 datetimes) and one column per raw series id (extra columns are ignored) and returns
-``date``, ``regime``, ``p_<label>`` and ``forecast_<h>d``, one row per business day with
-enough history; ``params={"last": N}`` returns only the latest N rows (a warm daily update). The fitted :class:`~models.pipeline.RegimeForecastPipeline` is stored as
+``date``, ``regime``, ``p_<label>`` and ``forecast_<h>d``, one row per business day whose
+answer is exact: the same as the full history would give (:mod:`models.history`); an input
+too short for that is refused with how much history is needed. ``params={"last": N}``
+returns only the latest N rows (a warm daily update), all of which must be exact. Input
+goes through the same checks as every data source: dates by one rule
+(:mod:`features.dates`), numbers or missing values only, plausible values
+(:mod:`features.plausibility`, with the series accepted when the model was trained). The fitted :class:`~models.pipeline.RegimeForecastPipeline` is stored as
 a joblib artifact next to ``model_info.json`` (data settings, horizons, labels).
 
 Loading an MLflow model runs pickled code: load models only from stores you trust.
@@ -21,6 +26,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 from features.errors import ModelError, RegimeError
+from features.plausibility import check_plausibility
 from models.pipeline import RegimeForecastPipeline, panel_from_frame
 
 PIPELINE_ARTIFACT = "pipeline"
@@ -46,8 +52,10 @@ class RegimeForecastModel(mlflow.pyfunc.PythonModel):
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         try:
             panel = panel_from_frame(pd.DataFrame(model_input), series=self.pipeline.input_series_)
+            accepted = self.info.get("config", {}).get("data", {}).get("accept_implausible", ())
+            check_plausibility(panel, accepted, origins="model input")
             last = int((params or {}).get("last", 0)) or None
-            out = self.pipeline.predict(panel, last=last)
+            out = self.pipeline.predict(panel, last=last, exact=True)
         except RegimeError as exc:
             raise InvalidModelInput(str(exc)) from None
         out["date"] = out["date"].dt.strftime("%Y-%m-%d")
