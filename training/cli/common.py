@@ -19,13 +19,15 @@ DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder o
 StartOpt = Annotated[Optional[str], typer.Option("--start", help="First date (YYYY-MM-DD).")]
 EndOpt = Annotated[Optional[str], typer.Option("--end", help="Last date (YYYY-MM-DD).")]
 ModelUriOpt = Annotated[str, typer.Option("--model-uri", help="MLflow model URI; load only from stores you trust (models are code).")]
+AcceptOpt = Annotated[Optional[list[str]], typer.Option("--accept-implausible", help="Accept this series' implausible values, moves or stale stretches on purpose (warned, not refused); repeat for several.")]
 
 
 def data_overrides(source: str | None, data_dir: Path | None, start: str | None, end: str | None,
                     seed: int | None = None, cache_dir: Path | None = None,
-                    sources_file: Path | None = None) -> dict[str, Any]:
+                    sources_file: Path | None = None, accept_implausible: list[str] | None = None) -> dict[str, Any]:
     raw = {"source": source, "data_dir": str(data_dir) if data_dir else None, "start": start, "end": end, "seed": seed,
-           "cache_dir": str(cache_dir) if cache_dir else None, "sources_file": str(sources_file) if sources_file else None}
+           "cache_dir": str(cache_dir) if cache_dir else None, "sources_file": str(sources_file) if sources_file else None,
+           "accept_implausible": tuple(accept_implausible) if accept_implausible else None}
     if data_dir and not source:
         raw["source"] = "csv"
     return {k: v for k, v in raw.items() if v is not None}
@@ -41,35 +43,80 @@ def load_model(model_uri: str, tracking_uri: str | None):
     return model, pipeline, info
 
 
-def panel_for(info: dict[str, Any], source: str | None, data_dir: Path | None, seed: int | None = None):
-    """The raw panel to score: the model's training source unless overridden."""
+def panel_for(info: dict[str, Any], source: str | None, data_dir: Path | None, seed: int | None = None,
+              accept_implausible: list[str] | None = None):
+    """The raw panel to score: the model's training source unless overridden.
+
+    Series accepted as implausible at training time stay accepted; ``accept_implausible``
+    adds more.
+    """
     from features.config import DataConfig
     from features.sources import load_panel
 
     trained = dict(info.get("config", {}).get("data", {}))
     overrides = data_overrides(source, data_dir, None, None, seed)
+    accepted = tuple(trained.get("accept_implausible", ())) + tuple(accept_implausible or ())
     if overrides.get("source") and overrides["source"] != trained.get("source"):
         trained = {"start": trained.get("start")}
     trained.update(overrides)
     trained["end"] = None
-    return load_panel(DataConfig(**trained))
+    trained["accept_implausible"] = accepted
+    return load_panel(DataConfig(**{k: v for k, v in trained.items() if k in DataConfig.__dataclass_fields__}))
+
+
+def date_bounds(start: str | None, end: str | None) -> dict[str, Any]:
+    """``--start``/``--end`` as dates (:mod:`features.dates`), or a one-line error naming the option."""
+    from features.dates import parse_date
+
+    return {name: parse_date(value, name) for name, value in (("--start", start), ("--end", end)) if value is not None}
 
 
 def date_filter(frame, start: str | None, end: str | None, column: str = "date"):
+    """Rows of ``frame`` whose ``column`` lies in ``[start, end]`` (dates by :mod:`features.dates`)."""
     import pandas as pd
+
+    from features.dates import parse_dates
+    from features.errors import ConfigError
+
+    bounds = date_bounds(start, end)
+    dates = pd.Series(parse_dates(frame[column]), index=frame.index)
+    keep = pd.Series(True, index=frame.index)
+    if "--start" in bounds:
+        keep &= dates >= bounds["--start"]
+    if "--end" in bounds:
+        keep &= dates <= bounds["--end"]
+    if len(frame) and not keep.any():
+        raise ConfigError(f"no forecasts between {start or 'the start'} and {end or 'the end'}; "
+                          f"there are forecasts from {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}")
+    return frame[keep]
+
+
+def check_output_file(path: Path | None, option: str = "--output") -> None:
+    """Refuse an output file path that cannot be written, before any work is done.
+
+    A directory, a path under a regular file, or a folder without write permission get one
+    line naming the option; a missing parent folder is fine (it is created).
+    """
+    import os
 
     from features.errors import ConfigError
 
-    dates = pd.to_datetime(frame[column])
-    for name, value in (("--start", start), ("--end", end)):
-        if value is not None:
-            try:
-                pd.Timestamp(value)
-            except ValueError:
-                raise ConfigError(f"`{name}` must be a date (YYYY-MM-DD). Got '{value}'.") from None
-    keep = pd.Series(True, index=frame.index)
-    if start:
-        keep &= dates >= pd.Timestamp(start)
-    if end:
-        keep &= dates <= pd.Timestamp(end)
-    return frame[keep]
+    if path is None:
+        return
+    if path.is_dir():
+        raise ConfigError(f"`{option}` {path} is a directory; give a file name, e.g. {path / 'predictions.csv'}")
+    parent = next((p for p in path.parents if p.exists()), Path("."))
+    if not parent.is_dir():
+        raise ConfigError(f"`{option}` {path}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ConfigError(f"`{option}` {path}: no permission to write there")
+
+
+def check_output_dir(path: Path, option: str = "--output-dir") -> None:
+    """Refuse an output folder that is a file or sits under one, before any work is done."""
+    from features.errors import ConfigError
+
+    existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        what = "is a file" if existing == path else f"is under {existing}, which is a file"
+        raise ConfigError(f"`{option}` {path} {what}; expected a folder")
