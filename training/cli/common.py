@@ -37,7 +37,7 @@ def load_model(model_uri: str, tracking_uri: str | None):
     from training.tracking.model_io import load_pyfunc, unwrap
     from training.tracking.store import configure_tracking
 
-    configure_tracking(tracking_uri)
+    configure_tracking(tracking_uri, write=False)  # reading a model writes nothing into the store
     model = load_pyfunc(model_uri)
     pipeline, info = unwrap(model)
     return model, pipeline, info

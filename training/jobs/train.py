@@ -43,7 +43,8 @@ from training.tracking.registry import (
     register_model,
     set_alias,
 )
-from training.tracking.store import configure_tracking, ensure_experiment
+from training.tracking.lifecycle import tracked_run
+from training.tracking.store import check_training_store, configure_tracking, ensure_experiment
 
 logger = logging.getLogger(__name__)
 
@@ -150,10 +151,9 @@ def run_training(cfg: Config, reporter: Reporter | None = None, panel: pd.DataFr
     panel : pd.DataFrame, optional
         Raw panel to use instead of loading ``cfg.data`` (tests, benchmarks).
     """
-    import mlflow
-
     reporter = reporter or Reporter()
     timings: dict[str, float] = {}
+    check_training_store(cfg.tracking)  # a store that cannot take the result is refused before the work
     with _timed(timings, "load data", reporter):
         panel = load_panel(cfg.data) if panel is None else panel
     fingerprint = panel_fingerprint(panel)
@@ -163,12 +163,8 @@ def run_training(cfg: Config, reporter: Reporter | None = None, panel: pd.DataFr
 
     configure_tracking(cfg.tracking.tracking_uri)
     experiment_id = ensure_experiment(cfg.tracking.experiment)
-    with mlflow.start_run(experiment_id=experiment_id) as run:
-        try:
-            return _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings)
-        except KeyboardInterrupt:
-            mlflow.end_run(status="KILLED")
-            raise
+    with tracked_run(experiment_id) as run:  # ends FAILED (KILLED on Ctrl-C); a full disk is one line
+        return _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings)
 
 
 def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings) -> TrainResult:

@@ -279,7 +279,9 @@ def run_tuning(cfg: Config, settings: TuneSettings, reporter: TuneReporter | Non
         finished.append(trial)
         reporter.trial_finished(trial, best_trial(study))
 
-    tags = {"optuna.study": settings.study, "optuna.storage": describe_storage(settings.storage),
+    from training.tracking.stale_runs import process_tags
+
+    tags = {**process_tags(), "optuna.study": settings.study, "optuna.storage": describe_storage(settings.storage),
             "optuna.worker": worker_id(), "optuna.seed": str(settings.seed), "data.fingerprint": data.fingerprint}
     with (
         mlflow.start_run(experiment_id=experiment_id, run_name=f"tune-{settings.study}", tags=tags) as run,
