@@ -8,7 +8,8 @@ too short for that is refused with how much history is needed. ``params={"last":
 returns only the latest N rows (a warm daily update), all of which must be exact. Input
 goes through the same checks as every data source: dates by one rule
 (:mod:`features.dates`), numbers or missing values only, plausible values
-(:mod:`features.plausibility`, with the series accepted when the model was trained). The fitted :class:`~models.pipeline.RegimeForecastPipeline` is stored as
+(:mod:`features.plausibility`; the series accepted when the model was trained, and those in
+``params={"accept_implausible": [...]}``, are warned about instead). The fitted :class:`~models.pipeline.RegimeForecastPipeline` is stored as
 a joblib artifact next to ``model_info.json`` (data settings, horizons, labels).
 
 Loading an MLflow model runs pickled code: load models only from stores you trust.
@@ -52,7 +53,8 @@ class RegimeForecastModel(mlflow.pyfunc.PythonModel):
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         try:
             panel = panel_from_frame(pd.DataFrame(model_input), series=self.pipeline.input_series_)
-            accepted = self.info.get("config", {}).get("data", {}).get("accept_implausible", ())
+            accepted = [*self.info.get("config", {}).get("data", {}).get("accept_implausible", ()),
+                        *(params or {}).get("accept_implausible", ())]
             check_plausibility(panel, accepted, origins="model input")
             last = int((params or {}).get("last", 0)) or None
             out = self.pipeline.predict(panel, last=last, exact=True)

@@ -139,7 +139,8 @@ def predict(
     model, pipeline, info = load_model(model_uri, tracking_uri)
     panel = panel_for(info, source, data_dir, accept_implausible=accept_implausible)
     frame = panel.reset_index()
-    out = date_filter(model.predict(frame), start, end)
+    out = date_filter(model.predict(frame, params={"accept_implausible": accept_implausible} if accept_implausible else None),
+                      start, end)
     if out.empty:
         raise ConfigError("no forecasts in the requested date range")
     if output:

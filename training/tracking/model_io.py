@@ -53,7 +53,8 @@ def log_pipeline_model(
             artifacts={PIPELINE_ARTIFACT: str(pipe_path), INFO_ARTIFACT: str(info_path)},
             code_paths=CODE_PATHS,
             pip_requirements=pip_requirements(),
-            signature=ModelSignature(inputs=None, outputs=outputs, params=ParamSchema([ParamSpec("last", "long", 0)])),
+            signature=ModelSignature(inputs=None, outputs=outputs, params=ParamSchema([
+                ParamSpec("last", "long", 0), ParamSpec("accept_implausible", "string", [], shape=(-1,))])),
         )
 
 
