@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from features.errors import ConfigError
-from features.observations import REGIME_OBSERVATIONS
+from features.observations import REGIME_OBSERVATIONS, observation_lookback
+
+#: Fixed windows of :mod:`features.builder` (``vix_chg_21``, ``ret_sp500_21``; ``sgr_chg_63``,
+#: ``liq_walcl_63``; ``liq_m2_252``): the warm-up must cover them whatever the settings.
+FIXED_WINDOWS: tuple[int, ...] = (21, 63, 252)
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,20 @@ class FeatureConfig:
 
     @property
     def warmup(self) -> int:
-        """Business days of history consumed before the first complete feature row."""
-        return max(max(self.return_windows), 63 + max(self.lead_lags), self.zscore_window)
+        """Business days of history consumed before the first row where every feature is known.
+
+        The longest look-back of any feature: returns, volatility, z-scores and drawdowns,
+        the lead terms (a 63-day return ``lag`` days ago), the HMM's smoothed changes and
+        the fixed windows of the liquidity and fear features (:data:`FIXED_WINDOWS`).
+        """
+        return max(max(self.return_windows), self.vol_window, self.zscore_window, 63 + max(self.lead_lags),
+                   self.regime_window, *FIXED_WINDOWS)
+
+    @property
+    def regime_lookback(self) -> int:
+        """Business days of history consumed before the first complete regime observation
+        (the longest move plus the trailing z-score window; see :mod:`features.observations`)."""
+        return observation_lookback(self.regime_observations, self.regime_window, self.regime_zscore_window)
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,9 @@ class DataConfig:
         Optional ISO dates bounding the panel (``start`` is where feature warm-up begins).
     seed : int
         Seed of the demo market.
+    accept_implausible : tuple of str
+        Series ids whose implausible values, moves or stale stretches are accepted on
+        purpose (warned about instead of refused; see :mod:`features.plausibility`).
     """
 
     source: str = "demo"
@@ -95,18 +114,21 @@ class DataConfig:
     start: str | None = "2013-01-01"
     end: str | None = None
     seed: int = 7
+    accept_implausible: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.source not in ("demo", "csv", "live"):
             raise ConfigError(f"`source` must be one of demo, csv, live. Got '{self.source}'.")
         if self.source == "csv" and not self.data_dir:
             raise ConfigError("`--data-dir` is required with `--source csv`.")
-        for name in ("start", "end"):
-            value = getattr(self, name)
-            if value is not None:
-                try:
-                    import pandas as pd
+        from features.dates import parse_date
+        from features.series import CATALOG
 
-                    pd.Timestamp(value)
-                except (ValueError, TypeError):
-                    raise ConfigError(f"`{name}` must be an ISO date (YYYY-MM-DD). Got '{value}'.") from None
+        bounds = {name: parse_date(getattr(self, name), name) for name in ("start", "end") if getattr(self, name) is not None}
+        if len(bounds) == 2 and bounds["start"] > bounds["end"]:
+            raise ConfigError(f"`start` ({self.start}) is after `end` ({self.end}).")
+        object.__setattr__(self, "accept_implausible", tuple(self.accept_implausible))  # a list from JSON or TOML
+        unknown = [s for s in self.accept_implausible if s not in CATALOG]
+        if unknown:
+            raise ConfigError(f"`accept_implausible`: unknown series {', '.join(map(str, unknown))} "
+                              f"(known: {', '.join(CATALOG)}).")

@@ -9,10 +9,14 @@ else that is not a number is an error naming the file and line.
 from __future__ import annotations
 
 import csv
+import errno
+import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from features.dates import parse_dates
 from features.errors import DataError
 from features.validation import validate_series
 
@@ -38,8 +42,7 @@ def read_series_csv(path: Path, series_id: str | None = None, today: pd.Timestam
         everything :func:`~features.validation.validate_series` rejects.
     """
     series_id = series_id or path.stem
-    if not path.is_file():
-        raise DataError(f"missing file {path} (series '{series_id}')")
+    check_is_file(path, series_id)
     try:
         text = path.read_text(encoding="utf-8-sig")  # drops a byte order mark (Excel's "CSV UTF-8")
     except UnicodeDecodeError:
@@ -63,26 +66,65 @@ def read_series_csv(path: Path, series_id: str | None = None, today: pd.Timestam
     linenos = [lineno for lineno, _ in numbered]
     raw_dates = [row[0].strip() for _, row in numbered]
     raw_values = [row[1].strip() for _, row in numbered]
-    dates = pd.to_datetime(pd.Series(raw_dates), format="ISO8601", errors="coerce")
-    bad = dates.isna().to_numpy().nonzero()[0]
+    dates = parse_dates(raw_dates)  # the calendar day as written (time of day and UTC offset dropped)
+    bad = dates.isna().nonzero()[0]
     if len(bad):
         i = int(bad[0])
         raise DataError(f"{path}, line {linenos[i]}: cannot parse date '{raw_dates[i]}' (expected YYYY-MM-DD)")
-    raw = pd.Series(raw_values, dtype=object)
-    missing = raw.isin(MISSING_MARKERS).to_numpy()
-    values = pd.to_numeric(raw.where(~missing), errors="coerce")
-    bad = (values.isna().to_numpy() & ~missing).nonzero()[0]
+    values, bad = parse_numbers(pd.Series(raw_values, dtype=object))
     if len(bad):
         i = int(bad[0])
         raise DataError(f"{path}, line {linenos[i]}: cannot parse number '{raw_values[i]}'")
-    series = pd.Series(values.to_numpy(dtype=float), index=pd.DatetimeIndex(dates.dt.normalize()))
+    series = pd.Series(values, index=dates)
     return validate_series(series, series_id, origin=str(path), today=today)
+
+
+def parse_numbers(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Floats of ``raw`` and the positions of cells that are neither a number nor a missing marker.
+
+    Missing markers (:data:`MISSING_MARKERS`, ``None``, NaN) become NaN. The same rule serves
+    csv files and the model's input, so text in a number column is refused everywhere.
+    """
+    raw = pd.Series(raw).reset_index(drop=True)
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.to_numpy(dtype=float), np.empty(0, dtype=int)
+    text = raw.map(lambda v: v.strip() if isinstance(v, str) else v)
+    missing = (text.isna() | text.isin(MISSING_MARKERS)).to_numpy()
+    boolean = text.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy()
+    values = pd.to_numeric(text.where(~missing & ~boolean), errors="coerce").to_numpy(dtype=float)
+    return values, (np.isnan(values) & ~missing).nonzero()[0]
+
+
+def check_is_file(path: Path, series_id: str) -> None:
+    """Raise a :class:`DataError` saying what ``path`` is when it is not a readable regular file.
+
+    Tells a missing file from a directory, a broken symbolic link and a symbolic-link loop
+    in its place, so the fix is obvious from the message.
+    """
+    try:
+        path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DataError(f"{path} (series '{series_id}') is a symbolic link loop, not a file") from None
+        if path.is_symlink():
+            raise DataError(f"{path} (series '{series_id}') is a broken symbolic link "
+                            f"(to {os.readlink(path)}, which does not exist)") from None
+        if exc.errno == errno.ENOENT:
+            raise DataError(f"missing file {path} (series '{series_id}')") from None
+        raise DataError(f"{path} (series '{series_id}'): cannot read ({exc.strerror})") from None
+    if path.is_dir():
+        raise DataError(f"{path} (series '{series_id}') is a directory; expected a date,value CSV file")
+    if not path.is_file():
+        raise DataError(f"{path} (series '{series_id}') is not a regular file; expected a date,value CSV file")
 
 
 def read_csv_folder(
     data_dir: Path, series_ids: tuple[str, ...], optional: tuple[str, ...] = ()
 ) -> pd.DataFrame:
     """Read a panel from a folder: required ``series_ids`` plus ``optional`` ones if present.
+
+    An optional series is present when its file name exists at all: a directory or a broken
+    link under that name is an error, not a silently dropped series.
 
     Returns
     -------
@@ -92,10 +134,11 @@ def read_csv_folder(
     """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
-        raise DataError(f"data folder {data_dir} does not exist")
+        what = "is not a folder" if data_dir.exists() else "does not exist"
+        raise DataError(f"data folder {data_dir} {what}")
     columns = {sid: read_series_csv(data_dir / f"{sid}.csv", sid) for sid in series_ids}
-    for sid in optional:
-        if (data_dir / f"{sid}.csv").is_file():
+    for sid in optional:  # present = any directory entry of that name, even a broken link (which is an error)
+        if os.path.lexists(data_dir / f"{sid}.csv"):
             columns[sid] = read_series_csv(data_dir / f"{sid}.csv", sid)
     panel = pd.concat(columns, axis=1, sort=True)
     panel.index.name = "date"

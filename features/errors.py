@@ -21,3 +21,7 @@ class ConfigError(RegimeError):
 
 class ModelError(RegimeError):
     """A model cannot be found, loaded or applied to the given input."""
+
+
+class StoreError(RegimeError):
+    """The MLflow store cannot be used: missing, read-only, damaged, full, or under a file."""

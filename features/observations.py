@@ -31,6 +31,20 @@ REGIME_OBSERVATIONS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
+#: Observations whose look-back is fixed (business days), whatever ``FeatureConfig.regime_window``.
+FIXED_LOOKBACK: dict[str, int] = {"vix": 0, "liquidity": 63, "money": 252}
+
+
+def observation_lookback(names: tuple[str, ...], window: int, zscore_window: int) -> int:
+    """Business days of history an observation set consumes before its first complete row.
+
+    The longest move (``window``, or a fixed window such as the 252-day M2 growth), plus a
+    full trailing z-score window when there is one.
+    """
+    move = max((FIXED_LOOKBACK.get(n, window) for n in names), default=0)
+    return move + (zscore_window - 1 if zscore_window else 0)
+
+
 def _observation(name: str, aligned: pd.DataFrame, w: int) -> pd.Series:
     logp = lambda c: np.log(aligned[c])  # noqa: E731 - a one-line local helper
     if name in ("gold", "silver", "dollar", "equity"):
@@ -68,8 +82,23 @@ def regime_observations(aligned: pd.DataFrame, cfg: FeatureConfig) -> pd.DataFra
             out[name] = _observation(name, aligned, w)
     obs = pd.DataFrame(out, index=aligned.index, dtype=float)
     z = cfg.regime_zscore_window
-    if z:
-        roll = obs.rolling(z, min_periods=z)
-        # A window with no variation (a flat series) has no z-score: NaN, not a division by zero.
-        obs = (obs - roll.mean()) / roll.std().where(lambda sd: sd > 0)
-    return obs
+    return trailing_zscores(obs, z) if z else obs
+
+
+def trailing_zscores(frame: pd.DataFrame, window: int) -> pd.DataFrame:
+    """``(x_t - mean) / sd`` over rows ``t-window+1 .. t`` of each column (NaN until a full window).
+
+    Each window's moments are computed on their own, not by a running sum as pandas'
+    ``rolling`` does, so a row's z-score is bitwise the same whatever row the history starts
+    at: a served model's answers then equal the full history's exactly. A window with no
+    variation (a flat stretch) has no z-score: NaN, not a division by zero.
+    """
+    values = frame.to_numpy(dtype=float)
+    out = np.full_like(values, np.nan)
+    if len(values) >= window:
+        windows = np.lib.stride_tricks.sliding_window_view(values, window, axis=0)  # (n - w + 1, cols, w)
+        mean = windows.mean(axis=-1)
+        sd = windows.std(axis=-1, ddof=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[window - 1:] = np.where(sd > 0, (values[window - 1:] - mean) / sd, np.nan)
+    return pd.DataFrame(out, index=frame.index, columns=frame.columns)

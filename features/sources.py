@@ -8,18 +8,29 @@ import pandas as pd
 
 from features.config import DataConfig
 from features.csv_source import read_csv_folder
+from features.dates import parse_date
 from features.demo import generate_demo_market
 from features.errors import DataError
+from features.plausibility import check_plausibility
 from features.series import CORE_SERIES, OPTIONAL_SERIES
 
 
-def load_panel(cfg: DataConfig) -> pd.DataFrame:
+def load_panel(cfg: DataConfig, check: bool = True) -> pd.DataFrame:
     """Load the raw panel described by ``cfg``, clipped to ``[start, end]``.
+
+    Parameters
+    ----------
+    cfg : DataConfig
+        Source and window.
+    check : bool
+        Refuse an implausible panel (:func:`features.plausibility.check_plausibility`, with
+        ``cfg.accept_implausible``); ``False`` only for inspecting data (``regime data show``).
 
     Raises
     ------
     DataError
-        When the source cannot deliver the core series or the window is empty.
+        When the source cannot deliver the core series, the window is empty or the data
+        are implausible.
     """
     if cfg.source == "demo":
         panel = generate_demo_market(seed=cfg.seed).panel
@@ -31,7 +42,17 @@ def load_panel(cfg: DataConfig) -> pd.DataFrame:
         panel = load_live_panel(cfg)
     else:  # pragma: no cover - DataConfig validates this
         raise DataError(f"unknown source {cfg.source}")
-    panel = panel.loc[cfg.start : cfg.end]
+    start, end = (parse_date(v, name) if v is not None else None for name, v in (("start", cfg.start), ("end", cfg.end)))
+    panel = panel.loc[start:end]
     if panel.empty:
         raise DataError(f"no data between {cfg.start or 'the start'} and {cfg.end or 'the end'}")
+    if check:
+        check_plausibility(panel, cfg.accept_implausible, _origins(cfg, panel))
     return panel
+
+
+def _origins(cfg: DataConfig, panel: pd.DataFrame) -> dict[str, str] | str:
+    """Where each series of a loaded panel came from, for messages."""
+    if cfg.source == "csv":
+        return {str(c): str(Path(cfg.data_dir or ".") / f"{c}.csv") for c in panel.columns}
+    return "demo market" if cfg.source == "demo" else "live cache"

@@ -38,10 +38,20 @@ MIN_VOL_ROWS = 21
 def daily_volatility(btc: pd.Series, window: int) -> pd.Series:
     """Standard deviation of daily log returns over the last ``window`` rows (rows <= t only).
 
-    With fewer than ``window`` returns, all of them (NaN below :data:`MIN_VOL_ROWS`).
+    With fewer than ``window`` returns, all of them (NaN below :data:`MIN_VOL_ROWS`). Full
+    windows are computed each on its own (not by pandas' running sums), so a row's value is
+    bitwise the same whatever row the history starts at (served answers are exact).
     """
     daily = np.log(btc.astype(float)).diff()
-    return daily.rolling(window, min_periods=min(window, MIN_VOL_ROWS)).std()
+    out = daily.rolling(window, min_periods=min(window, MIN_VOL_ROWS)).std()
+    values = daily.to_numpy(dtype=float)
+    if len(values) >= window:
+        full = np.lib.stride_tricks.sliding_window_view(values, window).std(axis=-1, ddof=1)
+        tail = out.to_numpy(copy=True)
+        done = ~np.isnan(full)  # a window with a gap keeps pandas' value over the returns it has
+        tail[window - 1:][done] = full[done]
+        out = pd.Series(tail, index=out.index, name=out.name)
+    return out
 
 
 class ReturnDistribution(BaseEstimator):

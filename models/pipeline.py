@@ -10,14 +10,18 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from features.config import FeatureConfig
+from features.csv_source import parse_numbers
+from features.dates import parse_dates
 from features.design import Design, build_design
-from features.errors import ModelError
+from features.errors import DataError, ModelError
 from features.target import target_name
 from features.validation import validate_series
 from models.distribution import ReturnDistribution
 from models.forecaster import LGBMForecaster
+from models.history import first_exact_row, too_little_history
 from regime.engines import RegimeModel, make_regime_model
 from regime.forecast import regime_outlook
+from regime.memory import filter_memory
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +75,11 @@ class RegimeForecastPipeline(BaseEstimator):
         Raw series the fitted chain reads.
     train_end_ : pd.Timestamp
         Last date whose features were seen in ``fit``.
+    regime_memory_ : int or None
+        Rows the regime filter needs to forget where its history starts
+        (:func:`regime.memory.filter_memory` on the training observations); measured when
+        fitting on every row (``cutoff=None``, the chain that is logged and served), None
+        for walk-forward refits, and 0 without a regime.
     """
 
     def __init__(
@@ -162,6 +171,7 @@ class RegimeForecastPipeline(BaseEstimator):
         already fitted one (on data before ``cutoff``), is used as it is.
         """
         n = len(design.index)
+        full_fit = cutoff is None
         cutoff = n if cutoff is None else int(cutoff)
         start = max(design.first_complete(), train_start or 0)
         self.regime_ = None
@@ -180,6 +190,8 @@ class RegimeForecastPipeline(BaseEstimator):
         self.distribution_ = self.return_distribution(design, cutoff, train_start)
         self.input_series_ = [c for c in design.aligned.columns if design.aligned[c].notna().any()]
         self.train_end_ = design.index[cutoff - 1]
+        self.regime_memory_ = 0 if self.regime_ is None else (
+            filter_memory(self.regime_, design.regime_obs.iloc[start:cutoff].dropna()) if full_fit else None)
         return self
 
     def regime_proba(self, design: Design) -> pd.DataFrame:
@@ -254,7 +266,7 @@ class RegimeForecastPipeline(BaseEstimator):
         """Fit the whole chain on a raw panel (DatetimeIndex, series-id columns)."""
         return self.fit_design(self.make_design(panel, min_rows=252))
 
-    def predict(self, panel: pd.DataFrame, last: int | None = None) -> pd.DataFrame:
+    def predict(self, panel: pd.DataFrame, last: int | None = None, exact: bool = False) -> pd.DataFrame:
         """Forecast from a raw panel.
 
         Parameters
@@ -264,6 +276,10 @@ class RegimeForecastPipeline(BaseEstimator):
         last : int, optional
             Only the latest ``last`` rows (a warm daily update); the regime filter still
             runs over the whole history, so results equal those of a full prediction.
+        exact : bool
+            Only rows whose answer equals what a longer history would give
+            (:func:`models.history.first_exact_row`); a :class:`DataError` saying how much
+            history is needed when there is none (or fewer than ``last``).
 
         Returns
         -------
@@ -278,8 +294,14 @@ class RegimeForecastPipeline(BaseEstimator):
         missing = [s for s in self.input_series_ if s not in panel.columns]
         if missing:
             raise ModelError(f"input is missing series the model was trained on: {', '.join(missing)}")
-        design = self.make_design(panel[self.input_series_], tail=last)
+        design = self.make_design(panel[self.input_series_], min_rows=0 if exact else 1, tail=last)
+        if exact:
+            first = first_exact_row(self, design)
+            if first >= len(design.index) or (last and len(design.index) - int(last) < first):
+                raise DataError(too_little_history(self, design, last))
         out = self.predict_design(design, last)
+        if exact:
+            out = out[out.index >= design.index[first]]
         out.index.name = "date"
         return out.reset_index()
 
@@ -287,21 +309,28 @@ class RegimeForecastPipeline(BaseEstimator):
 def panel_from_frame(frame: pd.DataFrame, series: list[str] | None = None) -> pd.DataFrame:
     """Turn a flat frame with a ``date`` column (as sent to the pyfunc) into a raw panel.
 
-    Dates may be ISO strings or datetimes; values are coerced to float; unknown
-    columns are dropped when ``series`` is given. Each series goes through
-    :func:`features.validation.validate_series`, like data from any other source.
+    Dates follow the one rule of :mod:`features.dates` (ISO strings or datetimes; the day as
+    written, time of day and UTC offset dropped). Values must be numbers or missing (``null``,
+    or a csv missing marker): text in a number column is an error naming the series and the
+    date, as in a csv file. Unknown columns are dropped when ``series`` is given. Each series
+    goes through :func:`features.validation.validate_series`, like data from any other source.
     """
     if "date" not in frame.columns:
         raise ModelError("input needs a 'date' column")
-    dates = pd.to_datetime(frame["date"], errors="coerce", format="ISO8601")
+    dates = parse_dates(frame["date"])
     if dates.isna().any():
-        bad = frame["date"][dates.isna()].iloc[0]
+        bad = frame["date"].iloc[int(dates.isna().argmax())]
         raise ModelError(f"cannot parse date '{bad}' in the 'date' column")
     cols = [c for c in frame.columns if c != "date" and (series is None or c in series)]
-    values = frame[cols].apply(pd.to_numeric, errors="coerce").astype(float)
-    values.index = pd.DatetimeIndex(dates.dt.tz_localize(None) if dates.dt.tz else dates, name="date")
+    columns = {}
+    for c in cols:
+        numbers, bad = parse_numbers(frame[c])
+        if len(bad):
+            i = int(bad[0])
+            raise ModelError(f"series '{c}' (model input): cannot parse number '{frame[c].iloc[i]}' on "
+                             f"{dates[i]:%Y-%m-%d}" + (f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""))
+        columns[c] = pd.Series(numbers, index=pd.DatetimeIndex(dates, name="date"))
     # The same checks as every other source: conflicting duplicate dates, non-positive prices, ...
-    panel = pd.concat({c: validate_series(values[c], c, origin="model input") for c in cols}, axis=1)
+    panel = pd.concat({c: validate_series(v, c, origin="model input") for c, v in columns.items()}, axis=1)
     panel.index.name = "date"
     return panel
-

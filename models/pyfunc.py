@@ -4,7 +4,14 @@ Contract: ``predict`` takes a flat frame with a ``date`` column (ISO strings or
 datetimes) and one column per raw series id (extra columns are ignored) and returns
 ``date``, ``regime``, ``p_<label>`` and ``forecast_<h>d``, then the forecast distribution
 (``q10/q50/q90_<h>d``, ``p_up_<h>d``) and the regime forecast (``p_<label>_<h>d``,
-``spell_left_days``), one row per business day with enough history; ``params={"last": N}`` returns only the latest N rows (a warm daily update). The fitted :class:`~models.pipeline.RegimeForecastPipeline` is stored as
+``spell_left_days``), one row per business day whose
+answer is exact: the same as the full history would give (:mod:`models.history`); an input
+too short for that is refused with how much history is needed. ``params={"last": N}``
+returns only the latest N rows (a warm daily update), all of which must be exact. Input
+goes through the same checks as every data source: dates by one rule
+(:mod:`features.dates`), numbers or missing values only, plausible values
+(:mod:`features.plausibility`; the series accepted when the model was trained, and those in
+``params={"accept_implausible": [...]}``, are warned about instead). The fitted :class:`~models.pipeline.RegimeForecastPipeline` is stored as
 a joblib artifact next to ``model_info.json`` (data settings, horizons, labels).
 
 Loading an MLflow model runs pickled code: load models only from stores you trust.
@@ -22,6 +29,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 from features.errors import ModelError, RegimeError
+from features.plausibility import check_plausibility
 from models.pipeline import RegimeForecastPipeline, panel_from_frame
 
 PIPELINE_ARTIFACT = "pipeline"
@@ -59,8 +67,11 @@ class RegimeForecastModel(mlflow.pyfunc.PythonModel):
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         try:
             panel = panel_from_frame(pd.DataFrame(model_input), series=self.pipeline.input_series_)
+            accepted = [*self.info.get("config", {}).get("data", {}).get("accept_implausible", ()),
+                        *(params or {}).get("accept_implausible", ())]
+            check_plausibility(panel, accepted, origins="model input")
             last = int((params or {}).get("last", 0)) or None
-            out = self.pipeline.predict(panel, last=last)
+            out = self.pipeline.predict(panel, last=last, exact=True)
         except RegimeError as exc:
             raise InvalidModelInput(str(exc)) from None
         out["date"] = out["date"].dt.strftime("%Y-%m-%d")

@@ -140,6 +140,11 @@ def test_malformed_requests_get_a_4xx_with_a_message_and_the_server_keeps_servin
         "unparsable dates": (_split_body(flat.head(300).assign(date="yesterday")), "cannot parse date 'yesterday'"),
         "missing series": (_split_body(flat.drop(columns=["vix"])), "missing series the model was trained on: vix"),
         "too short": (_split_body(flat.head(30)), "too little history"),
+        "200 rows": (_split_body(flat.tail(200)), "too little history for an exact answer"),
+        "text in a number column": (_split_body(flat.astype({"silver_usd": object}).assign(
+            silver_usd=lambda f: f["silver_usd"].mask(f.index % 7 == 3, "abc"))), "series 'silver_usd'"),
+        "absurd value": (_split_body(flat.assign(gold_usd=flat["gold_usd"].mask(flat.index == 500, 1e308))),
+                         "implausible value 1e+308"),
     }
     unnamed, verbose = [], []
     for case, (body, cause) in bodies.items():
@@ -155,3 +160,16 @@ def test_malformed_requests_get_a_4xx_with_a_message_and_the_server_keeps_servin
     _assert_served_equals_in_process(server, small_panel)
     assert not unnamed, f"400 without the cause for: {', '.join(unnamed)}"
     assert not verbose, f"400 that echoes the input before the cause for: {', '.join(verbose)}"
+
+
+def test_dates_with_a_utc_offset_get_the_same_answers(server: Server, small_panel) -> None:
+    """One date rule for the server too: the day as written, whatever the offset."""
+    flat = pyfunc_input(small_panel)
+    zoned = flat.assign(date=flat["date"].mask(flat.index % 2 == 0, flat["date"] + "T00:00:00+05:00"))
+    response = server.invoke(_split_body(zoned))
+    assert response.status_code == 200, response.text[:500]
+    served = pd.DataFrame(response.json()["predictions"])
+    local = server.model.predict(flat)
+    assert served["date"].tolist() == local["date"].tolist()
+    numeric = [c for c in local.columns if c not in ("date", "regime")]
+    np.testing.assert_allclose(served[numeric].to_numpy(float), local[numeric].to_numpy(float), rtol=0, atol=1e-6)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import tomllib
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Union
 
 from features.config import DataConfig, FeatureConfig
 from features.errors import ConfigError
@@ -170,34 +173,144 @@ class Config:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "Config":
-        """Build from a nested dict; unknown sections or keys are a :class:`ConfigError`."""
+        """Build from a nested dict (a TOML file, a stored config).
+
+        Every key of every section is checked against the type its dataclass declares
+        (:func:`check_type`), so keys added later are checked too; lists become tuples where
+        a tuple is declared. Unknown sections or keys and values of the wrong type are a
+        :class:`ConfigError` naming the key and the expected type.
+        """
         sections = {f.name: f.type for f in dataclasses.fields(cls)}
         kwargs = {}
         default = cls()
         for name, values in raw.items():
             if name not in sections:
                 raise ConfigError(f"unknown config section '{name}' (known: {', '.join(sections)})")
+            if not isinstance(values, dict):
+                raise ConfigError(f"`{name}` must be a section ([{name}] with keys), got {_kind(values)}")
             section_cls = type(getattr(default, name))
+            hints = typing.get_type_hints(section_cls)
             known = {f.name for f in dataclasses.fields(section_cls)}
             unknown = set(values) - known
             if unknown:
                 raise ConfigError(f"unknown key(s) in [{name}]: {', '.join(sorted(unknown))}")
-            coerced = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-            kwargs[name] = section_cls(**coerced)
+            kwargs[name] = section_cls(**{k: check_type(v, hints[k], f"[{name}] {k}") for k, v in values.items()})
         return cls(**kwargs)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "Config":
         """Read a TOML file with sections ``[data]``, ``[features]``, ``[model]``, ``[evaluation]``, ``[tracking]``."""
+        path = Path(path)
         try:
-            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            data = path.read_bytes()
         except FileNotFoundError:
             raise ConfigError(f"config file {path} does not exist") from None
+        except IsADirectoryError:
+            raise ConfigError(f"config file {path} is a directory; expected a TOML file") from None
+        except OSError as exc:
+            raise ConfigError(f"config file {path}: cannot read ({exc.strerror or exc})") from None
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise ConfigError(f"config file {path} is UTF-16 text; TOML files must be UTF-8 (save it as UTF-8)")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start}); TOML files must be UTF-8") from None
+        try:
+            raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path}: {exc}") from None
-        return cls.from_dict(raw)
+        try:
+            return cls.from_dict(raw)
+        except ConfigError as exc:
+            raise ConfigError(f"config file {path}: {exc}") from None
 
     def replace(self, **sections: dict[str, Any]) -> "Config":
         """Copy with some fields of some sections changed (``replace(model={"n_states": 2})``)."""
         changes = {name: dataclasses.replace(getattr(self, name), **vals) for name, vals in sections.items() if vals}
         return dataclasses.replace(self, **changes)
+
+
+def _kind(value: Any) -> str:
+    """How a value reads in a message: ``'false' (a string)``, ``21 (an integer)``."""
+    names = {bool: "a boolean", int: "an integer", float: "a float", str: "a string", list: "a list",
+             tuple: "a list", dict: "a table", type(None): "nothing"}
+    shown = str(value).lower() if isinstance(value, bool) else repr(value)  # as written in TOML
+    return f"{shown} ({names.get(type(value), type(value).__name__)})"
+
+
+def _expected(tp: Any) -> str:
+    """A declared type in words: ``true or false``, ``a list of integers``."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    words = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    if tp in words:
+        return words[tp]
+    if origin in (Union, types.UnionType):
+        return " or ".join(_expected(a) if a is not type(None) else "absent" for a in args)
+    if origin in (tuple, list):
+        item = args[0] if args else Any
+        inner = {bool: "booleans", int: "integers", float: "numbers", str: "strings"}.get(item, "values")
+        return f"a list of {inner}"
+    if origin is dict:
+        return "a table"
+    if origin is Literal:
+        return "one of " + ", ".join(map(repr, args))
+    return getattr(tp, "__name__", str(tp))
+
+
+def check_type(value: Any, tp: Any, key: str) -> Any:
+    """``value`` checked against the declared type ``tp`` (and lists turned into tuples where declared).
+
+    Booleans are not integers here, integers are accepted as floats, a TOML date is accepted
+    as its ISO text where a string is declared; anything else of the wrong type is a
+    :class:`ConfigError` naming ``key``, the expected type and the value.
+
+    Examples
+    --------
+    >>> check_type([5, 21], tuple[int, ...], "[model] horizons")
+    (5, 21)
+    """
+    def fail() -> typing.NoReturn:
+        raise ConfigError(f"`{key}` must be {_expected(tp)}. Got {_kind(value)}.")
+
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return check_type(value, option, key)
+            except ConfigError:
+                continue
+        fail()
+    if tp is bool:
+        return value if isinstance(value, bool) else fail()
+    if tp is int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else fail()
+    if tp is float:
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else fail()
+    if tp is str:
+        if isinstance(value, (dt.date, dt.time)):  # `start = 2013-01-01` unquoted is a TOML date
+            return value.isoformat()
+        return value if isinstance(value, str) else fail()
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            fail()
+        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+            if len(value) != len(args):
+                fail()
+            return tuple(check_type(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+        item = args[0] if args else Any
+        items = [check_type(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, dict):
+            fail()
+        k_tp, v_tp = args or (Any, Any)
+        return {check_type(k, k_tp, key): check_type(v, v_tp, f"{key}.{k}") for k, v in value.items()}
+    if origin is Literal:
+        return value if value in args else fail()
+    if isinstance(tp, type) and not isinstance(value, tp):
+        fail()
+    return value

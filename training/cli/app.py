@@ -12,6 +12,7 @@ import typer
 from training.cli.common import (
     DEFAULT_MODEL_URI,
     STATE,
+    AcceptOpt,
     DataDirOpt,
     EndOpt,
     ModelDataDirOpt,
@@ -19,7 +20,10 @@ from training.cli.common import (
     ModelUriOpt,
     SourceOpt,
     StartOpt,
+    check_output_dir,
+    check_output_file,
     data_overrides,
+    date_bounds,
     date_filter,
     load_model,
     panel_for,
@@ -84,6 +88,7 @@ def train(
     tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db).")] = None,
     no_register: Annotated[bool, typer.Option("--no-register", help="Log the run but do not register the model.")] = False,
     force_promote: Annotated[bool, typer.Option("--force-promote", help="Make this version champion even if it does not beat the current one.")] = False,
+    accept_implausible: AcceptOpt = None,
 ) -> None:
     """Train on a data source: walk-forward evaluation vs baselines, final fit, MLflow run, registry.
 
@@ -101,7 +106,7 @@ def train(
 
         cfg, tuned = best_config(cfg, params, study, storage)
     cfg = cfg.replace(
-        data=data_overrides(source, data_dir, start, end, seed, cache_dir, sources_file),
+        data=data_overrides(source, data_dir, start, end, seed, cache_dir, sources_file, accept_implausible),
         model={k: v for k, v in {"horizons": tuple(horizon) if horizon else None, "n_states": n_states, "regime_engine": regime_engine, "embargo": embargo}.items() if v is not None},
         evaluation={k: v for k, v in {"initial_train": initial_train, "step": step, "window": window,
                                       "n_bootstrap": n_bootstrap, "baselines": False if no_baselines else None,
@@ -125,27 +130,36 @@ def predict(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write all predicted rows to this CSV file.")] = None,
     rows: Annotated[int, typer.Option(help="Rows to print (the latest).")] = 10,
     tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI.")] = None,
+    accept_implausible: AcceptOpt = None,
 ) -> None:
     """Forecast BTC's forward log returns with a registered model (default: the champion).
 
     Reads the same data source the model was trained on unless --source/--data-dir are given.
     Output columns: date, regime, p_<regime>, forecast_<h>d (log returns), then q10/q50/q90_<h>d and
-    p_up_<h>d (the forecast distribution), p_<regime>_<h>d (regime forecast) and spell_left_days.
+    p_up_<h>d (the forecast distribution), p_<regime>_<h>d (regime forecast) and spell_left_days. Rows start once the
+    history is long enough for an exact answer (see docs/reliability.md, serving).
     """
-    from features.errors import ConfigError
+    from features.errors import ConfigError, DataError
     from training.display.console import print_predictions
 
     if rows < 0:
         raise ConfigError(f"`--rows` must be >= 0. Got {rows}.")
+    check_output_file(output)
+    date_bounds(start, end)  # a bad --start/--end is refused before any work
     model, pipeline, info = load_model(model_uri, tracking_uri)
-    panel = panel_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri)
+    panel = panel_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri,
+                      accept_implausible=accept_implausible)
     frame = panel.reset_index()
-    out = date_filter(model.predict(frame), start, end)
+    out = date_filter(model.predict(frame, params={"accept_implausible": accept_implausible} if accept_implausible else None),
+                      start, end)
     if out.empty:
         raise ConfigError("no forecasts in the requested date range")
     if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        out.to_csv(output, index=False)
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            out.to_csv(output, index=False)
+        except OSError as exc:
+            raise DataError(f"cannot write `--output` {output}: {exc.strerror or exc}") from None
     print_predictions(out, rows, model_uri, output)
 
 
@@ -162,18 +176,25 @@ def explain(
     source: ModelSourceOpt = None,
     data_dir: ModelDataDirOpt = None,
     tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI.")] = None,
+    accept_implausible: AcceptOpt = None,
 ) -> None:
     """Explain a forecast with SHAP: top drivers with values, percentiles and contributions, by driver family.
 
     Writes a waterfall plot for the date, a global summary plot and the contributions as CSV/JSON.
     """
+    from features.dates import parse_date
     from features.errors import ConfigError
     from training.jobs.explain import run_explain
 
     if top < 1:
         raise ConfigError(f"`--top` must be >= 1. Got {top}.")
+    check_output_dir(output_dir)
+    date_bounds(start, end)  # a bad --start/--end is refused before any work
+    if date is not None:
+        parse_date(date, "--date")
     _, pipeline, info = load_model(model_uri, tracking_uri)
-    panel = panel_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri)
+    panel = panel_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri,
+                      accept_implausible=accept_implausible)
     run_explain(pipeline, panel, date=date, start=start, end=end, horizon=horizon, top=top,
                 by_regime=by_regime, output_dir=output_dir)
 

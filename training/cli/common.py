@@ -21,6 +21,7 @@ EndOpt = Annotated[Optional[str], typer.Option("--end", help="Last date (YYYY-MM
 ModelSourceOpt = Annotated[Optional[str], typer.Option("--source", help="Data source: by default the one the model was trained on (same folder, cache or demo seed); demo, csv or live to read another.")]
 ModelDataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder of <series_id>.csv files to read instead of the model's own data (implies --source csv).")]
 ModelUriOpt = Annotated[str, typer.Option("--model-uri", help="MLflow model URI; load only from stores you trust (models are code).")]
+AcceptOpt = Annotated[Optional[list[str]], typer.Option("--accept-implausible", help="Accept this series' implausible values, moves or stale stretches on purpose (warned, not refused); repeat for several.")]
 
 
 def plain_help(app: typer.Typer) -> typer.Typer:
@@ -47,12 +48,13 @@ def plain_help(app: typer.Typer) -> typer.Typer:
 
 def data_overrides(source: str | None, data_dir: Path | None, start: str | None, end: str | None,
                     seed: int | None = None, cache_dir: Path | None = None,
-                    sources_file: Path | None = None) -> dict[str, Any]:
+                    sources_file: Path | None = None, accept_implausible: list[str] | None = None) -> dict[str, Any]:
     from training.display.data_line import absolute
 
     raw = {"source": source, "data_dir": str(absolute(data_dir)) if data_dir else None, "start": start, "end": end,
            "seed": seed, "cache_dir": str(absolute(cache_dir)) if cache_dir else None,
-           "sources_file": str(absolute(sources_file)) if sources_file else None}
+           "sources_file": str(absolute(sources_file)) if sources_file else None,
+           "accept_implausible": tuple(accept_implausible) if accept_implausible else None}
     if data_dir and not source:
         raw["source"] = "csv"
     return {k: v for k, v in raw.items() if v is not None}
@@ -62,7 +64,7 @@ def load_model(model_uri: str, tracking_uri: str | None):
     from training.tracking.model_io import load_pyfunc, unwrap
     from training.tracking.store import configure_tracking
 
-    configure_tracking(tracking_uri)
+    configure_tracking(tracking_uri, write=False)  # reading a model writes nothing into the store
     model = load_pyfunc(model_uri)
     pipeline, info = unwrap(model)
     return model, pipeline, info
@@ -99,11 +101,12 @@ def _stored_data_dir(stored: str, tracking_uri: str | None) -> str:
 
 
 def model_data(info: dict[str, Any], model_uri: str, source: str | None, data_dir: Path | None,
-               seed: int | None = None, tracking_uri: str | None = None):
+               seed: int | None = None, tracking_uri: str | None = None, accept_implausible: list[str] | None = None):
     """Which data a command on a trained model reads, and how that relates to the model.
 
     The model's own training source (its folder, cache or demo seed) unless ``--source``,
-    ``--data-dir`` or ``--seed`` override it; always read up to the latest date.
+    ``--data-dir`` or ``--seed`` override it; always read up to the latest date. Series
+    accepted as implausible at training time stay accepted; ``accept_implausible`` adds more.
 
     Returns
     -------
@@ -129,12 +132,13 @@ def model_data(info: dict[str, Any], model_uri: str, source: str | None, data_di
     trained = {k: v for k, v in ((info.get("config") or {}).get("data") or {}).items() if k in known}
     overrides = data_overrides(source, data_dir, None, None, seed)
     fitted = " → ".join(str(d) for d in info.get("data_range", ())) or "dates unknown"
+    accepted = {"accept_implausible": tuple(trained.get("accept_implausible", ())) + tuple(accept_implausible or ())}
     if not overrides:
         if not trained:
             raise ModelError(f"model '{model_uri}' stores no data settings; pass --source/--data-dir")
         if trained.get("source") == "csv" and trained.get("data_dir"):
             trained["data_dir"] = _stored_data_dir(trained["data_dir"], tracking_uri)
-        return (DataConfig(**{**trained, "end": None}),
+        return (DataConfig(**{**trained, "end": None, **accepted}),
                 f"the training source of {model_uri} (fitted on {fitted}), read to its latest date")
     if trained:
         if trained.get("source") == "csv" and trained.get("data_dir"):
@@ -149,11 +153,12 @@ def model_data(info: dict[str, Any], model_uri: str, source: str | None, data_di
         trained = {"start": trained["start"]} if "start" in trained else {}
     given = " and ".join(name for name, value in (("--source", source), ("--data-dir", data_dir), ("--seed", seed))
                          if value is not None)
-    return DataConfig(**{**trained, **overrides, "end": None}), f"chosen by {given}: {was}"
+    return DataConfig(**{**trained, **overrides, "end": None, **accepted}), f"chosen by {given}: {was}"
 
 
 def data_for(info: dict[str, Any], source: str | None, data_dir: Path | None, seed: int | None = None,
-             model_uri: str = DEFAULT_MODEL_URI, tracking_uri: str | None = None):
+             model_uri: str = DEFAULT_MODEL_URI, tracking_uri: str | None = None,
+             accept_implausible: list[str] | None = None):
     """Read the data of a command on a trained model and print its data line.
 
     The model's training source unless ``--source``/``--data-dir``/``--seed`` override it
@@ -171,33 +176,72 @@ def data_for(info: dict[str, Any], source: str | None, data_dir: Path | None, se
     from features.sources import load_panel
     from training.display.data_line import data_line
 
-    config, note = model_data(info, model_uri, source, data_dir, seed, tracking_uri)
+    config, note = model_data(info, model_uri, source, data_dir, seed, tracking_uri, accept_implausible)
     panel = load_panel(config)
     typer.echo(data_line(config, panel.index, note))
     return panel, config, note
 
 
 def panel_for(info: dict[str, Any], source: str | None, data_dir: Path | None, seed: int | None = None,
-              model_uri: str = DEFAULT_MODEL_URI, tracking_uri: str | None = None):
+              model_uri: str = DEFAULT_MODEL_URI, tracking_uri: str | None = None,
+              accept_implausible: list[str] | None = None):
     """The raw panel of :func:`data_for` (its data line printed)."""
-    return data_for(info, source, data_dir, seed, model_uri, tracking_uri)[0]
+    return data_for(info, source, data_dir, seed, model_uri, tracking_uri, accept_implausible)[0]
+
+
+def date_bounds(start: str | None, end: str | None) -> dict[str, Any]:
+    """``--start``/``--end`` as dates (:mod:`features.dates`), or a one-line error naming the option."""
+    from features.dates import parse_date
+
+    return {name: parse_date(value, name) for name, value in (("--start", start), ("--end", end)) if value is not None}
 
 
 def date_filter(frame, start: str | None, end: str | None, column: str = "date"):
+    """Rows of ``frame`` whose ``column`` lies in ``[start, end]`` (dates by :mod:`features.dates`)."""
     import pandas as pd
+
+    from features.dates import parse_dates
+    from features.errors import ConfigError
+
+    bounds = date_bounds(start, end)
+    dates = pd.Series(parse_dates(frame[column]), index=frame.index)
+    keep = pd.Series(True, index=frame.index)
+    if "--start" in bounds:
+        keep &= dates >= bounds["--start"]
+    if "--end" in bounds:
+        keep &= dates <= bounds["--end"]
+    if len(frame) and not keep.any():
+        raise ConfigError(f"no forecasts between {start or 'the start'} and {end or 'the end'}; "
+                          f"there are forecasts from {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}")
+    return frame[keep]
+
+
+def check_output_file(path: Path | None, option: str = "--output") -> None:
+    """Refuse an output file path that cannot be written, before any work is done.
+
+    A directory, a path under a regular file, or a folder without write permission get one
+    line naming the option; a missing parent folder is fine (it is created).
+    """
+    import os
 
     from features.errors import ConfigError
 
-    dates = pd.to_datetime(frame[column])
-    for name, value in (("--start", start), ("--end", end)):
-        if value is not None:
-            try:
-                pd.Timestamp(value)
-            except ValueError:
-                raise ConfigError(f"`{name}` must be a date (YYYY-MM-DD). Got '{value}'.") from None
-    keep = pd.Series(True, index=frame.index)
-    if start:
-        keep &= dates >= pd.Timestamp(start)
-    if end:
-        keep &= dates <= pd.Timestamp(end)
-    return frame[keep]
+    if path is None:
+        return
+    if path.is_dir():
+        raise ConfigError(f"`{option}` {path} is a directory; give a file name, e.g. {path / 'predictions.csv'}")
+    parent = next((p for p in path.parents if p.exists()), Path("."))
+    if not parent.is_dir():
+        raise ConfigError(f"`{option}` {path}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ConfigError(f"`{option}` {path}: no permission to write there")
+
+
+def check_output_dir(path: Path, option: str = "--output-dir") -> None:
+    """Refuse an output folder that is a file or sits under one, before any work is done."""
+    from features.errors import ConfigError
+
+    existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        what = "is a file" if existing == path else f"is under {existing}, which is a file"
+        raise ConfigError(f"`{option}` {path} {what}; expected a folder")

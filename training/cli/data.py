@@ -200,7 +200,8 @@ def show(
         today = utc_today(now)
         entries = read_cache_entries(root, resolve_sources(sources_file), today)
         usable = {e.source.series_id: e.values for e in entries if e.usable}
-        cov = _coverage_rows(to_panel(usable), today) if usable else {}
+        panel = to_panel(usable) if usable else None
+        cov = _coverage_rows(panel, today) if usable else {}
         columns.append("fetched")
         for e in entries:
             sid = e.source.series_id
@@ -222,7 +223,7 @@ def show(
         from features.sources import load_panel
 
         config = DataConfig(source=src, data_dir=str(absolute(data_dir)) if data_dir else None, start=None)
-        panel = load_panel(config)
+        panel = load_panel(config, check=False)
         line = data_line(config, panel.index)
         today = pd.Timestamp.today().normalize()
         columns.remove("source")
@@ -232,6 +233,10 @@ def show(
         title = "Coverage per series"
     else:
         raise ConfigError(f"`--source` must be one of live, csv, demo. Got '{src}'.")
+    if panel is not None:  # shown, not refused: this command is for looking at the data
+        from features.plausibility import panel_findings
+
+        notes[:0] = [f"[yellow]implausible[/yellow] {f.series_id}: {f.message}" for f in panel_findings(panel)]
     table = Table(title=title, box=box.SIMPLE, padding=(0, 0), pad_edge=False,
                   caption="gap: longest gap (days); age: days since the last value; stale: older than its cadence allows")
     for col in columns:

@@ -8,18 +8,12 @@ from pathlib import Path
 import pandas as pd
 from rich.table import Table
 
-from features.errors import ConfigError, DataError
+from features.dates import parse_date
+from features.errors import DataError
 from models.explain import explain_pipeline, global_importance, narrative, top_drivers
 from models.pipeline import RegimeForecastPipeline
 from training.display import plots
 from training.display.console import console
-
-
-def _parse_date(value: str, name: str) -> pd.Timestamp:
-    try:
-        return pd.Timestamp(value)
-    except ValueError:
-        raise ConfigError(f"`{name}` must be a date (YYYY-MM-DD). Got '{value}'.") from None
 
 
 def explained_date(dates: pd.DatetimeIndex, date: str | None) -> tuple[pd.Timestamp, str | None]:
@@ -37,7 +31,7 @@ def explained_date(dates: pd.DatetimeIndex, date: str | None) -> tuple[pd.Timest
     """
     if date is None:
         return dates[-1], None
-    asked = _parse_date(date, "--date")
+    asked = parse_date(date, "--date")
     available = dates[dates <= asked]
     if available.empty:
         raise DataError(f"no forecast on or before {asked:%Y-%m-%d}; the data start at {dates[0]:%Y-%m-%d}")
@@ -91,7 +85,7 @@ def run_explain(
     written["summary"] = plots.shap_summary(expl, output_dir / f"shap_summary_{horizon}d.png")
     rng = expl.values
     if start or end:
-        rng = rng.loc[_parse_date(start, "--start") if start else None : _parse_date(end, "--end") if end else None]
+        rng = rng.loc[parse_date(start, "--start") if start else None : parse_date(end, "--end") if end else None]
     rng.to_csv(output_dir / f"contributions_{horizon}d.csv")
     written["contributions"] = output_dir / f"contributions_{horizon}d.csv"
     payload = {

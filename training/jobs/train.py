@@ -56,6 +56,7 @@ from training.tracking.fingerprint import (
     panel_fingerprint,
     recipe_fingerprint,
 )
+from training.tracking.lifecycle import tracked_run
 from training.tracking.model_io import log_pipeline_model
 from training.tracking.registry import (
     delete_version,
@@ -63,7 +64,11 @@ from training.tracking.registry import (
     register_model,
     set_alias,
 )
-from training.tracking.store import configure_tracking, ensure_experiment
+from training.tracking.store import (
+    check_training_store,
+    configure_tracking,
+    ensure_experiment,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -197,11 +202,10 @@ def run_training(cfg: Config, reporter: Reporter | None = None, panel: pd.DataFr
     ConfigError
         Before any MLflow run, for data other than the study's or a sealed segment that does not fit.
     """
-    import mlflow
-
     reporter = reporter or Reporter()
     cfg = cfg.replace(data=absolute_data_paths(cfg.data))
     timings: dict[str, float] = {}
+    check_training_store(cfg.tracking)  # a store that cannot take the result is refused before the work
     origin = "a panel given by the caller"
     if panel is None:
         with _timed(timings, "load data", reporter):
@@ -221,15 +225,12 @@ def run_training(cfg: Config, reporter: Reporter | None = None, panel: pd.DataFr
     configure_tracking(cfg.tracking.tracking_uri)
     experiment_id = ensure_experiment(cfg.tracking.experiment)
     first, last = design.index[design.first_complete()], design.index[-1]
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{cfg.data.source}-{first:%Y-%m-%d}..{last:%Y-%m-%d}",
-                          description=f"Trained on {origin}, {first:%Y-%m-%d} → {last:%Y-%m-%d} (complete feature "
-                                      f"rows; data fingerprint {fingerprint}).") as run:
-        try:
-            return _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings,
-                                 outlook, tuned)
-        except KeyboardInterrupt:
-            mlflow.end_run(status="KILLED")
-            raise
+    # The run ends FAILED (KILLED on Ctrl-C) on any error; a full disk is one line.
+    with tracked_run(experiment_id, run_name=f"train-{cfg.data.source}-{first:%Y-%m-%d}..{last:%Y-%m-%d}",
+                     description=f"Trained on {origin}, {first:%Y-%m-%d} → {last:%Y-%m-%d} (complete feature "
+                                 f"rows; data fingerprint {fingerprint}).") as run:
+        return _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings,
+                             outlook, tuned)
 
 
 def _regime_checks(cfg: Config, design: Any, result: WalkForwardResult, template: RegimeForecastPipeline,

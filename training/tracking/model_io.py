@@ -53,22 +53,44 @@ def log_pipeline_model(
             artifacts={PIPELINE_ARTIFACT: str(pipe_path), INFO_ARTIFACT: str(info_path)},
             code_paths=CODE_PATHS,
             pip_requirements=pip_requirements(),
-            signature=ModelSignature(inputs=None, outputs=outputs, params=ParamSchema([ParamSpec("last", "long", 0)])),
+            signature=ModelSignature(inputs=None, outputs=outputs, params=ParamSchema([
+                ParamSpec("last", "long", 0), ParamSpec("accept_implausible", "string", [], shape=(-1,))])),
         )
 
 
 def load_pyfunc(model_uri: str) -> Any:
-    """Load a pyfunc model, turning MLflow's errors into a one-line :class:`ModelError`."""
+    """Load a pyfunc model, turning MLflow's errors into a one-line :class:`ModelError`.
+
+    The model's files are copied to a private temporary folder first: MLflow writes a
+    ``registered_model_meta`` file into the folder it loads from, and loading straight from
+    the store would write into it (and fail on a read-only store). The folder lives until
+    the process ends (the model's code is imported from it).
+    """
     import mlflow
     from mlflow.exceptions import MlflowException
 
+    from training.tracking.registry import missing_model_files
+
+    missing = missing_model_files(model_uri)
+    if missing:
+        raise ModelError(f"cannot load model '{model_uri}': {missing}")
     try:
-        return mlflow.pyfunc.load_model(model_uri)
+        return mlflow.pyfunc.load_model(model_uri, dst_path=_private_folder())
     except MlflowException as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelError(f"cannot load model '{model_uri}': {msg}") from None
     except OSError as exc:
         raise ModelError(f"cannot load model '{model_uri}': {exc}") from None
+
+
+def _private_folder() -> str:
+    """A new temporary folder, removed when the process exits."""
+    import atexit
+    import shutil
+
+    path = tempfile.mkdtemp(prefix="regime-model-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def unwrap(model: Any) -> tuple[RegimeForecastPipeline, dict[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,37 @@ def current_version(name: str, alias: str) -> Any | None:
         return MlflowClient().get_model_version_by_alias(name, alias)
     except MlflowException:
         return None
+
+
+def missing_model_files(model_uri: str) -> str | None:
+    """What is wrong when a registered model's files are gone from a local store, else None.
+
+    Only ``models:/<name>@<alias>`` and ``models:/<name>/<version>`` URIs whose files live on
+    this machine (``file://``) are checked; anything else is left to MLflow. The message
+    says how to recover.
+    """
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    ref = model_uri.removeprefix("models:/")
+    if ref == model_uri or "/" not in ref and "@" not in ref:
+        return None
+    name, _, tail = ref.partition("@") if "@" in ref else ref.partition("/")
+    client = MlflowClient()
+    try:
+        mv = client.get_model_version_by_alias(name, tail) if "@" in ref else client.get_model_version(name, tail)
+        location = client.get_model_version_download_uri(name, mv.version)
+    except MlflowException:
+        return None  # MLflow's own message (no such model or alias) says it
+    if not location.startswith("file://"):
+        return None
+    folder = Path(location.removeprefix("file://"))
+    if (folder / "MLmodel").is_file() and (folder / "artifacts").is_dir():
+        return None
+    alias = f"{name}@{tail}" if "@" in ref else f"version {mv.version} of {name}"
+    return (f"the files of {alias} (version {mv.version}) are missing from the store ({folder}); "
+            f"restore them, or replace the model: `regime train --force-promote` makes a new version champion, "
+            f"and `--model-uri models:/{name}/<version>` uses another version")
 
 
 def register_model(model_uri: str, name: str, run_id: str) -> str:

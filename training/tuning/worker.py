@@ -286,8 +286,10 @@ def run_tuning(cfg: Config, settings: TuneSettings, reporter: TuneReporter | Non
         finished.append(trial)
         reporter.trial_finished(trial, best_trial(study))
 
+    from training.tracking.stale_runs import process_tags
+
     setup = study_setup(base, data)
-    tags = {"optuna.study": settings.study, "optuna.storage": describe_storage(settings.storage),
+    tags = {**process_tags(), "optuna.study": settings.study, "optuna.storage": describe_storage(settings.storage),
             "optuna.worker": worker_id(), "optuna.seed": str(settings.seed), "data.fingerprint": data.fingerprint,
             "sealed.start": str(setup["sealed_start"]), "tuning.seen_to": data.seen_to}
     with (
