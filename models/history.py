@@ -88,8 +88,7 @@ def too_little_history(pipeline: RegimeForecastPipeline, design: Design, wanted:
     since = f", e.g. from {last - pd.offsets.BDay(needed - 1):%Y-%m-%d} for forecasts up to {last:%Y-%m-%d}" \
         if last is not None else ""
     rows = f"the last {wanted} rows" if wanted else "a forecast"
-    return (f"too little history for an exact answer: {rows} must have every series known for the "
-            f"{pipeline.feature_config.warmup} business days before it (feature windows) and "
-            f"{pipeline.feature_config.regime_lookback} days of regime observations followed by "
-            f"{regime_memory(pipeline)} days of regime filtering; the input has {len(design.index)} business "
-            f"days; send at least {needed} business days of history{since}")
+    fc = pipeline.feature_config
+    return (f"too little history for an exact answer: send at least {needed} business days of history{since}; "
+            f"the input has {len(design.index)} (for {rows}: feature windows {fc.warmup} days, regime observations "
+            f"{fc.regime_lookback}, regime filter {regime_memory(pipeline)})")
