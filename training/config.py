@@ -101,6 +101,8 @@ class EvalConfig:
         Block-bootstrap resamples for confidence intervals.
     baselines : bool
         Whether to evaluate the baselines (zero, expanding mean, momentum, linear, no-regime).
+    n_jobs : int
+        Threads that fit the walk-forward's folds (the results do not depend on it).
     compare_regimes : bool
         Also compare regime models (HMMs with 2, 3 and 4 states) on the data before the
         sealed segment and log the table with the run (see ``regime regimes``; slower).
@@ -115,6 +117,7 @@ class EvalConfig:
     window: str = "expanding"
     n_bootstrap: int = 500
     baselines: bool = True
+    n_jobs: int = 2
     compare_regimes: bool = False
     sealed_days: int = 504
 
@@ -127,6 +130,8 @@ class EvalConfig:
             raise ConfigError(f"`window` must be expanding or rolling. Got '{self.window}'.")
         if self.n_bootstrap < 0:
             raise ConfigError(f"`n_bootstrap` must be >= 0. Got {self.n_bootstrap}.")
+        if self.n_jobs < 1:
+            raise ConfigError(f"`n_jobs` must be >= 1. Got {self.n_jobs}.")
         if self.sealed_days < 0:
             raise ConfigError(f"`sealed_days` must be >= 0. Got {self.sealed_days}.")
 

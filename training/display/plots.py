@@ -17,7 +17,11 @@ REGIME_SHADES = {"fear": ("#d62728", 0.22), "debasement": ("#2ca02c", 0.25), "ca
 
 def _save(fig: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    # A layout engine fits labels inside the figure in one pass; ``bbox_inches="tight"`` would
+    # draw every figure twice (a third of a training run's plotting time).
+    if fig.get_layout_engine() is None:
+        fig.set_layout_engine("tight")
+    fig.savefig(path, dpi=110)
     return path
 
 

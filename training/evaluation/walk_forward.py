@@ -68,6 +68,17 @@ class WalkForwardResult:
     regime_models: list = field(default_factory=list)
 
 
+@dataclass
+class _FoldOutput:
+    """What one fold contributes: test-period forecasts per forecaster, regimes, labels, importance."""
+
+    forecasts: dict[str, dict[int, pd.Series]]
+    regimes: pd.DataFrame
+    labels: pd.Series | None
+    importance: pd.Series | None
+    pred: pd.DataFrame
+
+
 def run_walk_forward(
     design: Design,
     template: RegimeForecastPipeline,
@@ -78,8 +89,14 @@ def run_walk_forward(
     progress: Progress | None = None,
     explain_horizon: int | None = None,
     on_fold: FoldHook | None = None,
+    n_jobs: int = 1,
 ) -> WalkForwardResult:
     """Refit ``template`` fold by fold and collect out-of-sample forecasts.
+
+    The regime models are fitted first, as one chain (each fold's starts from the previous
+    fold's, fitted on earlier data only); then each fold's forecasters and baselines are fitted
+    on data before its test block, in ``n_jobs`` threads. The result does not depend on
+    ``n_jobs`` (every fit is seeded and single-threaded).
 
     Parameters
     ----------
@@ -99,58 +116,75 @@ def run_walk_forward(
         Also record each fold's mean |SHAP| per feature for this horizon (driver stability).
     on_fold : callable, optional
         Called as ``on_fold(done, total, fold, predictions)`` after each fold's model is
-        fitted, with its test-period output (regime, probabilities, ``forecast_<h>d``).
-        It may raise to stop early: tuning scores folds as they come and prunes this way.
+        fitted, with its test-period output (regime, probabilities, ``forecast_<h>d``), in
+        fold order. It may raise to stop early: tuning scores folds as they come and prunes
+        this way (the folds then run one after another).
+    n_jobs : int
+        Threads for the folds' forecasters (1: one after another).
     """
     folds = walk_forward_folds(len(design.index), design.first_complete(), initial_train, step, window)
     horizons = tuple(template.horizons)
-    cols: dict[int, dict[str, list[pd.Series]]] = {h: {} for h in horizons}
-    regime_parts = []
-    fold_labels: dict[int, pd.Series] = {}
-    importance: dict[pd.Timestamp, pd.Series] = {}
-
-    def add(h: int, name: str, values: pd.Series) -> None:
-        cols[h].setdefault(name, []).append(values)
-
-    previous: list[RegimeForecastPipeline] = []
-    regime_models: list = []
-
-    def fit_fold(k: int, fold: Fold) -> None:
-        test = design.index[fold.cutoff : fold.test_end]
-        # Each refit's HMM starts from the previous fold's (fitted on earlier data only).
-        init = previous[-1].regime_ if previous else None
-        pipe = clone(template).fit_design(design, fold.cutoff, fold.train_start, regime_init=init)
-        previous[:] = [pipe]
-        if pipe.regime_ is not None:
-            regime_models.append(pipe.regime_)
-        full = pipe.predict_design(design)
-        pred = full.reindex(test)
-        if "regime" in full:
-            fold_labels[fold.number] = full["regime"].loc[: test[-1]]
-        if explain_horizon is not None:
-            expl = explain_pipeline(pipe, design, explain_horizon, dates=test)
-            importance[test[0]] = expl.values.abs().mean()
-        regime_parts.append(pred.drop(columns=[forecast_name(h) for h in horizons]).assign(fold=fold.number))
-        for h in horizons:
-            add(h, MODEL, pred[forecast_name(h)])
-        if on_fold is not None:
-            on_fold(k + 1, len(folds), fold, pred)
-        if baselines:
-            ablation = clone(template).set_params(use_regime=False).fit_design(design, fold.cutoff, fold.train_start)
-            abl = ablation.predict_design(design).reindex(test)
-            X = pipe.design_matrix(design)
-            for h in horizons:
-                add(h, "no_regime", abl[forecast_name(h)])
-                rows = pipe.training_rows(design, h, fold.cutoff, fold.train_start)
-                lin = LinearBaseline().fit(X.iloc[rows], design.targets[target_name(h)].iloc[rows])
-                add(h, "linear", pd.Series(lin.predict(X.loc[test]), index=test))
-        if progress is not None:
-            progress(k + 1, len(folds), fold)
 
     with threadpool_limits(1):  # many small fits: threads only add overhead (docs/decisions.md)
-        for k, fold in enumerate(folds):
-            fit_fold(k, fold)
+        regime_models: list = []
+        if template.use_regime:
+            previous = None
+            for fold in folds:
+                previous = template.fit_regime(design, fold.cutoff, fold.train_start, init=previous)
+                regime_models.append(previous)
 
+        def fit_fold(k: int) -> _FoldOutput:
+            fold = folds[k]
+            test = design.index[fold.cutoff : fold.test_end]
+            pipe = clone(template).fit_design(design, fold.cutoff, fold.train_start,
+                                              regime_model=regime_models[k] if regime_models else None)
+            full = pipe.predict_design(design)
+            pred = full.reindex(test)
+            forecasts: dict[str, dict[int, pd.Series]] = {MODEL: {h: pred[forecast_name(h)] for h in horizons}}
+            importance = None
+            if explain_horizon is not None:
+                importance = explain_pipeline(pipe, design, explain_horizon, dates=test).values.abs().mean()
+            if baselines:
+                ablation = clone(template).set_params(use_regime=False).fit_design(design, fold.cutoff, fold.train_start)
+                abl = ablation.predict_design(design).reindex(test)
+                X = pipe.design_matrix(design)
+                forecasts["no_regime"] = {h: abl[forecast_name(h)] for h in horizons}
+                forecasts["linear"] = {}
+                for h in horizons:
+                    rows = pipe.training_rows(design, h, fold.cutoff, fold.train_start)
+                    lin = LinearBaseline().fit(X.iloc[rows], design.targets[target_name(h)].iloc[rows])
+                    forecasts["linear"][h] = pd.Series(lin.predict(X.loc[test]), index=test)
+            labels = full["regime"].loc[: test[-1]] if "regime" in full else None
+            regimes = pred.drop(columns=[forecast_name(h) for h in horizons]).assign(fold=fold.number)
+            return _FoldOutput(forecasts, regimes, labels, importance, pred)
+
+        def finished(k: int, out: _FoldOutput) -> None:
+            if on_fold is not None:
+                on_fold(k + 1, len(folds), folds[k], out.pred)
+            if progress is not None:
+                progress(k + 1, len(folds), folds[k])
+
+        outputs: list[_FoldOutput] = []
+        if n_jobs > 1 and on_fold is None and len(folds) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=int(n_jobs)) as pool:
+                for k, out in enumerate(pool.map(fit_fold, range(len(folds)))):
+                    outputs.append(out)
+                    finished(k, out)
+        else:
+            for k in range(len(folds)):
+                outputs.append(fit_fold(k))
+                finished(k, outputs[-1])
+
+    cols: dict[int, dict[str, list[pd.Series]]] = {h: {} for h in horizons}
+    for out in outputs:
+        for name, per_h in out.forecasts.items():
+            for h, values in per_h.items():
+                cols[h].setdefault(name, []).append(values)
+    regime_parts = [out.regimes for out in outputs]
+    fold_labels = {f.number: out.labels for f, out in zip(folds, outputs) if out.labels is not None}
+    importance = {design.index[f.cutoff]: out.importance for f, out in zip(folds, outputs) if out.importance is not None}
     regimes = pd.concat(regime_parts)
     test_index = regimes.index
     log_btc = np.log(design.aligned["btc_usd"])

@@ -108,6 +108,7 @@ def champion_forecasts(champion: ChampionRecord, cfg: Config, panel: pd.DataFram
     pipeline, _ = unwrap(load_pyfunc(f"models:/{champion.name}/{champion.version}"))
     template = clone(pipeline)
     design = template.make_design(panel)
-    result = run_walk_forward(design, template, ev.initial_train, ev.step, ev.window, baselines=False)
+    result = run_walk_forward(design, template, ev.initial_train, ev.step, ev.window, baselines=False,
+                              n_jobs=ev.n_jobs)
     return ({h: frame["model"] for h, frame in result.predictions.items()},
             "re-evaluated with its own settings on this data and folds")
