@@ -58,6 +58,8 @@ def _root(
     )
     for noisy in ("mlflow", "alembic", "urllib3", "matplotlib", "shap", "numba", "git", "yfinance", "filelock", "hmmlearn"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
+    # hmmlearn warns when a MAP step (the transition prior) lowers the likelihood by a hair: not news.
+    logging.getLogger("hmmlearn").setLevel(logging.DEBUG if debug else logging.ERROR)
 
 
 @app.command()
