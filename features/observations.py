@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from features.windows import trailing_moments
+
 if TYPE_CHECKING:
     from features.config import FeatureConfig
 
@@ -88,17 +90,12 @@ def regime_observations(aligned: pd.DataFrame, cfg: FeatureConfig) -> pd.DataFra
 def trailing_zscores(frame: pd.DataFrame, window: int) -> pd.DataFrame:
     """``(x_t - mean) / sd`` over rows ``t-window+1 .. t`` of each column (NaN until a full window).
 
-    Each window's moments are computed on their own, not by a running sum as pandas'
-    ``rolling`` does, so a row's z-score is bitwise the same whatever row the history starts
-    at: a served model's answers then equal the full history's exactly. A window with no
+    Each window's moments are computed on their own (:func:`features.windows.trailing_moments`),
+    so a row's z-score is bitwise the same whatever row the history starts at: a served
+    model's answers then equal the full history's exactly. A window with no
     variation (a flat stretch) has no z-score: NaN, not a division by zero.
     """
     values = frame.to_numpy(dtype=float)
-    out = np.full_like(values, np.nan)
-    if len(values) >= window:
-        windows = np.lib.stride_tricks.sliding_window_view(values, window, axis=0)  # (n - w + 1, cols, w)
-        mean = windows.mean(axis=-1)
-        sd = windows.std(axis=-1, ddof=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[window - 1:] = np.where(sd > 0, (values[window - 1:] - mean) / sd, np.nan)
+    mean, sd = trailing_moments(values, window)
+    out = (values - mean) / sd
     return pd.DataFrame(out, index=frame.index, columns=frame.columns)

@@ -28,6 +28,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from features.windows import trailing_moments
 from models.baselines import expanding_mean_forecast
 from models.quantiles import GRID, OUTPUT_LEVELS, p_up_name, quantile_name
 
@@ -43,15 +44,11 @@ def daily_volatility(btc: pd.Series, window: int) -> pd.Series:
     bitwise the same whatever row the history starts at (served answers are exact).
     """
     daily = np.log(btc.astype(float)).diff()
-    out = daily.rolling(window, min_periods=min(window, MIN_VOL_ROWS)).std()
-    values = daily.to_numpy(dtype=float)
-    if len(values) >= window:
-        full = np.lib.stride_tricks.sliding_window_view(values, window).std(axis=-1, ddof=1)
-        tail = out.to_numpy(copy=True)
-        done = ~np.isnan(full)  # a window with a gap keeps pandas' value over the returns it has
-        tail[window - 1:][done] = full[done]
-        out = pd.Series(tail, index=out.index, name=out.name)
-    return out
+    out = daily.rolling(window, min_periods=min(window, MIN_VOL_ROWS)).std().to_numpy(copy=True)
+    _, full = trailing_moments(daily.to_numpy(dtype=float), window)
+    done = ~np.isnan(full)  # a window with a gap keeps pandas' value over the returns it has
+    out[done] = full[done]
+    return pd.Series(out, index=daily.index, name=daily.name)
 
 
 class ReturnDistribution(BaseEstimator):

@@ -211,14 +211,19 @@ class RegimeForecastPipeline(BaseEstimator):
             return pd.DataFrame(index=design.index)
         return self.regime_.filter_state_proba(design.regime_obs.iloc[design.regime_start():]).reindex(design.index)
 
-    def design_matrix(self, design: Design) -> pd.DataFrame:
-        """Features plus (when used) filtered regime probabilities."""
+    def design_matrix(self, design: Design, states: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Features plus (when used) filtered regime probabilities (from ``states``, :meth:`regime_state_proba`, if given)."""
+        if self.regime_ is not None and states is not None:
+            proba = pd.DataFrame(self.regime_.aggregate(states), index=states.index,
+                                 columns=[f"p_{n}" for n in self.regime_.label_names])
+            return pd.concat([design.features, proba], axis=1)
         return pd.concat([design.features, self.regime_proba(design)], axis=1)
 
     def predict_design(self, design: Design, last: int | None = None) -> pd.DataFrame:
         """Regime, probabilities and forecasts for each complete row of ``design`` (or its ``last`` rows)."""
         check_is_fitted(self, "forecasters_")
-        X = self.design_matrix(design).reindex(columns=self.feature_names_)
+        states = self.regime_state_proba(design) if self.regime_ is not None else None  # one filter pass
+        X = self.design_matrix(design, states).reindex(columns=self.feature_names_)
         X = X.iloc[design.first_complete():]
         if last is not None:
             X = X.iloc[-int(last):] if last > 0 else X.iloc[:0]
@@ -230,9 +235,9 @@ class RegimeForecastPipeline(BaseEstimator):
             out = pd.concat([out, proba], axis=1)
         for h in self.horizons:
             out[forecast_name(h)] = self.forecasters_[h].predict(X)
-        return pd.concat([out, *self._outlook(design, out)], axis=1)
+        return pd.concat([out, *self._outlook(design, out, states)], axis=1)
 
-    def _outlook(self, design: Design, out: pd.DataFrame) -> list[pd.DataFrame]:
+    def _outlook(self, design: Design, out: pd.DataFrame, states: pd.DataFrame | None = None) -> list[pd.DataFrame]:
         """The columns after the forecasts: the return distribution, then the regime forecast."""
         extra = []
         dist = getattr(self, "distribution_", None)  # models saved before distributions existed have none
@@ -240,8 +245,7 @@ class RegimeForecastPipeline(BaseEstimator):
             points = pd.DataFrame({h: out[forecast_name(h)] for h in self.horizons})
             extra.append(dist.predict(points, design.aligned["btc_usd"]))
         if self.regime_ is not None and len(out):
-            start = design.regime_start()
-            states = self.regime_.filter_state_proba(design.regime_obs.iloc[start:]).reindex(out.index)
+            states = (self.regime_state_proba(design) if states is None else states).reindex(out.index)
             extra.append(regime_outlook(states, self.regime_.transmat_, self.regime_.labels_,
                                         self.regime_.label_names, tuple(self.horizons)))
         return extra

@@ -186,3 +186,20 @@ def test_unknown_regime_observations_are_a_config_error():
     with pytest.raises(ConfigError, match="regime_observations"):
         FeatureConfig(regime_observations=("gold", "moon_phase"))
     assert set(FeatureConfig().regime_observations) <= set(REGIME_OBSERVATIONS)
+
+
+def test_trailing_moments_match_pandas_and_do_not_depend_on_where_the_history_starts():
+    from features.windows import trailing_moments
+
+    rng = np.random.default_rng(3)
+    values = np.cumsum(rng.normal(size=(400, 3)), axis=0) + 50.0
+    values[100, 1] = np.nan
+    mean, sd = trailing_moments(values, 30)
+    roll = pd.DataFrame(values).rolling(30)
+    np.testing.assert_allclose(mean, roll.mean().to_numpy(), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(sd, roll.std().to_numpy(), rtol=1e-9, atol=1e-12)
+    later_mean, later_sd = trailing_moments(values[57:], 30)
+    assert np.array_equal(later_mean[40:], mean[97:], equal_nan=True)  # bitwise, not just close
+    assert np.array_equal(later_sd[40:], sd[97:], equal_nan=True)
+    flat_mean, flat_sd = trailing_moments(np.ones(50), 10)
+    assert np.isnan(flat_sd).all() and np.allclose(flat_mean[9:], 1.0)

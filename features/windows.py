@@ -1,0 +1,44 @@
+"""Trailing-window moments computed window by window: the same bits whatever row a history starts at.
+
+pandas' ``rolling`` keeps running sums, so a row's rolling mean depends (in the last bits) on
+every row since the array's start. A served model must answer exactly what the full history
+would give, so the windows here are summed each on its own, as contiguous slices (fast: a
+few milliseconds for 3,000 rows x 9 columns x 252 days).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def trailing_moments(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sample standard deviation (ddof 1) of each column over rows ``t-window+1 .. t``.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_rows,) or (n_rows, n_columns)
+    window : int
+        Rows per window (at least 2).
+
+    Returns
+    -------
+    mean, sd : ndarray shaped like ``values``
+        NaN before the first full window and for windows holding a NaN; ``sd`` is NaN where
+        the window has no variation.
+    """
+    values = np.asarray(values, dtype=float)
+    flat = values.ndim == 1
+    cols = np.ascontiguousarray((values[:, None] if flat else values).T)  # one row per column
+    mean = np.full(cols.shape, np.nan)
+    sd = np.full(cols.shape, np.nan)
+    if cols.shape[1] >= window:
+        windows = np.lib.stride_tricks.sliding_window_view(cols, window, axis=1)  # contiguous last axis
+        total = windows.sum(axis=-1)
+        squares = np.einsum("ijk,ijk->ij", windows, windows)
+        m = total / window
+        var = (squares - total * m) / (window - 1)
+        mean[:, window - 1:] = m
+        with np.errstate(invalid="ignore"):
+            sd[:, window - 1:] = np.where(var > 0, np.sqrt(np.where(var > 0, var, 1.0)), np.nan)
+    mean, sd = mean.T, sd.T
+    return (mean[:, 0], sd[:, 0]) if flat else (mean, sd)
