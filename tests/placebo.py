@@ -17,8 +17,8 @@ class ShuffledFeatures(RegimeForecastPipeline):
     """:class:`RegimeForecastPipeline` whose design matrix rows (features and regime probabilities) are
     permuted in time, once per design (a fixed seed), so no row's inputs belong to its date."""
 
-    def design_matrix(self, design: Design) -> pd.DataFrame:
-        X = super().design_matrix(design)
+    def design_matrix(self, design: Design, states: pd.DataFrame | None = None) -> pd.DataFrame:
+        X = super().design_matrix(design, states)
         start = design.first_complete()
         order = np.random.default_rng(0).permutation(len(X) - start) + start
         shuffled = X.copy()
