@@ -67,3 +67,13 @@ def test_regime_labels_are_stable_across_walk_forward_refits(demo_market):
     assert refit_flip_rate(result.fold_labels) < 0.05
     truth = demo_market.regimes
     assert agreement(result.regimes["regime"], truth) > 0.65  # out of sample, chance is about 0.35
+
+
+def test_folds_fitted_in_threads_give_exactly_the_sequential_results(small_panel):
+    template = RegimeForecastPipeline(horizons=(5, 21), hmm_n_init=1, lgbm_params={"n_estimators": 20})
+    design = template.make_design(small_panel)
+    one = run_walk_forward(design, template, 504, 252, baselines=True, n_jobs=1)
+    two = run_walk_forward(design, template, 504, 252, baselines=True, n_jobs=2)
+    for h in (5, 21):
+        pd.testing.assert_frame_equal(one.predictions[h], two.predictions[h], check_exact=True)
+    pd.testing.assert_frame_equal(one.regimes, two.regimes, check_exact=True)
