@@ -163,7 +163,7 @@ def waterfall_figure(expl: Explanation, date: pd.Timestamp, top: int = 10) -> Fi
     pad = 0.1 * (hi - lo) if hi > lo else 0.1
     ax.set_xlim(lo - pad, hi + 1.5 * pad)
     ax.set_xlabel(f"{expl.horizon}-day forecast, log-return pts (green raises, red lowers)")
-    ax.set_title(f"What drove the forecast on {date:%Y-%m-%d}: from the base value (dashed) to the forecast (solid)")
+    ax.set_title(f"What drove the forecast on {date:%Y-%m-%d}:\nfrom the base value (dashed) to the forecast (solid)")
     ax.legend(loc="lower right")
     return fig
 
