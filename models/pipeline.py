@@ -194,17 +194,23 @@ class RegimeForecastPipeline(BaseEstimator):
             filter_memory(self.regime_, design.regime_obs.iloc[start:cutoff].dropna()) if full_fit else None)
         return self
 
-    def regime_proba(self, design: Design) -> pd.DataFrame:
-        """Filtered regime probabilities for every row (NaN during warm-up; no columns without a regime)."""
+    def regime_proba(self, design: Design, states: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Filtered regime probabilities ``p_<name>`` for every row (NaN during warm-up; no columns without a regime).
+
+        The state probabilities of :meth:`regime_state_proba` summed by name; pass ``states``
+        when they are at hand (one filter pass per prediction).
+        """
         if self.regime_ is None:
             return pd.DataFrame(index=design.index)
-        start = design.regime_start()  # the whole observed history, whatever rows are forecast
-        return self.regime_.filter_proba(design.regime_obs.iloc[start:]).reindex(design.index)
+        states = self.regime_state_proba(design) if states is None else states
+        return pd.DataFrame(self.regime_.aggregate(states), index=states.index,
+                            columns=[f"p_{n}" for n in self.regime_.label_names])
 
     def regime_state_proba(self, design: Design) -> pd.DataFrame:
         """Filtered probabilities of each regime state (``state_0`` ...) for every row (NaN in the warm-up).
 
-        Several states may share a name; :meth:`regime_proba` sums them by name.
+        The filter runs over the whole observed history, whatever rows are forecast. Several
+        states may share a name; :meth:`regime_proba` sums them by name.
         """
         check_is_fitted(self, "regime_")
         if self.regime_ is None:
@@ -213,11 +219,7 @@ class RegimeForecastPipeline(BaseEstimator):
 
     def design_matrix(self, design: Design, states: pd.DataFrame | None = None) -> pd.DataFrame:
         """Features plus (when used) filtered regime probabilities (from ``states``, :meth:`regime_state_proba`, if given)."""
-        if self.regime_ is not None and states is not None:
-            proba = pd.DataFrame(self.regime_.aggregate(states), index=states.index,
-                                 columns=[f"p_{n}" for n in self.regime_.label_names])
-            return pd.concat([design.features, proba], axis=1)
-        return pd.concat([design.features, self.regime_proba(design)], axis=1)
+        return pd.concat([design.features, self.regime_proba(design, states)], axis=1)
 
     def predict_design(self, design: Design, last: int | None = None) -> pd.DataFrame:
         """Regime, probabilities and forecasts for each complete row of ``design`` (or its ``last`` rows)."""

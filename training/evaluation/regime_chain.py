@@ -51,6 +51,22 @@ def observed(design: Design) -> pd.DataFrame:
     return design.regime_obs.iloc[design.regime_start():]
 
 
+def fit_regime_chain(
+    design: Design, template: RegimeForecastPipeline, folds: list[Fold], random_state: int | None = None
+) -> list:
+    """Each fold's regime model, fitted on data before its test block and started from the previous fold's.
+
+    The first fold uses the template's seeded restarts (``random_state`` overrides the seed).
+    This is the chain the walk-forward, the run's seed check and the regime comparison share.
+    """
+    models: list = []
+    with threadpool_limits(1):
+        for fold in folds:
+            models.append(template.fit_regime(design, fold.cutoff, fold.train_start,
+                                              init=models[-1] if models else None, random_state=random_state))
+    return models
+
+
 def regime_chain(
     design: Design, template: RegimeForecastPipeline, folds: list[Fold], random_state: int | None = None
 ) -> RegimeChain:
@@ -67,13 +83,10 @@ def regime_chain(
         Seed of the first fold's restarts (default: the template's).
     """
     obs = observed(design)
-    models, parts, fold_labels, loglik = [], [], {}, []
-    prev = None
+    models = fit_regime_chain(design, template, folds, random_state)
+    parts, fold_labels, loglik = [], {}, []
     with threadpool_limits(1):
-        for fold in folds:
-            model = template.fit_regime(design, fold.cutoff, fold.train_start, init=prev, random_state=random_state)
-            prev = model
-            models.append(model)
+        for fold, model in zip(folds, models):
             test = design.index[fold.cutoff : fold.test_end]
             labels = model.predict(obs.loc[: test[-1]])
             fold_labels[fold.number] = labels
@@ -82,7 +95,7 @@ def regime_chain(
                 past = obs.loc[: test[-1]].dropna()
                 ll = pd.Series(model.predictive_log_likelihood(past), index=past.index)
                 loglik.append(ll.reindex(test).dropna())
-        final = template.fit_regime(design, init=prev, random_state=random_state)
+        final = template.fit_regime(design, init=models[-1] if models else None, random_state=random_state)
     oos_ll = float(pd.concat(loglik).mean()) if loglik else float("nan")
     return RegimeChain(models, final, pd.concat(parts) if parts else pd.Series(dtype=object), fold_labels,
                        oos_ll if np.isfinite(oos_ll) else float("nan"))

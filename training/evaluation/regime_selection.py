@@ -88,7 +88,8 @@ def assess_candidate(design: Design, template: RegimeForecastPipeline, folds: li
     obs = observed(design)
     main = chains[0]
     final_labels = main.final.predict(obs)
-    reasons = degeneracy_reasons(main.final.filter_state_proba(obs))
+    states = main.final.filter_state_proba(obs).dropna()
+    reasons = degeneracy_reasons(states)
     match = main.final.state_match()
     named = {p: float(match.loc[match.label == p, "match"].max()) for p in main.final.label_names if p != NEUTRAL
              and (match.label == p).any()}
@@ -101,7 +102,7 @@ def assess_candidate(design: Design, template: RegimeForecastPipeline, folds: li
         "wf_final_agreement": agreement(main.oos_labels, final_labels),
         "refit_flip_rate": refit_flip_rate(main.fold_labels),
         "mean_spell_days": mean_spell_length(main.oos_labels),
-        "min_share": float(final_labels.value_counts(normalize=True).reindex(sorted(set(main.final.labels_)), fill_value=0).min()),
+        "min_share": float(np.bincount(states.to_numpy().argmax(axis=1), minlength=candidate.n_states).min() / len(states)),
         "names": ", ".join(f"{p} {m:+.2f}" for p, m in named.items()) or "none",
         "degenerate": "; ".join(reasons),
     }

@@ -27,6 +27,7 @@ from models.baselines import (
 from models.explain import explain_pipeline
 from models.pipeline import RegimeForecastPipeline, forecast_name
 from training.evaluation.folds import Fold, walk_forward_folds
+from training.evaluation.regime_chain import fit_regime_chain
 
 logger = logging.getLogger(__name__)
 
@@ -125,13 +126,8 @@ def run_walk_forward(
     folds = walk_forward_folds(len(design.index), design.first_complete(), initial_train, step, window)
     horizons = tuple(template.horizons)
 
+    regime_models = fit_regime_chain(design, template, folds) if template.use_regime else []
     with threadpool_limits(1):  # many small fits: threads only add overhead (docs/decisions.md)
-        regime_models: list = []
-        if template.use_regime:
-            previous = None
-            for fold in folds:
-                previous = template.fit_regime(design, fold.cutoff, fold.train_start, init=previous)
-                regime_models.append(previous)
 
         def fit_fold(k: int) -> _FoldOutput:
             fold = folds[k]
