@@ -205,7 +205,7 @@ def test_regime_train_names_every_early_series(ragged_folder, common, mlflow_sto
         code, out, err = run_cli(["train", "--data-dir", str(ragged_folder), *FAST], monkeypatch, capsys)
     assert code == 0, err
     _assert_names_all(caplog.text, common)
-    assert out.startswith(f"Data: csv files in {ragged_folder}, 2017-01-02 → {common:%Y-%m-%d}")
+    assert out.startswith(f"Data: csv files in {ragged_folder}, 2017-01-01 → {common:%Y-%m-%d}")
 
 
 def test_predict_and_now_answer_as_of_the_common_date(use, common, monkeypatch, capsys, caplog) -> None:
