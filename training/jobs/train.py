@@ -121,6 +121,7 @@ def make_template(cfg: Config) -> RegimeForecastPipeline:
         regime_engine=m.regime_engine,
         covariance_type=m.covariance_type,
         jump_penalty=m.jump_penalty,
+        regime_anchor=m.regime_anchor,
         signatures={k: dict(v) for k, v in m.signatures.items()} or None,
         lgbm_params=dict(m.lgbm_params) or None,
         embargo=m.embargo,
