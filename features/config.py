@@ -45,7 +45,7 @@ class FeatureConfig:
     regime_window: int = 21
     regime_observations: tuple[str, ...] = (
         "metals", "metals_63", "metals_vs_btc", "metals_vs_btc_63", "dollar", "real_yield", "breakeven",
-        "liquidity", "money", "vix", "equity",
+        "liquidity", "vix", "equity",
     )
     regime_zscore_window: int = 252
 

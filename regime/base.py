@@ -1,6 +1,6 @@
 """What every regime engine shares: input checks, standardisation, names, filtered outputs.
 
-An engine (the HMM, the jump model) subclasses :class:`RegimeModelMixin` and provides
+An engine (the HMM) subclasses :class:`RegimeModelMixin` and provides
 ``fit``, ``_filter(Z, previous)`` (causal state probabilities of standardised complete
 rows), ``step_state_proba``, ``transmat_`` and ``state_means_``. Everything users and the
 pipeline read (``filter_state_proba``, ``filter_proba``, ``predict``, the names) is built here

@@ -35,12 +35,10 @@ class ModelConfig:
     hmm_n_init : int
         Seeded restarts per regime fit (the first walk-forward fold and the final model;
         later folds start from the previous fold's states).
-    regime_engine : {"hmm", "jump"}
-        Gaussian HMM or statistical jump model (``regime.engines``).
+    regime_engine : {"hmm"}
+        The Gaussian HMM (``regime.engines``; the jump model was removed: docs/decisions.md).
     covariance_type : {"diag", "full"}
         The HMM's emission covariance.
-    jump_penalty : float
-        The jump model's cost of one change of state.
     regime_anchor : float
         Pseudo-days of the thesis's prior on the HMM's state means: each state starts at a
         signature's prototype and is drawn towards it (0 fits free states;
@@ -64,7 +62,6 @@ class ModelConfig:
     hmm_n_init: int = 10
     regime_engine: str = "hmm"
     covariance_type: str = "diag"
-    jump_penalty: float = 50.0
     regime_anchor: float = 3000.0
     signatures: dict[str, dict[str, str]] = field(default_factory=dict)
     lgbm_params: dict[str, Any] = field(default_factory=dict)
@@ -84,8 +81,6 @@ class ModelConfig:
             raise ConfigError(f"`covariance_type` must be one of {', '.join(COVARIANCE_TYPES)}. Got '{self.covariance_type}'.")
         if not (np.isfinite(self.regime_anchor) and self.regime_anchor >= 0):
             raise ConfigError(f"`regime_anchor` must be a number >= 0 (pseudo-days; 0 fits free states). Got {self.regime_anchor}.")
-        if not self.jump_penalty >= 0:
-            raise ConfigError(f"`jump_penalty` must be >= 0. Got {self.jump_penalty}.")
         if self.signatures:
             try:
                 check_signatures(self.signatures)

@@ -72,8 +72,7 @@ def train(
     cache_dir: Annotated[Optional[Path], typer.Option(help="Cache folder of --source live (default $REGIME_CACHE_DIR or the user cache).")] = None,
     sources_file: Annotated[Optional[Path], typer.Option(help="TOML mapping of live series to provider symbols (see docs/data.md).")] = None,
     horizon: Annotated[Optional[list[int]], typer.Option("--horizon", "-h", help="Forecast horizon in business days; repeat for several (default 5, 21, 63).")] = None,
-    n_states: Annotated[Optional[int], typer.Option(help="Regime states: 2, 3 or 4, each named by the thesis phase it matches best (or calm); see `regime regimes` for the evidence.")] = None,
-    regime_engine: Annotated[Optional[str], typer.Option("--regime-engine", help="Regime model: hmm (Gaussian HMM, default) or jump (statistical jump model).")] = None,
+    n_states: Annotated[Optional[int], typer.Option(help="Regime states, 2 to 6 (default 5: fear, debasement, stress, tightening, calm, one per signature and a neutral one); see `regime regimes` for the evidence.")] = None,
     initial_train: Annotated[Optional[int], typer.Option(help="Business days of history before the first walk-forward test date (default 756 = 3 years).")] = None,
     step: Annotated[Optional[int], typer.Option(help="Walk-forward refit cadence in business days (default 126).")] = None,
     window: Annotated[Optional[str], typer.Option(help="Walk-forward training window: expanding or rolling.")] = None,
@@ -109,7 +108,7 @@ def train(
         cfg, tuned = best_config(cfg, params, study, storage)
     cfg = cfg.replace(
         data=data_overrides(source, data_dir, start, end, seed, cache_dir, sources_file, accept_implausible),
-        model={k: v for k, v in {"horizons": tuple(horizon) if horizon else None, "n_states": n_states, "regime_engine": regime_engine, "embargo": embargo}.items() if v is not None},
+        model={k: v for k, v in {"horizons": tuple(horizon) if horizon else None, "n_states": n_states, "embargo": embargo}.items() if v is not None},
         evaluation={k: v for k, v in {"initial_train": initial_train, "step": step, "window": window,
                                       "n_bootstrap": n_bootstrap, "baselines": False if no_baselines else None,
                                       "compare_regimes": True if compare_regimes else None,

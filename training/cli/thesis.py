@@ -6,6 +6,8 @@ Parse, call the computations in :mod:`training.thesis.leadlag`, :mod:`training.t
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -195,7 +197,19 @@ def _state(pipeline: Any, info: dict[str, Any], panel: "pd.DataFrame") -> tuple[
     expl = explain_pipeline(pipeline, design, horizon)
     # Models with their own forecast distribution need no past errors (older ones fall back to them).
     errors = None if getattr(pipeline, "distribution_", None) is not None else load_oos_errors(info["run_id"])
-    return design, expl, current_state(pipeline, design, expl, errors)
+    state = current_state(pipeline, design, expl, errors)
+    return design, expl, dataclasses.replace(state, sequence=_sequence(info["run_id"], design))
+
+
+def _sequence(run_id: str, design: "Design") -> tuple[str, ...]:
+    """The thesis's sequence on the run's walk-forward labels, in sentences (none when it logged no labels)."""
+    from training.thesis.now import load_oos_regimes
+    from training.thesis.sequence import sequence_evidence, sequence_sentences
+
+    oos = load_oos_regimes(run_id)
+    if oos is None:
+        return ()
+    return tuple(sequence_sentences(sequence_evidence(oos, design.aligned["btc_usd"])))
 
 
 def _print_now(state: "NowState", model_uri: str) -> None:
@@ -212,7 +226,12 @@ def _print_now(state: "NowState", model_uri: str) -> None:
                   f"{spell_text(state)}. Model {model_uri}.")
     earned = ", ".join(f"{r.label} = {st}" + (f" (match {r.match:+.2f} sd)" if np.isfinite(r.match) else "")
                        for st, r in state.names.iterrows())
-    console.print(f"Names earned from the thesis's signatures: {earned}." + "".join(f" {n}." for n in state.naming_notes))
+    console.print(f"Names earned from the thesis's defining moves: {earned}." + "".join(f" {n}." for n in state.naming_notes))
+    console.print(f"Now: {state.story}.")
+    if state.sequence:
+        console.print("The thesis's sequence on the walk-forward's labels (spells, not days; 90% intervals):")
+        for line in state.sequence:
+            console.print(f"  - {line}.")
     pct = lambda v: "–" if not np.isfinite(v) else f"{(np.exp(v) - 1) * 100:+.1f}%"  # noqa: E731
     lo, hi = state.band
     if state.band_source == "forecast distribution":
