@@ -30,3 +30,20 @@ class ShuffledFeatures(RegimeForecastPipeline):
         shuffled = X.copy()
         shuffled.iloc[rows] = X.iloc[order].to_numpy()
         return shuffled
+
+
+def shuffled_changes(panel: pd.DataFrame, columns: list[str], seed: int = 0) -> pd.DataFrame:
+    """``panel`` with the daily changes of ``columns`` shuffled in time (log changes of positive series).
+
+    Each series keeps its first value, its dates and the distribution of its changes; their
+    order, and so anything that could be forecast from or about it, is gone.
+    """
+    rng = np.random.default_rng(seed)
+    out = panel.copy()
+    for col in columns:
+        s = panel[col].dropna()
+        positive = bool((s > 0).all())
+        x = np.log(s.to_numpy()) if positive else s.to_numpy()
+        path = np.r_[x[0], x[0] + np.cumsum(rng.permutation(np.diff(x)))]
+        out[col] = pd.Series(np.exp(path) if positive else path, index=s.index).reindex(panel.index)
+    return out
