@@ -135,8 +135,9 @@ def predict(
 ) -> None:
     """Forecast BTC's forward log returns with a registered model (default: the champion).
 
-    Reads the same data source the model was trained on unless --source/--data-dir are given.
-    Output columns: date, regime, p_<regime>, forecast_<h>d (log returns), then q10/q50/q90_<h>d and
+    Reads the same data source the model was trained on unless --source/--data-dir are given, up to
+    --end (the data are cut there before any check) and up to the last date on which every series the
+    model needs is current: series that end early are named in a warning. Output columns: date, regime, p_<regime>, forecast_<h>d (log returns), then q10/q50/q90_<h>d and
     p_up_<h>d (the forecast distribution), p_<regime>_<h>d (regime forecast) and spell_left_days. Rows start once the
     history is long enough for an exact answer (see docs/reliability.md, serving).
     """
@@ -149,7 +150,7 @@ def predict(
     date_bounds(start, end)  # a bad --start/--end is refused before any work
     model, pipeline, info = load_model(model_uri, tracking_uri)
     panel = panel_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri,
-                      accept_implausible=accept_implausible)
+                      accept_implausible=accept_implausible, end=end, needs=tuple(pipeline.input_series_))
     frame = panel.reset_index()
     out = date_filter(model.predict(frame, params={"accept_implausible": accept_implausible} if accept_implausible else None),
                       start, end)
@@ -195,7 +196,7 @@ def explain(
         parse_date(date, "--date")
     _, pipeline, info = load_model(model_uri, tracking_uri)
     panel = panel_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri,
-                      accept_implausible=accept_implausible)
+                      accept_implausible=accept_implausible, needs=tuple(pipeline.input_series_))
     run_explain(pipeline, panel, date=date, start=start, end=end, horizon=horizon, top=top,
                 by_regime=by_regime, output_dir=output_dir)
 

@@ -33,6 +33,7 @@ TrackingOpt = Annotated[Optional[str], typer.Option("--tracking-uri", help="MLfl
 MaxLagOpt = Annotated[int, typer.Option("--max-lag", help="Largest lag in business days (0..max-lag are scanned).")]
 HorizonOpt = Annotated[int, typer.Option("--horizon", "-h", help="BTC forward horizon in business days.")]
 ShiftsOpt = Annotated[int, typer.Option("--shifts", help="Circular shifts for the lag-scan p-value (0 = skip).")]
+AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Report as of this date (YYYY-MM-DD): the data are cut there before any check (default: the latest date on which every series the model needs is current).")]
 
 
 def _metals(metal: str) -> list[str]:
@@ -274,6 +275,37 @@ def _print_now(state: "NowState", model_uri: str) -> None:
     console.print(t if len(state.flips) else "No single observation move within ±6 sd would flip the regime today.")
 
 
+def _model_state_data(info: dict[str, Any], pipeline: Any, source: str | None, data_dir: Path | None,
+                      model_uri: str, tracking_uri: str | None, as_of: str | None) -> tuple["pd.DataFrame", Any, str]:
+    """The panel, data config and note of ``now``/``report``, printing the data line; cut at ``as_of``."""
+    from training.cli.common import data_for
+
+    return data_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri, end=as_of,
+                    needs=tuple(pipeline.input_series_))
+
+
+def _warn_if_old(config: Any, date: "pd.Timestamp", as_of: str | None) -> str | None:
+    """Print and return a warning when the state's date is well before today (or before ``--as-of``)."""
+    import pandas as pd
+
+    from features.dates import parse_date
+    from training.display.data_line import stale_warning
+
+    asked = ("the --as-of date", parse_date(as_of, "--as-of")) if as_of else ("today", pd.Timestamp.today())
+    warning = stale_warning(config, date, asked[1], of=asked[0])
+    if warning:
+        typer.secho(f"warning: {warning}", fg="yellow")
+    return warning
+
+
+def _check_as_of(as_of: str | None) -> None:
+    """A bad ``--as-of`` is refused before any work."""
+    from features.dates import parse_date
+
+    if as_of is not None:
+        parse_date(as_of, "--as-of")
+
+
 def _quiet_mlflow() -> None:
     """No artifact-download progress bars between our tables."""
     import os
@@ -286,23 +318,23 @@ def now(
     source: ModelSourceOpt = None,
     data_dir: ModelDataDirOpt = None,
     tracking_uri: TrackingOpt = None,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Today's regime: probabilities, spell length, forecasts with bands, top drivers and what would flip it.
 
-    Uses the latest date of the model's data source (or --source/--data-dir); the bands come from the
-    walk-forward out-of-sample errors logged by the model's training run.
+    Uses the latest date of the model's data source (or --source/--data-dir) on which every series the
+    model needs is current (series that end early are named in a warning), or --as-of; the bands come
+    from the walk-forward out-of-sample errors logged by the model's training run.
+    Example: `regime now --as-of 2024-08-30`.
     """
-    import pandas as pd
+    from training.cli.common import load_model
 
-    from training.cli.common import data_for, load_model
-    from training.display.data_line import stale_warning
-
+    _check_as_of(as_of)
     _quiet_mlflow()
     _, pipeline, info = load_model(model_uri, tracking_uri)
-    panel, config, _ = data_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri)
+    panel, config, _ = _model_state_data(info, pipeline, source, data_dir, model_uri, tracking_uri, as_of)
     _, _, state = _state(pipeline, info, panel)
-    if warning := stale_warning(config, state.date, pd.Timestamp.today()):
-        typer.secho(f"warning: {warning}", fg="yellow")
+    _warn_if_old(config, state.date, as_of)
     _print_now(state, model_uri)
 
 
@@ -316,32 +348,31 @@ def report(
     shifts: ShiftsOpt = 100,
     no_log: Annotated[bool, typer.Option("--no-log", help="Do not attach the report to the model's MLflow run.")] = False,
     tracking_uri: TrackingOpt = None,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Write a self-contained HTML report (current state, regime timeline, lead-lag evidence, walk-forward, SHAP).
 
-    Images are embedded, so the one file can be shared. The report is also logged to the model's MLflow run
-    under report/ unless --no-log.
+    The current state is that of the latest date on which every series the model needs is current, or of
+    --as-of. Images are embedded, so the one file can be shared. The report is also logged to the model's
+    MLflow run under report/ unless --no-log.
     """
     import datetime as dt
 
-    import pandas as pd
-
     from features.errors import ModelError
-    from training.cli.common import data_for, load_model
-    from training.display.data_line import describe_source, stale_warning
+    from training.cli.common import load_model
+    from training.display.data_line import describe_source
     from training.thesis.leadlag import analyze_metal
     from training.thesis.now import load_oos_regimes
     from training.thesis.report import ReportData, log_report, model_label, write_report
     from training.tracking.runs import read_run_csv
 
     _check_scan(max_lag, horizon, 63, shifts)
+    _check_as_of(as_of)
     _quiet_mlflow()
     _, pipeline, info = load_model(model_uri, tracking_uri)
-    panel, config, note = data_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri)
+    panel, config, note = _model_state_data(info, pipeline, source, data_dir, model_uri, tracking_uri, as_of)
     design, expl, state = _state(pipeline, info, panel)
-    stale = stale_warning(config, state.date, pd.Timestamp.today())
-    if stale:
-        typer.secho(f"warning: {stale}", fg="yellow")
+    stale = _warn_if_old(config, state.date, as_of)
     regimes = _model_regimes(pipeline, design)
     start = design.index[design.first_complete()]
     leadlag_results = {m: analyze_metal(design.aligned, m, regimes, max_lag, horizon, n_shifts=shifts, start=start)
