@@ -14,10 +14,10 @@ import typer
 from training.cli.common import (
     DEFAULT_MODEL_URI,
     DataDirOpt,
+    FollowSourceOpt,
     ModelDataDirOpt,
     ModelSourceOpt,
     ModelUriOpt,
-    SourceOpt,
 )
 
 if TYPE_CHECKING:
@@ -71,10 +71,10 @@ def _leadlag_regimes(panel: "pd.DataFrame", design: "Design", source: str, model
                      tracking_uri: str | None, fit_hmm: bool) -> tuple["pd.Series", str]:
     """Filtered regimes from the registered model (if trained on ``source``), else a fresh HMM."""
     from features.errors import ModelError
-    from training.cli.common import load_model
+    from training.cli.common import load_model, registered_info
     from training.thesis.leadlag import fit_regimes
 
-    if not fit_hmm:
+    if not fit_hmm and registered_info(model_uri, tracking_uri) is not None:
         try:
             _, pipeline, info = load_model(model_uri, tracking_uri)
         except ModelError:
@@ -137,7 +137,7 @@ def _print_leadlag(results: dict[str, "LeadLagResult"], regime_source: str, writ
 
 
 def leadlag(
-    source: SourceOpt = None,
+    source: FollowSourceOpt = None,
     data_dir: DataDirOpt = None,
     metal: Annotated[str, typer.Option("--metal", help="silver, gold or both.")] = "both",
     max_lag: MaxLagOpt = 126,
@@ -153,22 +153,24 @@ def leadlag(
 
     Regresses BTC's forward --horizon return on the metal's --window return lagged 0..--max-lag business days
     (Newey-West errors), with a family-wise p-value for the best lag. Regimes come from the registered model
-    when it was trained on the same source, else from a fresh HMM.
+    when it was trained on the same source, else from a fresh HMM. Reads the champion's data unless
+    --source/--data-dir say otherwise (the synthetic demo when no model is registered).
     Example: `regime leadlag --source csv --data-dir ../shared/data`.
     """
     from features.config import DataConfig, FeatureConfig
     from features.design import build_design
     from features.sources import load_panel
-    from training.cli.common import data_overrides
+    from training.cli.common import followed_data
     from training.display.data_line import data_line
     from training.thesis.leadlag import analyze_metal
     from training.thesis.report import event_figure, leadlag_figure
 
     _check_scan(max_lag, horizon, window, shifts)
     metals = _metals(metal)
-    cfg = DataConfig(**data_overrides(source, data_dir, None, None))
+    overrides, note = followed_data(source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri)
+    cfg = DataConfig(**overrides)
     panel = load_panel(cfg)
-    typer.echo(data_line(cfg, panel.index))
+    typer.echo(data_line(cfg, panel.index, note))
     design = build_design(panel, FeatureConfig(), (horizon,), min_rows=2 * (max_lag + horizon) + 504)
     regimes, regime_source = _leadlag_regimes(panel, design, cfg.source, model_uri, tracking_uri, fit_hmm)
     start = design.index[design.first_complete()]
