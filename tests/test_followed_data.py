@@ -9,13 +9,11 @@ all these commands read.
 
 from __future__ import annotations
 
-import json
-import warnings
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import log_stub_model, run_cli
 from training.cli.common import followed_data
 
 MODEL = "models:/btc-forward-return@champion"
@@ -23,33 +21,14 @@ FOLLOWS = f"; the training source of {MODEL} (fitted on 2017-06-01 → 2022-12-3
 DEMO = "Data: synthetic demo market (seed 7; planted regimes, not real prices), "
 
 
-def _register_stub_champion(store: str, data: dict, tmp_path: Path) -> None:
-    """Register in ``store`` a pyfunc whose only content is a model record trained on ``data``, as the champion."""
-    import mlflow
-    from mlflow.pyfunc import PythonModel
-
-    from training.tracking.model_io import INFO_FILE
-
-    class Stub(PythonModel):
-        def predict(self, context, model_input: list[str], params=None) -> list[str]:  # noqa: D102 - never called
-            return model_input
-
-    info = tmp_path / INFO_FILE
-    info.write_text(json.dumps({"config": {"data": {"start": "2017-01-01", "end": None, "seed": 7, **data}},
-                                "data_range": ["2017-06-01", "2022-12-30"], "run_id": "stub"}), encoding="utf-8")
-    mlflow.set_tracking_uri(store)
-    with mlflow.start_run(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a stub: no type hints, pickled by cloudpickle
-        logged = mlflow.pyfunc.log_model(name="model", python_model=Stub(), artifacts={"model_info": str(info)},
-                                         pip_requirements=[])
-    version = mlflow.register_model(logged.model_uri, "btc-forward-return")
-    mlflow.MlflowClient().set_registered_model_alias("btc-forward-return", "champion", version.version)
-
-
 @pytest.fixture
 def csv_champion(mlflow_store, csv_folder, tmp_path) -> Path:
     """A store whose champion was trained on ``csv_folder``; returns the folder."""
-    _register_stub_champion(mlflow_store, {"source": "csv", "data_dir": str(csv_folder)}, tmp_path)
+    import mlflow
+
+    model_uri = log_stub_model(mlflow_store, {"source": "csv", "data_dir": str(csv_folder)}, tmp_path)
+    version = mlflow.register_model(model_uri, "btc-forward-return")
+    mlflow.MlflowClient().set_registered_model_alias("btc-forward-return", "champion", version.version)
     return csv_folder
 
 

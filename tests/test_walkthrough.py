@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import run_cli
 
 MODEL = "models:/btc-forward-return@champion"
-FAST = ["--initial-train", "504", "--step", "504", "-h", "21"]
+FAST = ["--initial-train", "504", "--step", "504", "-H", "21"]
 TRAIN_FAST = [*FAST, "--n-bootstrap", "0", "--no-baselines"]
 DEMO = "Data: synthetic demo market (seed 7; planted regimes, not real prices), "
 FOLLOWS = re.compile(rf"; the training source of {MODEL} \(fitted on \d{{4}}-\d\d-\d\d → 2024-12-31\), "

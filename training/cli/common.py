@@ -12,6 +12,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 DEFAULT_MODEL_URI = "models:/btc-forward-return@champion"
+#: Where commands write their files unless an option names another place (git-ignored).
+OUTPUTS = Path("outputs")
 STATE: dict[str, bool] = {"debug": False}
 
 SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Data source: demo (bundled synthetic market, default), csv (folder of <series>.csv with date,value) or live (cached Yahoo/FRED).")]

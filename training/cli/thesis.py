@@ -13,6 +13,7 @@ import typer
 
 from training.cli.common import (
     DEFAULT_MODEL_URI,
+    OUTPUTS,
     DataDirOpt,
     FollowSourceOpt,
     ModelDataDirOpt,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 TrackingOpt = Annotated[Optional[str], typer.Option("--tracking-uri", help="MLflow tracking URI.")]
 MaxLagOpt = Annotated[int, typer.Option("--max-lag", help="Largest lag in business days (0..max-lag are scanned).")]
-HorizonOpt = Annotated[int, typer.Option("--horizon", "-h", help="BTC forward horizon in business days.")]
+HorizonOpt = Annotated[int, typer.Option("--horizon", "-H", help="BTC forward horizon in business days.")]
 ShiftsOpt = Annotated[int, typer.Option("--shifts", help="Circular shifts for the lag-scan p-value (0 = skip).")]
 
 
@@ -147,7 +148,7 @@ def leadlag(
     fit_hmm: Annotated[bool, typer.Option("--fit-hmm", help="Fit a fresh HMM for the regime split even if a registered model exists.")] = False,
     model_uri: ModelUriOpt = DEFAULT_MODEL_URI,
     tracking_uri: TrackingOpt = None,
-    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the PNG plots and CSV tables go.")] = Path("outputs/leadlag"),
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the PNG plots and CSV tables go.")] = OUTPUTS / "leadlag",
 ) -> None:
     """Does metal strength lead BTC? Lag scan, Granger tests and a breakout event study, overall and by regime.
 
@@ -290,7 +291,7 @@ def now(
 
 
 def report(
-    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = OUTPUTS / "report.html",
     model_uri: ModelUriOpt = DEFAULT_MODEL_URI,
     source: ModelSourceOpt = None,
     data_dir: ModelDataDirOpt = None,
@@ -310,7 +311,7 @@ def report(
     import pandas as pd
 
     from features.errors import ModelError
-    from training.cli.common import data_for, load_model
+    from training.cli.common import check_output_file, data_for, load_model
     from training.display.data_line import describe_source, stale_warning
     from training.thesis.leadlag import analyze_metal
     from training.thesis.now import load_oos_regimes
@@ -318,6 +319,7 @@ def report(
     from training.tracking.runs import read_run_csv
 
     _check_scan(max_lag, horizon, 63, shifts)
+    check_output_file(output)
     _quiet_mlflow()
     _, pipeline, info = load_model(model_uri, tracking_uri)
     panel, config, note = data_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri)

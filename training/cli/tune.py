@@ -128,7 +128,7 @@ def tune(
     data_dir: DataDirOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
-    horizon: Annotated[Optional[list[int]], typer.Option("--horizon", "-h", help="Forecast horizon to model and score; repeat for several (default 5, 21, 63).")] = None,
+    horizon: Annotated[Optional[list[int]], typer.Option("--horizon", "-H", help="Forecast horizon to model and score; repeat for several (default 5, 21, 63).")] = None,
     initial_train: Annotated[Optional[int], typer.Option(help="Business days before the first walk-forward test date (default 756).")] = None,
     step: Annotated[Optional[int], typer.Option(help="Walk-forward refit cadence = pruning step, in business days (default 126).")] = None,
     window: Annotated[Optional[str], typer.Option(help="Walk-forward training window: expanding or rolling.")] = None,
@@ -140,7 +140,7 @@ def tune(
     """Tune LightGBM, HMM states and feature windows on the walk-forward skill, then score the sealed segment.
 
     Examples: `regime tune --trials 100`; on several machines, each runs
-    `regime tune --trials 50 --storage postgresql://user:pw@db/optuna --study btc-21d -h 21`.
+    `regime tune --trials 50 --storage postgresql://user:pw@db/optuna --study btc-21d -H 21`.
     It ends by printing the exact `regime train --params best ...` command for the data it
     tuned on. Ctrl-C stops after keeping every finished trial. Reads the champion's data unless
     --source/--data-dir or the --config's \\[data] say otherwise (the synthetic demo when no model
