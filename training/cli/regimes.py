@@ -7,11 +7,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from training.cli.common import DataDirOpt, EndOpt, SourceOpt, StartOpt, data_overrides
+from training.cli.common import (
+    DataDirOpt,
+    EndOpt,
+    FollowSourceOpt,
+    StartOpt,
+    data_overrides,
+    followed_data,
+)
 
 
 def regimes(
-    source: SourceOpt = None,
+    source: FollowSourceOpt = None,
     data_dir: DataDirOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
@@ -36,8 +43,11 @@ def regimes(
     walk-forward vs final >= 90%, <= 3% of dates relabelled between refits; the eligible HMM
     with the highest out-of-sample log-likelihood wins (ties go to fewer states). The final
     --sealed-days are left out, so the choice never sees the test it is judged on.
+    Reads the champion's data unless --source/--data-dir or the --config's \\[data] say otherwise
+    (the synthetic demo when no model is registered).
     Example: `regime regimes --source csv --data-dir ../shared/data --anchor 0 --anchor 3000`.
     """
+    from features.config import DataConfig
     from features.demo import generate_demo_market
     from features.errors import ConfigError
     from features.sources import load_panel
@@ -53,7 +63,9 @@ def regimes(
     cfg = Config.from_toml(config) if config else Config()
     features = {k: v for k, v in {"regime_observations": tuple(o.strip() for o in observations.split(",")) if observations else None,
                                   "regime_zscore_window": zscore_window}.items() if v is not None}
-    cfg = cfg.replace(data=data_overrides(source, data_dir, start, end), features=features,
+    followed, origin = followed_data(source, data_dir, told_by="--config" if cfg.data != DataConfig() else "",
+                                     tracking_uri=tracking_uri)
+    cfg = cfg.replace(data=followed | data_overrides(None, None, start, end), features=features,
                       evaluation={"sealed_days": sealed_days} if sealed_days is not None else {})
     states = n_states or [3, 4, 5]
     if any(k not in range(2, 7) for k in states):
@@ -66,7 +78,7 @@ def regimes(
         raise ConfigError(f"`--anchor` must be numbers >= 0 (pseudo-days). Got {anchors}.")
     candidates = [Candidate(k, c, a) for k in states for c in covs for a in anchors]
     panel = load_panel(cfg.data)
-    design, description = comparison_data(cfg, panel)
+    design, description = comparison_data(cfg, panel, origin)
     typer.echo(description)
     truth = generate_demo_market(seed=cfg.data.seed).regimes if cfg.data.source == "demo" else None
     with console.status("comparing regime models") as status:
