@@ -146,7 +146,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "img",
                         help="where the PNGs go (default: docs/img)")
     parser.add_argument("--check-dir", type=Path, default=None,
-                        help="where the pictures only for checking go (default: screenshots/ in --workdir)")
+                        help="where the pictures only for checking go (default: outputs/screenshots/ in --workdir)")
     parser.add_argument("--readme-figures", action="store_true",
                         help="also refresh the README's regime timeline and SHAP waterfall from the champion")
     parser.add_argument("--explain-date", default="2024-03-15", help="date of the README's waterfall")
@@ -158,7 +158,7 @@ def main() -> None:
     store = workdir / "mlruns" / "mlflow.db"
     if not store.is_file():
         sys.exit(f"error: no MLflow store at {store}; run `regime train` in {workdir} first")
-    out, check = args.out.resolve(), (args.check_dir or workdir / "screenshots").resolve()
+    out, check = args.out.resolve(), (args.check_dir or workdir / "outputs" / "screenshots").resolve()
     out.mkdir(parents=True, exist_ok=True)
     check.mkdir(parents=True, exist_ok=True)
     chromium = find_chromium()

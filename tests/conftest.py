@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -86,3 +88,27 @@ def run_cli(args: list[str], monkeypatch, capsys) -> tuple[int, str, str]:
         code = int(exc.code or 0)
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def log_stub_model(store: str, data: dict, folder: Path) -> str:
+    """Log in ``store`` a pyfunc holding only the record a trained model stores (trained on ``data``); its URI.
+
+    What commands read from a model's record (its data settings and range) without loading it.
+    """
+    import mlflow
+    from mlflow.pyfunc import PythonModel
+
+    from training.tracking.model_io import INFO_FILE
+
+    class Stub(PythonModel):
+        def predict(self, context, model_input: list[str], params=None) -> list[str]:  # noqa: D102 - never called
+            return model_input
+
+    info = folder / INFO_FILE
+    info.write_text(json.dumps({"config": {"data": {"start": "2017-01-01", "end": None, "seed": 7, **data}},
+                                "data_range": ["2017-06-01", "2022-12-30"], "run_id": "stub"}), encoding="utf-8")
+    mlflow.set_tracking_uri(store)
+    with mlflow.start_run(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a stub: pickled by cloudpickle
+        return mlflow.pyfunc.log_model(name="model", python_model=Stub(), artifacts={"model_info": str(info)},
+                                       pip_requirements=[]).model_uri

@@ -103,7 +103,7 @@ def test_too_little_history(csv_folder, mlflow_store, monkeypatch, capsys):
         (["train", "--source", "excel"], "source"),
         (["train", "--source", "csv"], "--data-dir"),
         (["train", "--start", "yesterday"], "start"),
-        (["train", "--n-states", "5"], "n_states"),
+        (["train", "--n-states", "7"], "n_states"),
         (["train", "--window", "weird"], "window"),
         (["train", "--initial-train", "10"], "initial_train"),
         (["predict", "--model-uri", "models:/no-such-model@champion"], "no-such-model"),

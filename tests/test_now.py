@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from regime.hmm import RegimeHMM
-from regime.jump import RegimeJumpModel
 from training.thesis.now import (
     describe_move,
     error_quantiles,
@@ -44,14 +43,14 @@ def test_describe_move_of_z_scored_observations_is_in_standard_deviations():
     assert describe_move("gold", -0.5, 1.25, zscored=True) == "gold (gold's log return, z-score) -0.50 -> +1.25 sd"
 
 
-@pytest.fixture(scope="module", params=["hmm", "jump"])
+@pytest.fixture(scope="module", params=["hmm"])
 def fitted_model(request, small_panel):
     from features.config import FeatureConfig
     from features.design import build_design
 
     design = build_design(small_panel, FeatureConfig(), (21,))
     obs = design.regime_obs.iloc[design.first_complete():]
-    model = RegimeHMM(n_states=3, n_init=2) if request.param == "hmm" else RegimeJumpModel(n_states=3, n_init=3, jump_penalty=5.0)
+    model = RegimeHMM(n_states=3, n_init=2)
     return model.fit(obs), obs
 
 

@@ -50,7 +50,7 @@ def _client(cfg: Config) -> MlflowClient:
     return MlflowClient()
 
 
-def test_first_model_becomes_champion_with_a_complete_run(trained):
+def test_first_model_becomes_champion_with_a_complete_run(trained, tmp_path):
     cfg, result = trained
     client = _client(cfg)
     assert result.version == "1" and result.gate.promote and result.gate.reason == "no champion yet; every check passed"
@@ -59,18 +59,29 @@ def test_first_model_becomes_champion_with_a_complete_run(trained):
     assert run.info.status == "FINISHED"
     tags, metrics = run.data.tags, run.data.metrics
     assert tags["data.fingerprint"] == result.fingerprint and tags["data.last"] == "2024-12-31"
-    assert "model.ic.21d" in metrics and "linear.ic.21d" in metrics
-    # the sealed window and its figures are in every run
+    # the metrics are the headline figures (per horizon: IC, R², skill, coverage, sealed skill; pooled skills)
+    assert set(metrics) == {"walk_forward.skill", "sealed.skill"} | {
+        f"{name}.{h}d" for h in (5, 21) for name in ("walk_forward.ic", "walk_forward.r2_oos", "walk_forward.skill",
+                                                     "walk_forward.coverage80", "sealed.skill")}
+    assert metrics["sealed.skill"] == pytest.approx(result.sealed["r2_zero"].mean())
+    # the sealed window is in every run, every figure in metrics.json, the tables linked from the description
     assert (tags["sealed.start"], tags["sealed.end"]) == result.sealed_window == ("2023-01-26", "2024-12-31")
     assert tags["gate.blocking"] == "none" and tags["registry.alias"] == "champion"
-    for key in ("sealed.model.r2_zero.21d", "sealed.model.r2_mean.5d", "sealed.model.mse_zero.21d", "sealed.model.ic.5d",
-                "walk_forward.model.mse.21d", "sealed.skill", "walk_forward.skill", "forecast_spread.21d"):
-        assert key in metrics, key
-    assert metrics["sealed.skill"] == pytest.approx(result.sealed["r2_zero"].mean())
+    with open(client.download_artifacts(result.run_id, "evaluation/metrics.json", str(tmp_path)), encoding="utf-8") as fh:
+        figures = json.load(fh)
+    for key in ("model.ic.21d", "linear.ic.21d", "sealed.model.r2_zero.21d", "sealed.model.r2_mean.5d",
+                "sealed.model.mse_zero.21d", "sealed.model.ic.5d", "walk_forward.model.mse.21d", "sealed.skill",
+                "walk_forward.skill", "forecast_spread.21d", "dist.coverage.21d", "regime.seed_agreement"):
+        assert key in figures, key
+    assert figures["model.ic.21d"] == metrics["walk_forward.ic.21d"]
     arts = {a.path for a in client.list_artifacts(result.run_id, "evaluation")}
     for name in ("regime_timeline_oos.png", "predicted_vs_realized.png", "shap_summary_21d.png", "folds.csv",
                  "walk_forward_scores.csv", "coverage.csv", "squared_error_by_segment.csv"):
         assert f"evaluation/{name}" in arts
+    description = tags["mlflow.note.content"]
+    assert description.startswith("Trained on a panel given by the caller")
+    link = f"(#/experiments/{run.info.experiment_id}/runs/{result.run_id}/artifacts/evaluation/walk_forward_scores.csv)"
+    assert f"- [walk_forward_scores.csv]{link}: IC, OOS R²" in description
 
 
 def test_each_version_carries_the_decision_and_key_figures(trained):

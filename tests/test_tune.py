@@ -46,7 +46,7 @@ from training.tuning.worker import best_config
 
 REGIME = str(Path(sys.executable).with_name("regime"))
 #: A small study: six years of the demo market, two folds on the tuning period, one horizon.
-SMALL = ["--start", "2017-01-01", "--end", "2022-12-31", "--initial-train", "504", "--step", "252", "-h", "21",
+SMALL = ["--start", "2017-01-01", "--end", "2022-12-31", "--initial-train", "504", "--step", "252", "-H", "21",
          "--sealed-days", "252"]
 
 
@@ -328,7 +328,7 @@ def test_ctrl_c_keeps_finished_trials_and_exits_130(tmp_path):
     journal = tmp_path / "mlruns" / "optuna-journal.log"
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db"}
     # the whole demo market: ~20 folds a trial, so the interrupt lands inside one
-    proc = subprocess.Popen([REGIME, "tune", "--trials", "500", "-h", "21"], cwd=tmp_path, env=env, text=True,
+    proc = subprocess.Popen([REGIME, "tune", "--trials", "500", "-H", "21"], cwd=tmp_path, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:

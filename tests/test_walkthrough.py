@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import run_cli
 
 MODEL = "models:/btc-forward-return@champion"
-FAST = ["--initial-train", "504", "--step", "504", "-h", "21"]
+FAST = ["--initial-train", "504", "--step", "504", "-H", "21"]
 TRAIN_FAST = [*FAST, "--n-bootstrap", "0", "--no-baselines"]
 DEMO = "Data: synthetic demo market (seed 7; planted regimes, not real prices), "
 FOLLOWS = re.compile(rf"; the training source of {MODEL} \(fitted on \d{{4}}-\d\d-\d\d → 2024-12-31\), "
@@ -75,13 +75,14 @@ def test_walkthrough_on_the_demo(mlflow_store, tmp_path, monkeypatch, capsys):
     assert "Walk-forward (out-of-sample) filtered regimes of the model&#x27;s training run" in text
 
     lines = _ok(["leadlag", "--metal", "silver", "--max-lag", "21", "--shifts", "0", "--output-dir",
-                 str(tmp_path / "ll")], monkeypatch, capsys)
-    assert lines[0].startswith(DEMO + "2013-01-01 → 2024-12-31"), lines[0]
+                 str(tmp_path / "ll")], monkeypatch, capsys)  # the champion's data: the demo from 2016
+    assert lines[0].startswith(DEMO + "2016-01-01 → 2024-12-31") and FOLLOWS.search(lines[0]), lines[0]
 
-    lines = _ok(["tune", "--trials", "1", "--sealed-days", "252", *FAST, "--start", "2016-01-01",
+    lines = _ok(["tune", "--trials", "1", "--sealed-days", "252", *FAST,
                  "--storage", str(tmp_path / "journal.log")], monkeypatch, capsys)
-    assert re.fullmatch(re.escape(DEMO) + r"2016-01-01 → 2024-12-31; tuned on dates before \S+, the sealed segment "
-                        r"\(252 business days\) from then held out", lines[0]), lines[0]
+    assert re.fullmatch(re.escape(DEMO) + r"2016-01-01 → 2024-12-31; the training source of .+, read to its latest "
+                        r"date; tuned on dates before \S+, the sealed segment \(252 business days\) from then held out",
+                        lines[0]), lines[0]
 
     lines = _ok(["data", "show", "--source", "demo"], monkeypatch, capsys)
     assert lines[0].startswith(DEMO)

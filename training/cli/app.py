@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -11,6 +10,7 @@ import typer
 
 from training.cli.common import (
     DEFAULT_MODEL_URI,
+    OUTPUTS,
     STATE,
     AcceptOpt,
     DataDirOpt,
@@ -42,24 +42,20 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},  # sub-commands inherit it
 )
-
 
 
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs on errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also show the libraries' INFO lines (MLflow's store and registry messages).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and results.")] = False,
 ) -> None:
+    from training.cli.verbosity import configure_logging
+
     STATE["debug"] = debug
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("mlflow", "alembic", "urllib3", "matplotlib", "shap", "numba", "git", "yfinance", "filelock", "hmmlearn"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
-    # hmmlearn warns when a MAP step (the transition prior) lowers the likelihood by a hair: not news.
-    logging.getLogger("hmmlearn").setLevel(logging.DEBUG if debug else logging.ERROR)
+    configure_logging(debug=debug, verbose=verbose, quiet=quiet)
 
 
 @app.command()
@@ -71,9 +67,8 @@ def train(
     seed: Annotated[Optional[int], typer.Option(help="Seed of the demo market.")] = None,
     cache_dir: Annotated[Optional[Path], typer.Option(help="Cache folder of --source live (default $REGIME_CACHE_DIR or the user cache).")] = None,
     sources_file: Annotated[Optional[Path], typer.Option(help="TOML mapping of live series to provider symbols (see docs/data.md).")] = None,
-    horizon: Annotated[Optional[list[int]], typer.Option("--horizon", "-h", help="Forecast horizon in business days; repeat for several (default 5, 21, 63).")] = None,
-    n_states: Annotated[Optional[int], typer.Option(help="Regime states: 2, 3 or 4, each named by the thesis phase it matches best (or calm); see `regime regimes` for the evidence.")] = None,
-    regime_engine: Annotated[Optional[str], typer.Option("--regime-engine", help="Regime model: hmm (Gaussian HMM, default) or jump (statistical jump model).")] = None,
+    horizon: Annotated[Optional[list[int]], typer.Option("--horizon", "-H", help="Forecast horizon in business days; repeat for several (default 5, 21, 63).")] = None,
+    n_states: Annotated[Optional[int], typer.Option(help="Regime states, 2 to 6 (default 5: fear, debasement, stress, tightening, calm, one per signature and a neutral one); see `regime regimes` for the evidence.")] = None,
     initial_train: Annotated[Optional[int], typer.Option(help="Business days of history before the first walk-forward test date (default 756 = 3 years).")] = None,
     step: Annotated[Optional[int], typer.Option(help="Walk-forward refit cadence in business days (default 126).")] = None,
     window: Annotated[Optional[str], typer.Option(help="Walk-forward training window: expanding or rolling.")] = None,
@@ -95,7 +90,7 @@ def train(
     """Train on a data source: walk-forward evaluation vs baselines, final fit, MLflow run, registry.
 
     Examples: `regime train` (demo market, ~30 s); `regime train --source csv --data-dir ../shared/data`;
-    `regime train -h 21 -h 63 --n-states 2`.
+    `regime train -H 21 -H 63 --n-states 2`.
     """
     from training.config import Config
     from training.display.console import TrainProgress, print_training_result
@@ -109,7 +104,7 @@ def train(
         cfg, tuned = best_config(cfg, params, study, storage)
     cfg = cfg.replace(
         data=data_overrides(source, data_dir, start, end, seed, cache_dir, sources_file, accept_implausible),
-        model={k: v for k, v in {"horizons": tuple(horizon) if horizon else None, "n_states": n_states, "regime_engine": regime_engine, "embargo": embargo}.items() if v is not None},
+        model={k: v for k, v in {"horizons": tuple(horizon) if horizon else None, "n_states": n_states, "embargo": embargo}.items() if v is not None},
         evaluation={k: v for k, v in {"initial_train": initial_train, "step": step, "window": window,
                                       "n_bootstrap": n_bootstrap, "baselines": False if no_baselines else None,
                                       "compare_regimes": True if compare_regimes else None,
@@ -172,10 +167,10 @@ def explain(
     date: Annotated[Optional[str], typer.Option(help="Date to explain (YYYY-MM-DD; default: the latest).")] = None,
     start: StartOpt = None,
     end: EndOpt = None,
-    horizon: Annotated[Optional[int], typer.Option("--horizon", "-h", help="Which horizon's forecaster (default 21 if present).")] = None,
+    horizon: Annotated[Optional[int], typer.Option("--horizon", "-H", help="Which horizon's forecaster (default 21 if present).")] = None,
     top: Annotated[int, typer.Option(help="Number of drivers to show.")] = 8,
     by_regime: Annotated[bool, typer.Option("--by-regime", help="Contrast drivers on fear vs debasement days.")] = False,
-    output_dir: Annotated[Path, typer.Option(help="Where PNG plots and CSV/JSON contributions go.")] = Path("outputs/explain"),
+    output_dir: Annotated[Path, typer.Option(help="Where PNG plots and CSV/JSON contributions go.")] = OUTPUTS / "explain",
     source: ModelSourceOpt = None,
     data_dir: ModelDataDirOpt = None,
     tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI.")] = None,

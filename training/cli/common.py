@@ -12,9 +12,12 @@ from typing import Annotated, Any, Optional
 import typer
 
 DEFAULT_MODEL_URI = "models:/btc-forward-return@champion"
+#: Where commands write their files unless an option names another place (git-ignored).
+OUTPUTS = Path("outputs")
 STATE: dict[str, bool] = {"debug": False}
 
 SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Data source: demo (bundled synthetic market, default), csv (folder of <series>.csv with date,value) or live (cached Yahoo/FRED).")]
+FollowSourceOpt = Annotated[Optional[str], typer.Option("--source", help="Data source: by default the champion's (its folder, cache or demo seed; the synthetic demo when no model is registered); demo, csv or live to choose.")]
 DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder of <series_id>.csv files (for --source csv), e.g. ../shared/data.")]
 StartOpt = Annotated[Optional[str], typer.Option("--start", help="First date (YYYY-MM-DD).")]
 EndOpt = Annotated[Optional[str], typer.Option("--end", help="Last date (YYYY-MM-DD).")]
@@ -158,6 +161,62 @@ def model_data(info: dict[str, Any], model_uri: str, source: str | None, data_di
                          if value is not None)
     note = f"chosen by {given}: {was}" + (f"; {to}" if end else "")
     return DataConfig(**{**trained, **overrides, "end": end, **accepted}), note
+
+
+def registered_info(model_uri: str = DEFAULT_MODEL_URI, tracking_uri: str | None = None) -> dict[str, Any] | None:
+    """The record of a registered model (:func:`~training.tracking.model_io.read_model_info`), or None.
+
+    None when the store does not exist (none is created) or holds no such model.
+    """
+    from training.tracking.model_io import read_model_info
+    from training.tracking.store import configure_tracking, resolve_tracking_uri, sqlite_path
+
+    db = sqlite_path(resolve_tracking_uri(tracking_uri))
+    if db is not None and not db.is_file():
+        return None
+    configure_tracking(tracking_uri, write=False)
+    return read_model_info(model_uri)
+
+
+def followed_data(source: str | None, data_dir: Path | None, told_by: str = "",
+                  model_uri: str = DEFAULT_MODEL_URI, tracking_uri: str | None = None) -> tuple[dict[str, Any], str]:
+    """Which data a command that reads data itself reads (``leadlag``, ``regimes``, ``tune``, ``data show``).
+
+    The champion's data, as :func:`model_data` gives them to ``predict`` and ``now`` (its source,
+    folder or cache, first date, accepted series; read to the latest date), unless ``--source``,
+    ``--data-dir`` or another option (``told_by``) say otherwise. With no model registered,
+    the synthetic demo market, and the note says so.
+
+    Parameters
+    ----------
+    source, data_dir
+        The command's ``--source`` and ``--data-dir``.
+    told_by : str
+        Other options that chose the data, e.g. ``--config`` (a ``[data]`` section that differs
+        from the defaults) or ``--cache-dir``; empty when none did.
+    model_uri, tracking_uri : str
+        The model whose data are followed, and its store.
+
+    Returns
+    -------
+    overrides : dict of str -> Any
+        :class:`~features.config.DataConfig` fields, for ``Config.replace(data=...)``.
+    note : str
+        The data line's note: who chose the data.
+    """
+    import dataclasses
+
+    from training.tracking.store import resolve_tracking_uri
+
+    given = " and ".join(name for name, value in (("--source", source), ("--data-dir", data_dir)) if value is not None)
+    if given or told_by:
+        return data_overrides(source, data_dir, None, None), f"chosen by {given or told_by}"
+    info = registered_info(model_uri, tracking_uri)
+    if info is None:
+        return {"source": "demo"}, (f"no model is registered (no {model_uri} in {resolve_tracking_uri(tracking_uri)}): "
+                                    "the demo until `regime train` registers one; --source/--data-dir read other data")
+    config, note = model_data(info, model_uri, None, None, tracking_uri=tracking_uri)
+    return dataclasses.asdict(config), note
 
 
 def data_for(info: dict[str, Any], source: str | None, data_dir: Path | None, seed: int | None = None,

@@ -160,13 +160,16 @@ def _coverage_rows(panel: pd.DataFrame, today: pd.Timestamp) -> dict[str, dict[s
 
 @app.command()
 def show(
-    source: Annotated[Optional[str], typer.Option("--source", help="live (the cache, default), csv (with --data-dir) or demo.")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="live (the cache), csv (with --data-dir) or demo; by default the champion's data (the synthetic demo when no model is registered).")] = None,
     data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Folder of <series_id>.csv files for --source csv.")] = None,
     cache_dir: CacheDirOpt = None,
     sources_file: SourcesFileOpt = None,
+    tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri", help="MLflow store of the champion whose data are shown by default.")] = None,
 ) -> None:
     """Coverage table: per series first/last date, rows, longest gap, age of the last value, staleness.
 
+    Shows the champion's data (its csv folder, live cache or demo) unless --source, --data-dir,
+    --cache-dir or --sources-file say otherwise; the synthetic demo when no model is registered.
     Reads only local data (the live cache is not refreshed). A series is stale when its
     last value is older than its cadence allows (5 days for daily series, 12 for WALCL,
     96 for M2SL).
@@ -179,9 +182,14 @@ def show(
     from features.cache import resolve_cache_dir
     from features.config import DataConfig
     from features.errors import ConfigError
-    from training.display.data_line import absolute, data_line, describe_source
+    from training.cli.common import followed_data
+    from training.display.data_line import data_line, describe_source
 
-    src = source or ("csv" if data_dir else "live")
+    told = " and ".join(name for name, value in (("--cache-dir", cache_dir), ("--sources-file", sources_file)) if value)
+    settings, note = followed_data(source, data_dir, told_by=told, tracking_uri=tracking_uri)
+    src = settings.get("source", "live")
+    cache_dir = cache_dir or settings.get("cache_dir")
+    sources_file = sources_file or settings.get("sources_file")
     console = Console()
     columns = ["series", "source", "first", "last", "rows", "gap", "age", "status"]
     table_rows: list[list[str]] = []
@@ -216,15 +224,16 @@ def show(
                     notes.append(f"{sid}: {e.problem}")
         title = f"Live cache {root}"
         config = DataConfig(source="live", cache_dir=str(root), sources_file=str(sources_file) if sources_file else None)
-        line = data_line(config, to_panel(usable).index) if usable else f"Data: {describe_source(config)}, nothing cached"
+        line = (data_line(config, to_panel(usable).index, note) if usable
+                else f"Data: {describe_source(config)}, nothing cached" + (f"; {note}" if note else ""))
         if len(usable) < len(entries):
             notes.append("run `regime data fetch --source live` to download what is missing")
     elif src in ("csv", "demo"):
         from features.sources import load_panel
 
-        config = DataConfig(source=src, data_dir=str(absolute(data_dir)) if data_dir else None, start=None)
+        config = DataConfig(**{**settings, "source": src, "start": None, "end": None})
         panel = load_panel(config, check=False)
-        line = data_line(config, panel.index)
+        line = data_line(config, panel.index, note)
         today = pd.Timestamp.today().normalize()
         columns.remove("source")
         for sid, c in _coverage_rows(panel, today).items():

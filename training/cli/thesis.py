@@ -6,6 +6,8 @@ Parse, call the computations in :mod:`training.thesis.leadlag`, :mod:`training.t
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -13,11 +15,12 @@ import typer
 
 from training.cli.common import (
     DEFAULT_MODEL_URI,
+    OUTPUTS,
     DataDirOpt,
+    FollowSourceOpt,
     ModelDataDirOpt,
     ModelSourceOpt,
     ModelUriOpt,
-    SourceOpt,
 )
 
 if TYPE_CHECKING:
@@ -29,7 +32,7 @@ if TYPE_CHECKING:
 
 TrackingOpt = Annotated[Optional[str], typer.Option("--tracking-uri", help="MLflow tracking URI.")]
 MaxLagOpt = Annotated[int, typer.Option("--max-lag", help="Largest lag in business days (0..max-lag are scanned).")]
-HorizonOpt = Annotated[int, typer.Option("--horizon", "-h", help="BTC forward horizon in business days.")]
+HorizonOpt = Annotated[int, typer.Option("--horizon", "-H", help="BTC forward horizon in business days.")]
 ShiftsOpt = Annotated[int, typer.Option("--shifts", help="Circular shifts for the lag-scan p-value (0 = skip).")]
 AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Report as of this date (YYYY-MM-DD): the data are cut there before any check (default: the latest date on which every series the model needs is current).")]
 
@@ -72,10 +75,10 @@ def _leadlag_regimes(panel: "pd.DataFrame", design: "Design", source: str, model
                      tracking_uri: str | None, fit_hmm: bool) -> tuple["pd.Series", str]:
     """Filtered regimes from the registered model (if trained on ``source``), else a fresh HMM."""
     from features.errors import ModelError
-    from training.cli.common import load_model
+    from training.cli.common import load_model, registered_info
     from training.thesis.leadlag import fit_regimes
 
-    if not fit_hmm:
+    if not fit_hmm and registered_info(model_uri, tracking_uri) is not None:
         try:
             _, pipeline, info = load_model(model_uri, tracking_uri)
         except ModelError:
@@ -138,7 +141,7 @@ def _print_leadlag(results: dict[str, "LeadLagResult"], regime_source: str, writ
 
 
 def leadlag(
-    source: SourceOpt = None,
+    source: FollowSourceOpt = None,
     data_dir: DataDirOpt = None,
     metal: Annotated[str, typer.Option("--metal", help="silver, gold or both.")] = "both",
     max_lag: MaxLagOpt = 126,
@@ -148,28 +151,30 @@ def leadlag(
     fit_hmm: Annotated[bool, typer.Option("--fit-hmm", help="Fit a fresh HMM for the regime split even if a registered model exists.")] = False,
     model_uri: ModelUriOpt = DEFAULT_MODEL_URI,
     tracking_uri: TrackingOpt = None,
-    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the PNG plots and CSV tables go.")] = Path("outputs/leadlag"),
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the PNG plots and CSV tables go.")] = OUTPUTS / "leadlag",
 ) -> None:
     """Does metal strength lead BTC? Lag scan, Granger tests and a breakout event study, overall and by regime.
 
     Regresses BTC's forward --horizon return on the metal's --window return lagged 0..--max-lag business days
     (Newey-West errors), with a family-wise p-value for the best lag. Regimes come from the registered model
-    when it was trained on the same source, else from a fresh HMM.
+    when it was trained on the same source, else from a fresh HMM. Reads the champion's data unless
+    --source/--data-dir say otherwise (the synthetic demo when no model is registered).
     Example: `regime leadlag --source csv --data-dir ../shared/data`.
     """
     from features.config import DataConfig, FeatureConfig
     from features.design import build_design
     from features.sources import load_panel
-    from training.cli.common import data_overrides
+    from training.cli.common import followed_data
     from training.display.data_line import data_line
     from training.thesis.leadlag import analyze_metal
     from training.thesis.report import event_figure, leadlag_figure
 
     _check_scan(max_lag, horizon, window, shifts)
     metals = _metals(metal)
-    cfg = DataConfig(**data_overrides(source, data_dir, None, None))
+    overrides, note = followed_data(source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri)
+    cfg = DataConfig(**overrides)
     panel = load_panel(cfg)
-    typer.echo(data_line(cfg, panel.index))
+    typer.echo(data_line(cfg, panel.index, note))
     design = build_design(panel, FeatureConfig(), (horizon,), min_rows=2 * (max_lag + horizon) + 504)
     regimes, regime_source = _leadlag_regimes(panel, design, cfg.source, model_uri, tracking_uri, fit_hmm)
     start = design.index[design.first_complete()]
@@ -196,7 +201,19 @@ def _state(pipeline: Any, info: dict[str, Any], panel: "pd.DataFrame") -> tuple[
     expl = explain_pipeline(pipeline, design, horizon)
     # Models with their own forecast distribution need no past errors (older ones fall back to them).
     errors = None if getattr(pipeline, "distribution_", None) is not None else load_oos_errors(info["run_id"])
-    return design, expl, current_state(pipeline, design, expl, errors)
+    state = current_state(pipeline, design, expl, errors)
+    return design, expl, dataclasses.replace(state, sequence=_sequence(info["run_id"], design))
+
+
+def _sequence(run_id: str, design: "Design") -> tuple[str, ...]:
+    """The thesis's sequence on the run's walk-forward labels, in sentences (none when it logged no labels)."""
+    from training.thesis.now import load_oos_regimes
+    from training.thesis.sequence import sequence_evidence, sequence_sentences
+
+    oos = load_oos_regimes(run_id)
+    if oos is None:
+        return ()
+    return tuple(sequence_sentences(sequence_evidence(oos, design.aligned["btc_usd"])))
 
 
 def _print_now(state: "NowState", model_uri: str) -> None:
@@ -213,7 +230,12 @@ def _print_now(state: "NowState", model_uri: str) -> None:
                   f"{spell_text(state)}. Model {model_uri}.")
     earned = ", ".join(f"{r.label} = {st}" + (f" (match {r.match:+.2f} sd)" if np.isfinite(r.match) else "")
                        for st, r in state.names.iterrows())
-    console.print(f"Names earned from the thesis's signatures: {earned}." + "".join(f" {n}." for n in state.naming_notes))
+    console.print(f"Names earned from the thesis's defining moves: {earned}." + "".join(f" {n}." for n in state.naming_notes))
+    console.print(f"Now: {state.story}.")
+    if state.sequence:
+        console.print("The thesis's sequence on the walk-forward's labels (spells, not days; 90% intervals):")
+        for line in state.sequence:
+            console.print(f"  - {line}.")
     pct = lambda v: "–" if not np.isfinite(v) else f"{(np.exp(v) - 1) * 100:+.1f}%"  # noqa: E731
     lo, hi = state.band
     if state.band_source == "forecast distribution":
@@ -320,7 +342,7 @@ def now(
 
 
 def report(
-    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = OUTPUTS / "report.html",
     model_uri: ModelUriOpt = DEFAULT_MODEL_URI,
     source: ModelSourceOpt = None,
     data_dir: ModelDataDirOpt = None,
@@ -340,8 +362,8 @@ def report(
     import datetime as dt
 
     from features.errors import ModelError
-    from training.cli.common import load_model
-    from training.display.data_line import describe_source
+    from training.cli.common import check_output_file, data_for, load_model
+    from training.display.data_line import describe_source, stale_warning
     from training.thesis.leadlag import analyze_metal
     from training.thesis.now import load_oos_regimes
     from training.thesis.report import ReportData, log_report, model_label, write_report
@@ -349,6 +371,7 @@ def report(
 
     _check_scan(max_lag, horizon, 63, shifts)
     _check_as_of(as_of)
+    check_output_file(output)
     _quiet_mlflow()
     _, pipeline, info = load_model(model_uri, tracking_uri)
     panel, config, note = _model_state_data(info, pipeline, source, data_dir, model_uri, tracking_uri, as_of)

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from training.cli.common import DataDirOpt, EndOpt, SourceOpt, StartOpt, data_overrides
+from training.cli.common import (
+    DataDirOpt,
+    EndOpt,
+    FollowSourceOpt,
+    StartOpt,
+    data_overrides,
+    followed_data,
+)
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -19,8 +26,9 @@ if TYPE_CHECKING:
 class TuneProgress:
     """Progress bars on stderr: trials of this worker and folds of the current trial; a line per trial."""
 
-    def __init__(self, trials: int | None) -> None:
+    def __init__(self, trials: int | None, origin: str = "") -> None:
         self.trials = trials
+        self.origin = origin
 
     def __enter__(self) -> "TuneProgress":
         from rich.console import Console
@@ -49,7 +57,7 @@ class TuneProgress:
     def data(self, config: Any, panel: Any, note: str = "") -> None:
         from training.display.data_line import data_line
 
-        print(data_line(config, panel.index, note), flush=True)
+        print(data_line(config, panel.index, "; ".join(n for n in (self.origin, note) if n)), flush=True)
 
     def trial_started(self, number: int) -> None:
         self._progress.update(self._folds, description=f"trial {number} folds", total=None, completed=0)
@@ -116,11 +124,11 @@ def tune(
     storage: Annotated[Optional[str], typer.Option("--storage", help="Journal file (one machine; default mlruns/optuna-journal.log) or database URL such as postgresql://user:pw@host/optuna (many machines).")] = None,
     sealed_days: Annotated[Optional[int], typer.Option("--sealed-days", help="Final business days sealed from tuning (default 504; 0 = none); scored only for the best trial and the defaults.")] = None,
     sampler_seed: Annotated[int, typer.Option("--sampler-seed", help="Seed of the TPE sampler (same seed, one worker: same trials).")] = 0,
-    source: SourceOpt = None,
+    source: FollowSourceOpt = None,
     data_dir: DataDirOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
-    horizon: Annotated[Optional[list[int]], typer.Option("--horizon", "-h", help="Forecast horizon to model and score; repeat for several (default 5, 21, 63).")] = None,
+    horizon: Annotated[Optional[list[int]], typer.Option("--horizon", "-H", help="Forecast horizon to model and score; repeat for several (default 5, 21, 63).")] = None,
     initial_train: Annotated[Optional[int], typer.Option(help="Business days before the first walk-forward test date (default 756).")] = None,
     step: Annotated[Optional[int], typer.Option(help="Walk-forward refit cadence = pruning step, in business days (default 126).")] = None,
     window: Annotated[Optional[str], typer.Option(help="Walk-forward training window: expanding or rolling.")] = None,
@@ -132,14 +140,17 @@ def tune(
     """Tune LightGBM, HMM states and feature windows on the walk-forward skill, then score the sealed segment.
 
     Examples: `regime tune --trials 100`; on several machines, each runs
-    `regime tune --trials 50 --storage postgresql://user:pw@db/optuna --study btc-21d -h 21`.
+    `regime tune --trials 50 --storage postgresql://user:pw@db/optuna --study btc-21d -H 21`.
     It ends by printing the exact `regime train --params best ...` command for the data it
-    tuned on. Ctrl-C stops after keeping every finished trial. See docs/tuning.md.
+    tuned on. Ctrl-C stops after keeping every finished trial. Reads the champion's data unless
+    --source/--data-dir or the --config's \\[data] say otherwise (the synthetic demo when no model
+    is registered). See docs/tuning.md.
     """
     import logging
 
     import optuna
 
+    from features.config import DataConfig
     from training.cli.common import STATE
     from training.config import Config
     from training.tuning.worker import (
@@ -155,14 +166,16 @@ def tune(
         timeout=timeout, seed=sampler_seed,
     )
     cfg = Config.from_toml(config) if config else Config()
+    followed, origin = followed_data(source, data_dir, told_by="--config" if cfg.data != DataConfig() else "",
+                                     tracking_uri=tracking_uri)
     cfg = cfg.replace(
-        data=data_overrides(source, data_dir, start, end),
+        data=followed | data_overrides(None, None, start, end),
         model={"hmm_n_init": hmm_n_init, **({"horizons": tuple(horizon)} if horizon else {})},
         evaluation={k: v for k, v in {"initial_train": initial_train, "step": step, "window": window,
                                       "sealed_days": sealed_days}.items() if v is not None},
         tracking={"experiment": experiment or TUNE_EXPERIMENT, **({"tracking_uri": tracking_uri} if tracking_uri else {})},
     )
-    with TuneProgress(settings.trials) as progress:
+    with TuneProgress(settings.trials, origin) as progress:
         result = run_tuning(cfg, settings, progress)
     print_tune_result(result)
     if result.interrupted:

@@ -15,11 +15,12 @@ from training.evaluation.sealed import sealed_start
 from training.jobs.train import make_template
 
 
-def comparison_data(cfg: Config, panel: pd.DataFrame | None = None) -> tuple[Design, str]:
+def comparison_data(cfg: Config, panel: pd.DataFrame | None = None, origin: str = "") -> tuple[Design, str]:
     """The design to compare regime models on (the panel before the sealed segment) and its data line.
 
     The sealed segment is ``cfg.evaluation.sealed_days`` (:func:`training.evaluation.sealed.sealed_start`):
-    the same segment that tuning never sees and the champion gate judges on.
+    the same segment that tuning never sees and the champion gate judges on. ``origin`` (who chose
+    the data, e.g. the champion) opens the data line's note.
     """
     panel = load_panel(cfg.data) if panel is None else panel
     template = make_template(cfg)
@@ -30,7 +31,7 @@ def comparison_data(cfg: Config, panel: pd.DataFrame | None = None) -> tuple[Des
     ev = cfg.evaluation
     design = template.make_design(panel, min_rows=ev.initial_train + ev.step)
     rows = design.index[design.first_complete():]
-    note = f"regime models compared on feature rows {rows[0]:%Y-%m-%d} → {rows[-1]:%Y-%m-%d}"
+    note = (f"{origin}; " if origin else "") + f"regime models compared on feature rows {rows[0]:%Y-%m-%d} → {rows[-1]:%Y-%m-%d}"
     if start is not None:
         note += f"; the sealed segment from {start:%Y-%m-%d} ({ev.sealed_days} business days) left out"
     return design, data_line(cfg.data, panel.index, note)
@@ -38,14 +39,15 @@ def comparison_data(cfg: Config, panel: pd.DataFrame | None = None) -> tuple[Des
 
 def compare_before_sealed(cfg: Config, panel: pd.DataFrame | None = None, candidates: list | None = None,
                           progress=None, forecast: bool = False, truth: pd.Series | None = None) -> tuple[pd.DataFrame, str]:
-    """Compare regime models before the sealed segment (default: HMMs with 2, 3 and 4 states, the configured covariance)."""
+    """Compare regime models before the sealed segment (default: HMMs with 3, 4 and 5 states, free and anchored)."""
     from training.evaluation.folds import walk_forward_folds
     from training.evaluation.regime_selection import Candidate, compare_regime_models
 
     design, description = comparison_data(cfg, panel)
     ev = cfg.evaluation
     folds = walk_forward_folds(len(design.index), design.first_complete(), ev.initial_train, ev.step, ev.window)
-    candidates = candidates or [Candidate("hmm", k, cfg.model.covariance_type) for k in (2, 3, 4)]
+    candidates = candidates or [Candidate(k, cfg.model.covariance_type, a) for k in (3, 4, 5)
+                                for a in (0.0, cfg.model.regime_anchor or 3000.0)]
     table = compare_regime_models(design, make_template(cfg), folds, candidates, progress=progress,
                                   forecast_folds=(ev.initial_train, ev.step, ev.window) if forecast else None,
                                   truth=truth)

@@ -64,6 +64,11 @@ from training.tracking.registry import (
     register_model,
     set_alias,
 )
+from training.tracking.run_page import (
+    FIGURES_ARTIFACT,
+    describe_tables,
+    headline_metrics,
+)
 from training.tracking.store import (
     check_training_store,
     configure_tracking,
@@ -120,7 +125,7 @@ def make_template(cfg: Config) -> RegimeForecastPipeline:
         hmm_n_init=m.hmm_n_init,
         regime_engine=m.regime_engine,
         covariance_type=m.covariance_type,
-        jump_penalty=m.jump_penalty,
+        regime_anchor=m.regime_anchor,
         signatures={k: dict(v) for k, v in m.signatures.items()} or None,
         lgbm_params=dict(m.lgbm_params) or None,
         embargo=m.embargo,
@@ -246,15 +251,12 @@ def _regime_checks(cfg: Config, design: Any, result: WalkForwardResult, template
                          other_seed.final.predict(obs), truth)
 
 
-def _log_outlook(ev: OutlookEvaluation, final: RegimeForecastPipeline, design: Any, latest: pd.DataFrame,
-                 regimes: pd.Series, out: Path) -> None:
-    """Metrics, tables and plots of the distributions, the regime forecast and the level; the fan chart."""
-    import mlflow
-
+def _write_outlook(ev: OutlookEvaluation, final: RegimeForecastPipeline, design: Any, latest: pd.DataFrame,
+                   regimes: pd.Series, out: Path) -> None:
+    """Tables and plots of the distributions, the regime forecast and the level; the fan chart."""
     from models.pipeline import forecast_name
     from models.quantiles import BAND, GRID, OUTPUT_LEVELS
 
-    mlflow.log_metrics(outlook_metrics(ev))
     folder = out / "distribution"
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("distribution", "calibration", "p_up_reliability", "fold_coverage", "regime", "regime_reliability",
@@ -350,18 +352,8 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
                          "sealed.start": sealed_window[0] if sealed_window else "none",
                          "sealed.end": sealed_window[1] if sealed_window else "none",
                          "gate.blocking": "; ".join(blocking)[:5000] or "none", **(tuned.tags() if tuned else {})})
-        mlflow.log_metrics(_metric_dict(scores))
-        mlflow.log_metrics(_segment_metrics("walk_forward", walk_forward) | _segment_metrics("sealed", sealed_table))
-        skills = {"walk_forward.skill": _pooled(walk_forward), "sealed.skill": _pooled(sealed_table)}
-        mlflow.log_metrics({k: v for k, v in skills.items() if np.isfinite(v)})
-        mlflow.log_metrics({f"forecast_spread.{h}d": v for h, v in forecast_spread(result.predictions).items()
-                            if np.isfinite(v)})
-        mlflow.log_metric("n_folds", len(result.folds))
-        mlflow.log_metrics({f"regime.{k}": v for k, v in quality.items() if np.isfinite(v)})
-        for r in strategy.itertuples():
-            tag = "long_flat" if r.strategy.startswith("long") else "buy_hold"
-            mlflow.log_metrics({f"strategy.{tag}.{m}.{r.horizon}d": getattr(r, m) for m in ("sharpe", "ann_return", "max_drawdown")
-                                if np.isfinite(getattr(r, m))})
+        figures = _run_figures(scores, walk_forward, sealed_table, result, quality, strategy, outlook)
+        mlflow.log_metrics(headline_metrics(figures, final.horizons))
         strategy.to_csv(out / "strategy_illustrative.csv", index=False)
         per_fold.to_csv(out / "fold_scores.csv", index=False)
         pd.Series(quality).to_csv(out / "regime_quality.csv", header=["value"])
@@ -370,7 +362,10 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
             chosen = comparison[comparison.chosen]
             mlflow.set_tag("regime.evidence_favours", chosen.candidate.iloc[0] if len(chosen) else "none eligible")
         if report is not None:
+            from training.thesis.sequence import sequence_evidence
+
             report.states.to_csv(out / "regime_states.csv")
+            sequence_evidence(result.regimes["regime"], design.aligned["btc_usd"]).table.to_csv(out / "regime_sequence.csv")
             mlflow.set_tags({"regime.names": ", ".join(f"{st}={r.label}" + (f" ({r.match:+.2f})" if np.isfinite(r.match) else "")
                                                        for st, r in report.states.iterrows()),
                              "regime.notes": "; ".join(report.notes)[:5000] or "every phase named",
@@ -400,7 +395,7 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         imp = global_importance(expl)
         imp.to_csv(out / f"shap_importance_{main_h}d.csv", index=False)
         expl.by_family().abs().mean().sort_values(ascending=False).rename("mean_abs_shap").to_csv(out / f"shap_families_{main_h}d.csv")
-        _log_outlook(outlook, final, design, latest, result.regimes["regime"], out)
+        _write_outlook(outlook, final, design, latest, result.regimes["regime"], out)
         plots.regime_timeline(design.aligned, result.regimes["regime"], out / "regime_timeline_oos.png",
                               "Walk-forward (out-of-sample) filtered regimes")
         plots.regime_timeline(design.aligned, latest["regime"], out / "regime_timeline_final.png",
@@ -412,6 +407,7 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         fam = expl.by_family().abs()
         fam.groupby(latest["regime"].reindex(fam.index)).mean().T.to_csv(out / f"shap_families_by_regime_{main_h}d.csv")
         mlflow.log_artifacts(str(out), "evaluation")
+        tables = [f"evaluation/{p.relative_to(out).as_posix()}" for p in out.rglob("*") if p.is_file()]
 
     summary = TrainResult(run.info.run_id, scores, dm, None, None, len(result.folds), data_range, fingerprint,
                           timings, strategy=strategy, regime_quality=quality, regime=report, regime_comparison=comparison,
@@ -437,9 +433,28 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
                     raise
         mlflow.set_tags({"registry.version": version, "registry.alias": alias, "registry.reason": decision.reason,
                          "gate.details": "\n".join(decision.details)[:5000] or "none"})
-        mlflow.log_metrics(decision.figures)
+        figures |= decision.figures
+    mlflow.log_dict(figures, FIGURES_ARTIFACT)
+    mlflow.set_tag("mlflow.note.content", describe_tables(
+        mlflow.get_run(run.info.run_id).data.tags.get("mlflow.note.content", ""), run.info.experiment_id,
+        run.info.run_id, [*tables, FIGURES_ARTIFACT]))
     mlflow.log_dict({k: round(v, 3) for k, v in timings.items()}, "timings.json")
     return dataclasses.replace(summary, gate=decision, version=version)
+
+
+def _run_figures(scores: pd.DataFrame, walk_forward: pd.DataFrame, sealed: pd.DataFrame, result: WalkForwardResult,
+                 quality: dict[str, float], strategy: pd.DataFrame, outlook: OutlookEvaluation) -> dict[str, float]:
+    """Every figure of a run by name (``evaluation/metrics.json``); the headline metrics are a few of them."""
+    figures = _metric_dict(scores) | _segment_metrics("walk_forward", walk_forward) | _segment_metrics("sealed", sealed)
+    figures |= {"walk_forward.skill": _pooled(walk_forward), "sealed.skill": _pooled(sealed),
+                "n_folds": float(len(result.folds))}
+    figures |= {f"forecast_spread.{h}d": v for h, v in forecast_spread(result.predictions).items()}
+    figures |= {f"regime.{k}": v for k, v in quality.items()}
+    for r in strategy.itertuples():
+        tag = "long_flat" if r.strategy.startswith("long") else "buy_hold"
+        figures |= {f"strategy.{tag}.{m}.{r.horizon}d": getattr(r, m) for m in ("sharpe", "ann_return", "max_drawdown")}
+    figures |= outlook_metrics(outlook)
+    return {k: float(v) for k, v in figures.items() if np.isfinite(v)}
 
 
 def _pooled(table: pd.DataFrame) -> float:

@@ -21,6 +21,8 @@ from models.pyfunc import INFO_ARTIFACT, PIPELINE_ARTIFACT
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 CODE_PATHS = [str(PACKAGE_ROOT / p) for p in ("features", "regime", "models")]
 ENTRY_FILE = str(PACKAGE_ROOT / "models" / "pyfunc_entry.py")
+#: The model's own record (config, data range, horizons), stored beside the pickled chain.
+INFO_FILE = "model_info.json"
 
 
 def pip_requirements() -> list[str]:
@@ -44,7 +46,7 @@ def log_pipeline_model(
         # No input example on purpose: the input is a free-form panel validated by the model itself.
         warnings.filterwarnings("ignore", message=".*input example was not provided.*")
         pipe_path = Path(tmp) / "pipeline.joblib"
-        info_path = Path(tmp) / "model_info.json"
+        info_path = Path(tmp) / INFO_FILE
         joblib.dump(pipeline, pipe_path)
         info_path.write_text(json.dumps(info, indent=2, default=str), encoding="utf-8")
         return mlflow.pyfunc.log_model(
@@ -81,6 +83,44 @@ def load_pyfunc(model_uri: str) -> Any:
         raise ModelError(f"cannot load model '{model_uri}': {msg}") from None
     except OSError as exc:
         raise ModelError(f"cannot load model '{model_uri}': {exc}") from None
+
+
+def read_model_info(model_uri: str) -> dict[str, Any] | None:
+    """The record a model stores (its config, data range, horizons) without loading the model.
+
+    Only the model's JSON is read, never its pickles, so this is quick and runs no code.
+
+    Parameters
+    ----------
+    model_uri : str
+        E.g. ``models:/btc-forward-return@champion``.
+
+    Returns
+    -------
+    dict or None
+        None when no such registered model, version or alias exists.
+
+    Raises
+    ------
+    ModelError
+        The model exists but its record cannot be read.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        path = mlflow.artifacts.download_artifacts(artifact_uri=f"{model_uri.rstrip('/')}/artifacts/{INFO_FILE}")
+    except MlflowException as exc:
+        absent = exc.error_code == "RESOURCE_DOES_NOT_EXIST" or "alias" in str(exc) and "not found" in str(exc)
+        if absent:
+            return None
+        raise ModelError(f"cannot read model '{model_uri}': {str(exc).splitlines()[0]}") from None
+    except OSError as exc:
+        raise ModelError(f"cannot read model '{model_uri}': {exc}") from None
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot read model '{model_uri}': {exc}") from None
 
 
 def _private_folder() -> str:

@@ -64,10 +64,21 @@ def missing_model_files(model_uri: str) -> str | None:
 
 
 def register_model(model_uri: str, name: str, run_id: str) -> str:
-    """Register ``model_uri`` under ``name``; returns the new version (waits until READY)."""
-    import mlflow
+    """Register ``model_uri`` under ``name``; returns the new version (waits until READY).
 
-    mv = mlflow.register_model(model_uri, name, tags={"run_id": run_id})
+    MLflow prints what it does on stderr ("Registered model ... already exists. Creating a
+    new version ...", "Created version ..."); those lines are held back unless the ``mlflow``
+    logger is set to show INFO (``regime --verbose``): the caller reports the registration.
+    """
+    import mlflow
+    from mlflow.utils.logging_utils import MLFLOW_LOGGING_STREAM
+
+    chatty = logging.getLogger("mlflow").isEnabledFor(logging.INFO)
+    enabled, MLFLOW_LOGGING_STREAM.enabled = MLFLOW_LOGGING_STREAM.enabled, chatty and MLFLOW_LOGGING_STREAM.enabled
+    try:
+        mv = mlflow.register_model(model_uri, name, tags={"run_id": run_id})
+    finally:
+        MLFLOW_LOGGING_STREAM.enabled = enabled
     return str(mv.version)
 
 
