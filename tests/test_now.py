@@ -100,7 +100,7 @@ def test_current_state_of_a_fitted_pipeline(small_panel):
     latest = pipe.predict_design(design).iloc[-1]
     assert fc.loc[21, "hi"] == pytest.approx(latest["q90_21d"]) and fc.loc[5, "p_up"] == pytest.approx(latest["p_up_5d"])
     assert sorted(state.fan) == [5, 21] and state.fan[21].is_monotonic_increasing
-    assert list(state.outlook.columns) == ["fear", "debasement", "calm"] and list(state.outlook.index) == [5, 21]
+    assert list(state.outlook.columns) == ["fear", "debasement", "stress", "tightening", "calm"] and list(state.outlook.index) == [5, 21]
     assert np.allclose(state.outlook.sum(axis=1), 1.0) and state.spell_left > 0
     assert len(state.drivers) == 4 and state.drivers.percentile.between(0, 100).all()
     assert (state.flips.to_regime != state.regime).all()
