@@ -25,7 +25,7 @@ import pandas as pd
 
 REGIMES: tuple[str, ...] = ("calm", "fear", "debasement", "stress", "tightening")
 #: Planted lead: BTC daily drift in debasement per unit of lagged 63-day silver return.
-LEAD_BETA = 0.04
+LEAD_BETA = 0.06
 LEAD_LAG = 21
 #: Where a spell that ends goes next (rows: from, columns: to, in ``REGIMES`` order): the
 #: thesis's sequence calm -> fear -> debasement -> calm, with stress and tightening beside it.
@@ -47,8 +47,8 @@ _REAL_MU = np.array([0.0, -0.008, 0.001, 0.0, 0.010])
 _BE_MU = np.array([0.0, -0.002, 0.008, -0.006, -0.002])
 _VIX_LEVEL = np.log(np.array([14.0, 21.0, 18.0, 36.0, 19.0]))
 _SPX_MU = np.array([0.0005, -0.0002, 0.0004, -0.0040, -0.0008])
-_BTC_MU = np.array([0.0010, -0.0020, 0.0050, -0.0080, -0.0015])
-_BTC_SD = np.array([0.032, 0.025, 0.034, 0.045, 0.030])
+_BTC_MU = np.array([0.0015, 0.0, 0.0040, -0.0080, -0.0010])
+_BTC_SD = np.array([0.030, 0.022, 0.032, 0.040, 0.028])
 _WALCL_MU = np.array([0.0005, 0.0008, 0.0040, 0.0015, -0.0010])
 _M2_MU = np.array([0.0003, 0.0003, 0.0008, 0.0004, 0.0001])
 
@@ -81,7 +81,8 @@ def _markov_path(n: int, rng: np.random.Generator, stay_scale: float = 1.0) -> n
 
 
 def generate_demo_market(
-    seed: int = 7, start: str = "2012-01-02", end: str = "2024-12-31", stay: float = 0.985
+    seed: int = 7, start: str = "2012-01-02", end: str = "2024-12-31", stay: float = 0.985,
+    lead_beta: float = LEAD_BETA,
 ) -> DemoMarket:
     """Simulate the demo market.
 
@@ -94,6 +95,9 @@ def generate_demo_market(
     stay : float
         Daily probability of remaining in a calm, fear, debasement or tightening spell
         (0.985: mean spell ~67 days); stress spells end 3.3 times as often.
+    lead_beta : float
+        BTC's daily drift in debasement per unit of silver's lagged 63-day return (the
+        planted lead; larger makes it easier to find).
     """
     rng = np.random.default_rng(seed)
     bdays = pd.bdate_range(start, end, name="date")
@@ -117,7 +121,7 @@ def generate_demo_market(
 
     log_silver = np.log(20.0) + np.cumsum(silver)
     lead = pd.Series(log_silver).diff(63).shift(LEAD_LAG).fillna(0.0).to_numpy()
-    btc_bday_mu = _BTC_MU[s] + np.where(s == 2, LEAD_BETA * lead, 0.0)
+    btc_bday_mu = _BTC_MU[s] + np.where(s == 2, lead_beta * lead, 0.0)
 
     # BTC trades every calendar day; a weekend day carries the regime of the Friday before.
     days = pd.date_range(start, end, freq="D", name="date")

@@ -13,6 +13,7 @@ from features.errors import ConfigError
 from models.pipeline import RegimeForecastPipeline
 from tests.conftest import SEED
 from tests.placebo import ShuffledFeatures
+from features.demo import generate_demo_market
 from tests.test_registry import QUICK
 from training.config import Config
 from training.evaluation.sealed import sealed_start
@@ -397,12 +398,15 @@ def test_the_promotion_lock_is_exclusive_and_local_only(tmp_path):
 
 # -- placebos end to end ------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_placebo_refused_and_a_genuinely_better_model_on_newer_data_promoted(tmp_path, demo_market, monkeypatch):
+def test_placebo_refused_and_a_genuinely_better_model_on_newer_data_promoted(tmp_path, monkeypatch):
     """A champion whose features are shuffled in time is replaced by the genuine chain trained on newer data
-    (the placebo re-evaluated on those data); the placebo trained on the same newest data cannot come back."""
+    (the placebo re-evaluated on those data); the placebo trained on the same newest data cannot come back.
+    The market plants a strong lead (and its seed puts a fear-to-debasement episode in the sealed segment),
+    so that the genuine chain is better beyond noise there."""
     cfg = QUICK.replace(evaluation={"n_bootstrap": 0, "baselines": False},
                         tracking={"tracking_uri": f"sqlite:///{tmp_path}/mlflow.db", "experiment": "test"})
-    newest, older = demo_market.panel.loc["2013-01-01":], demo_market.panel.loc["2013-01-01":"2023-12-31"]
+    market = generate_demo_market(seed=3, lead_beta=0.15)
+    newest, older = market.panel.loc["2013-01-01":], market.panel.loc["2013-01-01":"2023-12-31"]
     make_template = train_job.make_template
 
     def placebo(c: Config) -> ShuffledFeatures:

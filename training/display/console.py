@@ -253,7 +253,7 @@ def print_regime_report(report: Any, cfg: Any) -> None:
     obs = [c.removeprefix("mean_") for c in report.states.columns if c.startswith("mean_")]
     z = f" as {f.regime_zscore_window}-day z-scores" if f.regime_zscore_window else ""
     t = Table(title=f"Regime model: {engine}, {int(q['n_states'])} states on {', '.join(obs)} ({f.regime_window}-day moves{z})")
-    for col in ("state", "name", "share of days", "match with its phase", "best match"):
+    for col in ("state", "name", "share of days", "match (weakest move)", "best match"):
         t.add_column(col, justify="left" if col in ("state", "name") else "right")
     for state, r in report.states.iterrows():
         best = f"{r.best_phase} {r.best_match:+.2f}" if isinstance(r.best_phase, str) else "–"
@@ -267,8 +267,8 @@ def print_regime_report(report: Any, cfg: Any) -> None:
     if "truth_agreement" in q:
         parts.append(f"agreement with the planted truth {q['truth_agreement'] * 100:.0f}% (chance {q['chance_agreement'] * 100:.0f}%)")
     console.print("Regime stability: " + "; ".join(parts))
-    console.print("[dim]Match: the state's mean move in its phase's expected directions, in standard deviations "
-                  "(names need at least +0.25; a state that matches no phase is calm).[/dim]")
+    console.print("[dim]Match: how far the state's mean clears its weakest defining move, in standard deviations "
+                  "(a name needs every defining move met, >= 0; a state that meets no signature is calm).[/dim]")
     for note in report.notes:
         console.print(f"[yellow]Naming: {note}[/yellow]")
     for reason in report.degenerate:

@@ -265,9 +265,9 @@ def _now_section(now: NowState, aligned: pd.DataFrame) -> str:
                  "new_proba": "new probability"})
     flip_html = _table(flips, {"move (sd)": "+.2f", "new probability": ".0%"}) if len(flips) else \
         "<p>No single observation move within ±6 standard deviations would flip the regime today.</p>"
-    names = now.names.reset_index().rename(columns={"index": "state", "label": "name", "match": "match with its phase",
+    names = now.names.reset_index().rename(columns={"index": "state", "label": "name", "match": "match (weakest move)",
                                                      "best_phase": "best phase", "best_match": "best match"})
-    names_html = _table(names, {"match with its phase": "+.2f", "best match": "+.2f"}) if len(names) else ""
+    names_html = _table(names, {"match (weakest move)": "+.2f", "best match": "+.2f"}) if len(names) else ""
     notes = "".join(f"<p class='note'>{html.escape(n)}.</p>" for n in now.naming_notes)
     notes += f"<p>Now: {html.escape(now.story)}.</p>" if now.story else ""
     if now.sequence:
@@ -291,9 +291,10 @@ def _now_section(now: NowState, aligned: pd.DataFrame) -> str:
 <h3>Top drivers (SHAP, {now.drivers.shape[0]} largest)</h3>
 {_table(drivers, {"value": ".4g", "percentile": ".0f", "contribution (pts)": "+.2f"})}
 <h3>How the regimes earned their names</h3>
-<p class="note">Each state is named after the thesis phase whose signature (expected directions of the regime
-observations) it matches best; the match is the state's mean move in those directions, in standard deviations.
-A state that matches no phase by at least +0.25 sd is called calm.</p>
+<p class="note">A state is named only when its mean meets every defining move of a signature (for fear: the
+metals up and beating BTC over a month and a quarter; for debasement: BTC beating the metals, liquidity,
+money or breakevens up, the dollar not rising; stress and tightening are neither phase); the match is how
+far it clears its weakest move, in standard deviations. A state that meets no signature is called calm.</p>
 {names_html}{notes}
 <h3>What would flip the regime</h3>
 <p class="note">Smallest change of one HMM observation today (others unchanged, yesterday's filtered
