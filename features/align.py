@@ -50,8 +50,13 @@ def add_fed_business_days(dates: pd.DatetimeIndex, n: int) -> pd.DatetimeIndex:
 
 def availability_dates(series: pd.Series) -> pd.DatetimeIndex:
     """Dates on which each observation of ``series`` becomes public."""
-    spec = spec_for(str(series.name))
-    idx = pd.DatetimeIndex(series.index)
+    return publication_dates(pd.DatetimeIndex(series.index), str(series.name))
+
+
+def publication_dates(dates: pd.DatetimeIndex, series_id: str) -> pd.DatetimeIndex:
+    """Dates on which values of ``series_id`` dated ``dates`` become public (its publication lag)."""
+    spec = spec_for(series_id)
+    idx = pd.DatetimeIndex(dates)
     if spec.publication_lag_days:
         idx = idx + pd.Timedelta(days=spec.publication_lag_days)
     if spec.daily_lag_bdays:

@@ -44,7 +44,8 @@ class FeatureConfig:
     zscore_window: int = 252
     regime_window: int = 21
     regime_observations: tuple[str, ...] = (
-        "gold", "silver", "dollar", "real_yield", "breakeven", "vix", "equity", "liquidity", "metals_vs_btc",
+        "metals", "metals_63", "metals_vs_btc", "metals_vs_btc_63", "dollar", "real_yield", "breakeven",
+        "liquidity", "vix", "equity",
     )
     regime_zscore_window: int = 252
 

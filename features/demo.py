@@ -1,14 +1,16 @@
 """A bundled synthetic market with planted regimes: no network, deterministic per seed.
 
-The world switches between three persistent regimes (a Markov chain, mean spell about
-three months):
+The world moves between five persistent regimes (a Markov chain, mean spell about three
+months, stress shorter) in the order the thesis tells:
 
 * **calm**: small moves, BTC drifts up on its own.
-* **fear**: gold and silver rally, VIX and the dollar rise, real yields fall, equities
-  slip, BTC consolidates (no drift, lower volatility).
-* **debasement**: the dollar weakens, breakevens rise, and BTC follows the metals'
-  *earlier* strength: its daily drift is proportional to silver's 63-day return as it
-  stood 21 business days before (the planted lead).
+* **fear** (phase one): gold and silver rally, real yields fall, the dollar eases, BTC
+  lags (a slight negative drift). Fear is followed by debasement three times in four.
+* **debasement** (phase two): the Fed balance sheet and M2 grow, breakevens rise, the
+  dollar weakens, and BTC catches up: its daily drift is positive and proportional to
+  silver's 63-day return as it stood 21 business days before (the planted lead).
+* **stress**: a liquidation: VIX spikes, equities, metals and BTC are all sold.
+* **tightening**: real yields and the dollar rise, risk assets slip.
 
 Series ids, calendars and units match ``../shared/data``: BTC every calendar day, markets
 and FRED series on business days, WALCL weekly (Wednesday), M2SL monthly (first of month).
@@ -21,22 +23,34 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-REGIMES: tuple[str, ...] = ("calm", "fear", "debasement")
+REGIMES: tuple[str, ...] = ("calm", "fear", "debasement", "stress", "tightening")
 #: Planted lead: BTC daily drift in debasement per unit of lagged 63-day silver return.
 LEAD_BETA = 0.04
 LEAD_LAG = 21
+#: Where a spell that ends goes next (rows: from, columns: to, in ``REGIMES`` order): the
+#: thesis's sequence calm -> fear -> debasement -> calm, with stress and tightening beside it.
+_NEXT = np.array([
+    [0.0, 0.45, 0.15, 0.15, 0.25],
+    [0.15, 0.0, 0.75, 0.05, 0.05],
+    [0.6, 0.1, 0.0, 0.1, 0.2],
+    [0.3, 0.6, 0.1, 0.0, 0.0],
+    [0.6, 0.2, 0.0, 0.2, 0.0],
+])
+#: Daily probability of staying, per regime (stress spells are short).
+_STAY = np.array([0.985, 0.985, 0.985, 0.95, 0.985])
 
-# Daily drift / volatility per regime (calm, fear, debasement).
-_GOLD_MU = np.array([0.0001, 0.0020, 0.0006])
-_SILVER_EXTRA_MU = np.array([0.0, 0.0012, 0.0004])
-_DXY_MU = np.array([0.0, 0.0012, -0.0015])
-_REAL_MU = np.array([0.0, -0.008, 0.001])
-_BE_MU = np.array([0.0, -0.004, 0.008])
-_VIX_LEVEL = np.log(np.array([14.0, 30.0, 19.0]))
-_SPX_MU = np.array([0.0005, -0.0010, 0.0003])
-_BTC_MU = np.array([0.0012, 0.0, 0.0004])
-_BTC_SD = np.array([0.032, 0.022, 0.034])
-_WALCL_MU = np.array([0.0005, 0.0010, 0.0040])
+# Daily drift / volatility per regime (calm, fear, debasement, stress, tightening).
+_GOLD_MU = np.array([0.0001, 0.0025, 0.0004, -0.0020, -0.0008])
+_SILVER_EXTRA_MU = np.array([0.0, 0.0012, 0.0004, -0.0010, -0.0004])
+_DXY_MU = np.array([0.0, -0.0004, -0.0015, 0.0010, 0.0012])
+_REAL_MU = np.array([0.0, -0.008, 0.001, 0.0, 0.010])
+_BE_MU = np.array([0.0, -0.002, 0.008, -0.006, -0.002])
+_VIX_LEVEL = np.log(np.array([14.0, 21.0, 18.0, 36.0, 19.0]))
+_SPX_MU = np.array([0.0005, -0.0002, 0.0004, -0.0040, -0.0008])
+_BTC_MU = np.array([0.0010, -0.0020, 0.0050, -0.0080, -0.0015])
+_BTC_SD = np.array([0.032, 0.025, 0.034, 0.045, 0.030])
+_WALCL_MU = np.array([0.0005, 0.0008, 0.0040, 0.0015, -0.0010])
+_M2_MU = np.array([0.0003, 0.0003, 0.0008, 0.0004, 0.0001])
 
 
 @dataclass(frozen=True)
@@ -55,14 +69,14 @@ class DemoMarket:
     regimes: pd.Series
 
 
-def _markov_path(n: int, stay: float, rng: np.random.Generator) -> np.ndarray:
+def _markov_path(n: int, rng: np.random.Generator, stay_scale: float = 1.0) -> np.ndarray:
+    """A path of regime numbers: stay with :data:`_STAY` (scaled), else move by :data:`_NEXT`."""
     states = np.empty(n, dtype=int)
     states[0] = 0
+    stay = 1 - (1 - _STAY) * stay_scale
     for t in range(1, n):
-        if rng.random() < stay:
-            states[t] = states[t - 1]
-        else:
-            states[t] = rng.choice([s for s in range(3) if s != states[t - 1]])
+        prev = states[t - 1]
+        states[t] = prev if rng.random() < stay[prev] else rng.choice(len(REGIMES), p=_NEXT[prev])
     return states
 
 
@@ -78,12 +92,13 @@ def generate_demo_market(
     start, end : str
         First and last calendar date.
     stay : float
-        Daily probability of remaining in the current regime (0.985: mean spell ~67 days).
+        Daily probability of remaining in a calm, fear, debasement or tightening spell
+        (0.985: mean spell ~67 days); stress spells end 3.3 times as often.
     """
     rng = np.random.default_rng(seed)
     bdays = pd.bdate_range(start, end, name="date")
     n = len(bdays)
-    s = _markov_path(n, stay, rng)
+    s = _markov_path(n, rng, (1 - stay) / (1 - 0.985))
     z = rng.standard_normal((n, 8))
 
     gold = _GOLD_MU[s] + 0.009 * z[:, 0]
@@ -131,7 +146,7 @@ def generate_demo_market(
     wednesdays = bdays[bdays.day_of_week == 2]
     walcl = pd.Series(walcl_daily, index=bdays).reindex(wednesdays)
     month_starts = pd.date_range(start, end, freq="MS")
-    m2_daily = np.exp(np.log(10000.0) + np.cumsum(0.0003 + 0.0004 * (s == 2) + 0.0005 * rng.standard_normal(n)))
+    m2_daily = np.exp(np.log(10000.0) + np.cumsum(_M2_MU[s] + 0.0005 * rng.standard_normal(n)))
     m2 = pd.Series(m2_daily, index=bdays).asof(month_starts)
 
     panel = pd.concat(

@@ -29,12 +29,15 @@ REGIME_OBSERVATIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "equity": (("sp500",), "the S&P 500's log return"),
     "liquidity": (("walcl",), "growth of the Fed balance sheet over 63 days (log)"),
     "money": (("m2sl",), "growth of M2 over 252 days (log)"),
+    "metals": (("gold_usd", "silver_usd"), "the metals' mean log return (gold and silver)"),
+    "metals_63": (("gold_usd", "silver_usd"), "the metals' mean log return over 63 days (a quarter)"),
     "metals_vs_btc": (("gold_usd", "silver_usd", "btc_usd"), "the metals' mean log return minus BTC's"),
+    "metals_vs_btc_63": (("gold_usd", "silver_usd", "btc_usd"), "the metals' mean log return minus BTC's over 63 days"),
 }
 
 
 #: Observations whose look-back is fixed (business days), whatever ``FeatureConfig.regime_window``.
-FIXED_LOOKBACK: dict[str, int] = {"vix": 0, "liquidity": 63, "money": 252}
+FIXED_LOOKBACK: dict[str, int] = {"vix": 0, "liquidity": 63, "money": 252, "metals_63": 63, "metals_vs_btc_63": 63}
 
 
 def observation_lookback(names: tuple[str, ...], window: int, zscore_window: int) -> int:
@@ -60,8 +63,10 @@ def _observation(name: str, aligned: pd.DataFrame, w: int) -> pd.Series:
         return logp("walcl").diff(63)
     if name == "money":
         return logp("m2sl").diff(252)
-    if name == "metals_vs_btc":
-        return (logp("gold_usd").diff(w) + logp("silver_usd").diff(w)) / 2 - logp("btc_usd").diff(w)
+    if name in ("metals", "metals_63", "metals_vs_btc", "metals_vs_btc_63"):
+        days = 63 if name.endswith("_63") else w
+        metals = (logp("gold_usd").diff(days) + logp("silver_usd").diff(days)) / 2
+        return metals - logp("btc_usd").diff(days) if "vs_btc" in name else metals
     raise KeyError(name)
 
 

@@ -13,7 +13,9 @@ BTC's thin early market of 2010-2013 included, stays well inside them: see
   widened by the square root of the elapsed time when observations are further apart;
 * **stuck values**: no more consecutive identical observations than the cadence allows, and
   never a constant series (it carries no information and breaks the regime model);
-* **ending early**: no series ends long before the others.
+* **ending early**: no series ends long before the others. The data sources cut a ragged end
+  first (:mod:`features.ragged`), so this guards panels nothing cut, such as a served model's
+  input.
 
 :func:`check_plausibility` raises a :class:`~features.errors.DataError` naming the series, the
 date and the limit, unless the series was accepted on purpose (``accept``: the
@@ -31,8 +33,9 @@ import numpy as np
 import pandas as pd
 
 from features.errors import DataError
+from features.ragged import last_observations
 from features.series import spec_for
-from features.validation import max_age_days
+from features.validation import max_age_days, series_where
 
 logger = logging.getLogger(__name__)
 
@@ -170,9 +173,7 @@ def _limit_text(cls: AssetClass, limit: float) -> str:
 def panel_findings(panel: pd.DataFrame) -> list[Finding]:
     """Every finding of every series of a raw panel, plus series that end long before the others."""
     out = [f for col in panel.columns for f in series_findings(panel[col], str(col))]
-    have = panel.notna().to_numpy()
-    lasts = {str(c): pd.Timestamp(panel.index[have[:, j].nonzero()[0][-1]])
-             for j, c in enumerate(panel.columns) if have[:, j].any()}
+    lasts = last_observations(panel)
     if lasts:
         end = max(lasts.values())
         latest = max(lasts, key=lambda c: lasts[c])
@@ -215,16 +216,11 @@ def check_plausibility(
     refused = [f for f in findings if f.series_id not in accept or not f.acceptable]
     for f in findings:
         if f not in refused:
-            logger.warning("%s: %s (accepted on purpose)", _where(f.series_id, origins), f.message)
+            logger.warning("%s: %s (accepted on purpose)", series_where(f.series_id, origins), f.message)
     if refused:
         f = refused[0]
         more = f" (+{len(refused) - 1} more)" if len(refused) > 1 else ""
         fix = (f"; if it is real, accept it with --accept-implausible {f.series_id}" if f.acceptable
                else "; fix or remove the series")
-        raise DataError(f"{_where(f.series_id, origins)}: {f.message}{fix}{more}")
+        raise DataError(f"{series_where(f.series_id, origins)}: {f.message}{fix}{more}")
     return findings
-
-
-def _where(series_id: str, origins: Mapping[str, str] | str | None) -> str:
-    origin = origins.get(series_id) if isinstance(origins, Mapping) else origins
-    return f"series '{series_id}'" + (f" ({origin})" if origin else "")

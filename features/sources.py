@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -12,25 +14,33 @@ from features.dates import parse_date
 from features.demo import generate_demo_market
 from features.errors import DataError
 from features.plausibility import check_plausibility
+from features.ragged import ragged_end
 from features.series import CORE_SERIES, OPTIONAL_SERIES
 
+logger = logging.getLogger(__name__)
 
-def load_panel(cfg: DataConfig, check: bool = True) -> pd.DataFrame:
-    """Load the raw panel described by ``cfg``, clipped to ``[start, end]``.
+
+def load_panel(cfg: DataConfig, check: bool = True, needs: Iterable[str] = CORE_SERIES) -> pd.DataFrame:
+    """Load the raw panel described by ``cfg``, clipped to ``[start, end]`` and to the common date.
 
     Parameters
     ----------
     cfg : DataConfig
-        Source and window.
+        Source and window. ``end`` cuts the data before any check.
     check : bool
-        Refuse an implausible panel (:func:`features.plausibility.check_plausibility`, with
+        Cut a ragged end (:mod:`features.ragged`: every series needed current on the last
+        date, series not needed that are not current left out, a warning naming each) and
+        refuse an implausible panel (:func:`features.plausibility.check_plausibility`, with
         ``cfg.accept_implausible``); ``False`` only for inspecting data (``regime data show``).
+    needs : iterable of str
+        Series the caller needs: the core series (training, analyses), or a model's input
+        series (commands on a trained model).
 
     Raises
     ------
     DataError
-        When the source cannot deliver the core series, the window is empty or the data
-        are implausible.
+        When the source cannot deliver the core series, the window is empty, a needed series
+        ended long before the others or the data are implausible.
     """
     if cfg.source == "demo":
         panel = generate_demo_market(seed=cfg.seed).panel
@@ -47,7 +57,12 @@ def load_panel(cfg: DataConfig, check: bool = True) -> pd.DataFrame:
     if panel.empty:
         raise DataError(f"no data between {cfg.start or 'the start'} and {cfg.end or 'the end'}")
     if check:
-        check_plausibility(panel, cfg.accept_implausible, _origins(cfg, panel))
+        origins = _origins(cfg, panel)
+        edge = ragged_end(panel, needs, origins)
+        if notice := edge.notice():
+            logger.warning("%s", notice)
+        panel = edge.apply(panel)
+        check_plausibility(panel, cfg.accept_implausible, origins)
     return panel
 
 

@@ -8,6 +8,7 @@ and the first offending dates, so a user can fix the input without reading a tra
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,15 @@ logger = logging.getLogger(__name__)
 def _dates(idx: pd.Index, limit: int = 3) -> str:
     shown = ", ".join(pd.Timestamp(d).strftime("%Y-%m-%d") for d in idx[:limit])
     return shown + (f" (+{len(idx) - limit} more)" if len(idx) > limit else "")
+
+
+def series_where(series_id: str, origins: Mapping[str, str] | str | None = None) -> str:
+    """``series 'dxy' (data/dxy.csv)``: a series and where it came from, for messages.
+
+    ``origins`` maps series ids to their origin, or is one origin for every series.
+    """
+    origin = origins.get(series_id) if isinstance(origins, Mapping) else origins
+    return f"series '{series_id}'" + (f" ({origin})" if origin else "")
 
 
 def validate_series(
@@ -58,7 +68,7 @@ def validate_series(
         Duplicate dates with different values, non-finite or non-positive values
         where the series must be positive, future dates, no observations, long gaps.
     """
-    where = f"series '{series_id}'" + (f" ({origin})" if origin else "")
+    where = series_where(series_id, origin)
     if not isinstance(values.index, pd.DatetimeIndex):
         raise DataError(f"{where}: index must be dates, got {type(values.index).__name__}")
     s = pd.to_numeric(values, errors="coerce").astype(float)
@@ -161,7 +171,7 @@ def warn_if_stale(
     limit = max_age_days(series_id)
     if age is None or age <= limit:
         return False
-    where = f"series '{series_id}'" + (f" ({origin})" if origin else "")
+    where = series_where(series_id, origin)
     last = pd.Timestamp(values.dropna().index.max())
     logger.warning("%s: last observation %s is %d days old (stale after %d days for a %s series)",
                    where, f"{last:%Y-%m-%d}", age, limit, spec_for(series_id).frequency)

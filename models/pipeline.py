@@ -44,13 +44,13 @@ class RegimeForecastPipeline(BaseEstimator):
         Regime states (2 to 4); each is named by the thesis phase it matches best, or calm.
     hmm_n_init : int
         Seeded restarts of the regime model.
-    regime_engine : {"hmm", "jump"}
-        The regime model: a Gaussian HMM (:class:`regime.hmm.RegimeHMM`) or a statistical
-        jump model (:class:`regime.jump.RegimeJumpModel`).
+    regime_engine : {"hmm"}
+        The regime model: a Gaussian HMM (:class:`regime.hmm.RegimeHMM`).
     covariance_type : {"diag", "full"}
-        HMM emission covariance (ignored by the jump model).
-    jump_penalty : float
-        The jump model's cost of a change of state (ignored by the HMM).
+        HMM emission covariance.
+    regime_anchor : float
+        Pseudo-days of the thesis's prior on the HMM's state means (``anchor`` of
+        :class:`regime.hmm.RegimeHMM`; 0 fits free states).
     signatures : dict, optional
         The thesis's phases as expected directions on the regime observations (see
         :mod:`regime.naming`); default :data:`regime.naming.DEFAULT_SIGNATURES`.
@@ -66,7 +66,7 @@ class RegimeForecastPipeline(BaseEstimator):
 
     Attributes
     ----------
-    regime_ : RegimeHMM, RegimeJumpModel or None
+    regime_ : RegimeHMM or None
     forecasters_ : dict of int -> LGBMForecaster
     feature_names_ : list of str
     distribution_ : ReturnDistribution
@@ -86,11 +86,11 @@ class RegimeForecastPipeline(BaseEstimator):
         self,
         feature_config: FeatureConfig = FeatureConfig(),
         horizons: tuple[int, ...] = (5, 21, 63),
-        n_states: int = 4,
+        n_states: int = 5,
         hmm_n_init: int = 10,
         regime_engine: str = "hmm",
         covariance_type: str = "diag",
-        jump_penalty: float = 50.0,
+        regime_anchor: float = 3000.0,
         signatures: dict | None = None,
         lgbm_params: dict | None = None,
         use_regime: bool = True,
@@ -103,7 +103,7 @@ class RegimeForecastPipeline(BaseEstimator):
         self.hmm_n_init = hmm_n_init
         self.regime_engine = regime_engine
         self.covariance_type = covariance_type
-        self.jump_penalty = jump_penalty
+        self.regime_anchor = regime_anchor
         self.signatures = signatures
         self.lgbm_params = lgbm_params
         self.use_regime = use_regime
@@ -113,7 +113,8 @@ class RegimeForecastPipeline(BaseEstimator):
     # -- building blocks shared with the walk-forward engine -------------------------------
     def make_regime_model(self, random_state: int | None = None) -> RegimeModel:
         """An unfitted regime model with this chain's settings (``random_state`` overrides the seed)."""
-        engine = {"covariance_type": self.covariance_type} if self.regime_engine == "hmm" else {"jump_penalty": self.jump_penalty}
+        engine = {"covariance_type": self.covariance_type, "anchor": self.regime_anchor,
+                  "standardize": not self.feature_config.regime_zscore_window}
         return make_regime_model(
             self.regime_engine, n_states=self.n_states, n_init=self.hmm_n_init, signatures=self.signatures,
             random_state=self.random_state if random_state is None else random_state, **engine,

@@ -1,6 +1,6 @@
 """What every regime engine shares: input checks, standardisation, names, filtered outputs.
 
-An engine (the HMM, the jump model) subclasses :class:`RegimeModelMixin` and provides
+An engine (the HMM) subclasses :class:`RegimeModelMixin` and provides
 ``fit``, ``_filter(Z, previous)`` (causal state probabilities of standardised complete
 rows), ``step_state_proba``, ``transmat_`` and ``state_means_``. Everything users and the
 pipeline read (``filter_state_proba``, ``filter_proba``, ``predict``, the names) is built here
@@ -57,14 +57,17 @@ class RegimeModelMixin:
         if len(X) < 10 * self.n_states:
             raise ValueError(f"the regime model needs at least {10 * self.n_states} complete rows. Got {len(X)}.")
         self.columns_ = list(X.columns)
-        self.mean_ = X.mean().to_numpy()
         scale = X.std(ddof=0).to_numpy()
         constant = [c for c, s in zip(self.columns_, scale) if not s > 0]
         if constant:
             raise ValueError(
                 f"regime observation '{constant[0]}' is constant over the {len(X)} training rows: it cannot tell regimes apart"
             )
-        self.scale_ = scale
+        # Observations already in standard units (trailing z-scores) keep them: a state then
+        # means the same move in every refit, whatever span it was fitted on.
+        standard = not getattr(self, "standardize", True)
+        self.mean_ = np.zeros(len(scale)) if standard else X.mean().to_numpy()
+        self.scale_ = np.ones(len(scale)) if standard else scale
         self.n_train_ = len(X)
         return self._standardise(X)
 
@@ -72,9 +75,9 @@ class RegimeModelMixin:
         return (np.asarray(X, dtype=float) - self.mean_) / self.scale_
 
     def _name_states(self, means: np.ndarray) -> None:
-        self.signature_scores_ = signature_scores(means, self.columns_, self.signatures)
+        self.signature_scores_ = signature_scores(means, self.columns_, self.signatures, self.min_match)
         self.labels_ = name_states(means, self.columns_, self.signatures, self.min_match)
-        self.naming_notes_ = naming_notes(self.signature_scores_, self.labels_, self.min_match)
+        self.naming_notes_ = naming_notes(self.signature_scores_, self.labels_)
 
     # -- names ----------------------------------------------------------------------------------
     @property

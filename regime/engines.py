@@ -1,21 +1,20 @@
-"""Choosing a regime engine by name: the Gaussian HMM or the statistical jump model."""
+"""Building the regime engine by name (one engine since the jump model was removed: docs/decisions.md)."""
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any
 
 from regime.hmm import RegimeHMM
-from regime.jump import RegimeJumpModel
 
-RegimeModel = Union[RegimeHMM, RegimeJumpModel]
-from regime.choices import ENGINES  # noqa: F401 - re-exported
+RegimeModel = RegimeHMM
+from regime.choices import ENGINES  # noqa: E402,F401 - re-exported
 
 
 def make_regime_model(
     engine: str = "hmm",
     n_states: int = 3,
     n_init: int = 10,
-    signatures: dict[str, dict[str, float]] | None = None,
+    signatures: dict[str, dict[str, str]] | None = None,
     random_state: int = 0,
     **engine_params: Any,
 ) -> RegimeModel:
@@ -23,17 +22,14 @@ def make_regime_model(
 
     Parameters
     ----------
-    engine : {"hmm", "jump"}
-        :class:`~regime.hmm.RegimeHMM` or :class:`~regime.jump.RegimeJumpModel`.
+    engine : {"hmm"}
+        :class:`~regime.hmm.RegimeHMM`.
     n_states, n_init, signatures, random_state
-        Shared by both engines.
+        See :class:`~regime.hmm.RegimeHMM`.
     **engine_params
-        Parameters of one engine: ``covariance_type`` (HMM), ``jump_penalty`` (jump model).
+        Further parameters of the engine (``covariance_type``, ``anchor``, ``standardize``).
     """
     if engine == "hmm":
         return RegimeHMM(n_states=n_states, n_init=n_init, signatures=signatures, random_state=random_state,
                          **engine_params)
-    if engine == "jump":
-        return RegimeJumpModel(n_states=n_states, n_init=n_init, signatures=signatures, random_state=random_state,
-                               **engine_params)
     raise ValueError(f"`regime_engine` must be one of {', '.join(ENGINES)}. Got {engine!r}.")

@@ -84,7 +84,9 @@ def regime_forecast(
     P = state_proba.to_numpy(dtype=float)
     out = {}
     for h in horizons:
-        ahead = P @ np.linalg.matrix_power(A, int(h)) @ names
+        # Row by row (no matrix product over rows, whose BLAS kernel depends on the row count),
+        # so a row's forecast is bitwise the same however many rows are asked for.
+        ahead = (P[:, :, None] * (np.linalg.matrix_power(A, int(h)) @ names)[None, :, :]).sum(axis=1)
         for j, name in enumerate(label_names):
             out[regime_forecast_name(name, int(h))] = ahead[:, j]
     return pd.DataFrame(out, index=state_proba.index)

@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from regime.base import RegimeModelMixin
 from regime.filtering import forward_filter, gaussian_log_emissions
-from regime.naming import MIN_MATCH
+from regime.naming import MIN_MATCH, prototypes
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,21 @@ class RegimeHMM(RegimeModelMixin, BaseEstimator):
         Phase -> {observation: expected direction}; default
         :data:`regime.naming.DEFAULT_SIGNATURES`.
     min_match : float
-        Smallest match (in standard deviations) that earns a phase's name.
+        Smallest standardised move of a state's mean that counts as up or down.
+    anchor : float
+        Strength, in pseudo-days, of the thesis's prior on the state means: each state
+        starts at a signature's prototype (:func:`regime.naming.prototypes`; the last state
+        at the average) and its mean is the MAP estimate under a Gaussian prior centred
+        there, worth ``anchor`` days of data. 0 fits the states freely from ``n_init``
+        k-means restarts. Anchored, the fit is deterministic and each state stays the
+        regime its signature describes unless the data move it away; names are still only
+        given when the fitted means meet every defining move. Every state then shares the
+        training data's (diagonal) covariance, which is not re-estimated: states are told
+        apart by where they sit, not by how volatile they are.
+    standardize : bool
+        Standardise each observation by its training mean and spread (for raw moves); False
+        for observations already in standard units (trailing z-scores), so a state keeps its
+        meaning from refit to refit.
     random_state : int, RandomState or None
         Seeds the restarts.
 
@@ -79,6 +93,8 @@ class RegimeHMM(RegimeModelMixin, BaseEstimator):
         tol: float = 1e-3,
         signatures: Mapping[str, Mapping[str, float]] | None = None,
         min_match: float = MIN_MATCH,
+        anchor: float = 0.0,
+        standardize: bool = True,
         random_state: int | np.random.RandomState | None = 0,
     ) -> None:
         self.n_states = n_states
@@ -88,6 +104,8 @@ class RegimeHMM(RegimeModelMixin, BaseEstimator):
         self.tol = tol
         self.signatures = signatures
         self.min_match = min_match
+        self.anchor = anchor
+        self.standardize = standardize
         self.random_state = random_state
 
     # -- fitting ------------------------------------------------------------------------------
@@ -118,14 +136,18 @@ class RegimeHMM(RegimeModelMixin, BaseEstimator):
             raise ValueError(f"`covariance_type` must be one of {', '.join(COVARIANCE_TYPES)}. Got {self.covariance_type!r}.")
         if int(self.n_init) < 1:
             raise ValueError(f"`n_init` must be an integer >= 1. Got {self.n_init}.")
+        if not (isinstance(self.anchor, (int, float)) and np.isfinite(self.anchor) and self.anchor >= 0):
+            raise ValueError(f"`anchor` must be a number >= 0. Got {self.anchor!r}.")
         Z = self._prepare_fit(X)
+        self.prototypes_ = prototypes(self.columns_, int(self.n_states), self.signatures)
         # Small problem: BLAS/OpenMP threads (k-means init, Cholesky per EM step) only add
         # overhead, and spin badly on a busy 2-core machine (6x slower measured).
         warm = init is not None and getattr(init, "columns_", None) == self.columns_ and init.n_states == self.n_states
         with threadpool_limits(1):
             candidates = [self._refit_from(Z, init)] if warm else []
             if not warm or not np.isfinite(candidates[0][1]):
-                candidates += self._restarts(Z, check_random_state(self.random_state))
+                candidates += (self._anchored(Z) if self.anchor > 0
+                               else self._restarts(Z, check_random_state(self.random_state)))
         finite = [(m, s) for m, s in candidates if np.isfinite(s)]
         if not finite:
             raise RuntimeError("every HMM restart failed to produce a finite likelihood")
@@ -142,9 +164,12 @@ class RegimeHMM(RegimeModelMixin, BaseEstimator):
         return self
 
     def _new_model(self, random_state: int, init_params: str) -> GaussianHMM:
+        anchored = self.anchor > 0
         return GaussianHMM(
             n_components=int(self.n_states), covariance_type=self.covariance_type, n_iter=self.n_iter, tol=self.tol,
             random_state=random_state, init_params=init_params, min_covar=1e-3,
+            # Anchored: MAP means under the thesis's prior, the covariance kept at the data's.
+            **({"means_prior": self.prototypes_, "means_weight": float(self.anchor), "params": "stm"} if anchored else {}),
             # One pseudo-count per transition (a Dirichlet(2) prior, MAP estimate): no transition
             # is ever impossible, so a surprising day cannot make every state's probability vanish.
             transmat_prior=2.0,
@@ -159,6 +184,23 @@ class RegimeHMM(RegimeModelMixin, BaseEstimator):
             out.append((model, float(model.score(Z))))
         return out
 
+    def _anchored(self, Z: np.ndarray) -> list[tuple[GaussianHMM, float]]:
+        """One deterministic fit started at the prototypes (persistent states, the data's covariance)."""
+        k = int(self.n_states)
+        model = self._new_model(0, "")
+        model.startprob_ = np.full(k, 1.0 / k)
+        model.transmat_ = np.full((k, k), 0.05 / (k - 1)) + np.eye(k) * (0.95 - 0.05 / (k - 1))
+        model.means_ = self.prototypes_.copy()
+        model.covars_ = self._data_covars(Z)
+        model.fit(Z)
+        return [(model, float(model.score(Z)))]
+
+    def _data_covars(self, Z: np.ndarray) -> np.ndarray:
+        """The training rows' covariance, one copy per state (what an anchored fit keeps)."""
+        cov = np.atleast_2d(np.cov(Z.T)) + 1e-3 * np.eye(Z.shape[1])
+        per_state = cov if self.covariance_type == "full" else np.diag(cov)
+        return np.repeat(per_state[None], int(self.n_states), axis=0)
+
     def _refit_from(self, Z: np.ndarray, init: "RegimeHMM") -> tuple[GaussianHMM, float]:
         """EM started from ``init``'s parameters, carried into this fit's standardisation."""
         old = init.model_
@@ -169,6 +211,8 @@ class RegimeHMM(RegimeModelMixin, BaseEstimator):
         model.means_ = old.means_ * ratio + (init.mean_ - self.mean_) / self.scale_
         covars = old.covars_ * np.outer(ratio, ratio)  # full matrices whatever the type
         model.covars_ = covars if self.covariance_type == "full" else np.diagonal(covars, axis1=1, axis2=2).copy()
+        if self.anchor > 0:
+            model.covars_ = self._data_covars(Z)
         model.fit(Z)
         return model, float(model.score(Z))
 

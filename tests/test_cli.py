@@ -41,7 +41,8 @@ def test_train_predict_explain_end_to_end_on_demo(mlflow_store, tmp_path, monkey
     code, out, err = run_cli(["predict", "--output", str(csv), "--rows", "3"], monkeypatch, capsys)
     assert code == 0, err
     pred = pd.read_csv(csv)
-    assert list(pred.columns)[:7] == ["date", "regime", "p_fear", "p_debasement", "p_calm", "forecast_5d", "forecast_21d"]
+    assert list(pred.columns)[:9] == ["date", "regime", "p_fear", "p_debasement", "p_stress", "p_tightening", "p_calm",
+                                      "forecast_5d", "forecast_21d"]
     assert {"q10_21d", "q90_21d", "p_up_21d", "p_debasement_21d", "spell_left_days"} <= set(pred.columns)
     assert pred["date"].iloc[-1] == "2024-12-31"  # predict reads the source up to its latest date
 
@@ -103,7 +104,7 @@ def test_too_little_history(csv_folder, mlflow_store, monkeypatch, capsys):
         (["train", "--source", "excel"], "source"),
         (["train", "--source", "csv"], "--data-dir"),
         (["train", "--start", "yesterday"], "start"),
-        (["train", "--n-states", "5"], "n_states"),
+        (["train", "--n-states", "7"], "n_states"),
         (["train", "--window", "weird"], "window"),
         (["train", "--initial-train", "10"], "initial_train"),
         (["predict", "--model-uri", "models:/no-such-model@champion"], "no-such-model"),

@@ -152,10 +152,12 @@ def test_concurrent_promotions_leave_the_newest_data_champion(tmp_path: Path) ->
     by_end = {client.get_run(v.run_id).data.tags["data.last"]: v for v in client.search_model_versions(f"name='{MODEL_NAME}'")}
     first, older, newest = by_end["2020-12-31"], by_end["2023-12-29"], by_end["2024-12-31"]
     assert str(client.get_model_version_by_alias(MODEL_NAME, "champion").version) == str(newest.version)
-    assert older.tags["gate.reason"] == (f"refresh of champion v{first.version}: same settings, data to 2023-12-29 "
+    same = "same settings and the same history (its forecasts of every date the champion scored are the champion's, " \
+           "sealed segment included)"
+    assert older.tags["gate.reason"] == (f"refresh of champion v{first.version}: {same}; data to 2023-12-29 "
                                          "instead of 2020-12-31")
     # B decided only after A had moved the alias: it compared against A, not against the old champion
-    assert newest.tags["gate.reason"] == (f"refresh of champion v{older.version}: same settings, data to 2024-12-31 "
+    assert newest.tags["gate.reason"] == (f"refresh of champion v{older.version}: {same}; data to 2024-12-31 "
                                           "instead of 2023-12-29")
 
 

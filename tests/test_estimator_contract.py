@@ -27,7 +27,6 @@ from models.forecaster import LGBMForecaster
 from models.pipeline import RegimeForecastPipeline
 from regime.base import RegimeModelMixin
 from regime.hmm import RegimeHMM
-from regime.jump import RegimeJumpModel
 
 _SMALL = "needs at least 10 x n_states complete rows; the check fits on fewer"
 _NAMES = "predict returns regime names (strings); sklearn compares a non-classifier's outputs as numbers"
@@ -86,7 +85,7 @@ def check_name(check) -> str:
 
 
 @parametrize_with_checks(
-    [LGBMForecaster(), LinearBaseline(), RegimeHMM(n_states=2, n_init=1), RegimeJumpModel(n_states=2, n_init=1),
+    [LGBMForecaster(), LinearBaseline(), RegimeHMM(n_states=2, n_init=1),
      RegimeForecastPipeline()]
 )
 def test_sklearn_estimator_contract(estimator, check):

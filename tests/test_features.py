@@ -175,7 +175,7 @@ def test_regime_observations_as_trailing_z_scores(demo_market):
     t = 600
     window = raw.iloc[t - 251 : t + 1]
     assert z.iloc[t].to_numpy() == pytest.approx(((raw.iloc[t] - window.mean()) / window.std()).to_numpy())
-    assert z["gold"].iloc[: 21 + 251].isna().all() and z["gold"].iloc[21 + 251 :].notna().all()  # 21-day moves, then 252 of them
+    assert z["metals"].iloc[: 21 + 251].isna().all() and z["metals"].iloc[21 + 251 :].notna().all()  # 21-day moves, then 252 of them
     # Only the past: changing the future leaves every earlier z-score as it was.
     later = aligned.copy()
     later.iloc[t + 1 :, later.columns.get_loc("gold_usd")] *= 1.5

@@ -26,9 +26,10 @@ from training.evaluation.skill import (
 )
 from training.jobs import train as train_job
 from training.promotion import gate
-from training.promotion.champion import ChampionRecord
+from training.promotion.champion import FOLD_KEYS, ChampionRecord
 from training.promotion.checks import blocking_reasons, forecast_spread
 from training.promotion.gate import Candidate, compare, decide_promotion
+from training.promotion.lineage import history_change
 from training.promotion.lock import lock_path, promotion_lock
 from training.promotion.origin import TuningOrigin
 from training.tracking.fingerprint import recipe_fingerprint
@@ -55,6 +56,15 @@ def _predictions(forecasts: dict[int, pd.Series], realized: dict[int, pd.Series]
     """Walk-forward-like prediction frames: realised, model, expanding mean, folds of 100 days."""
     return {h: pd.DataFrame({"realized": realized[h], "model": forecasts[h], "expanding_mean": 0.001 * h,
                              "fold": np.arange(len(DATES)) // 100}, index=DATES) for h in HORIZONS}
+
+
+@pytest.fixture(autouse=True)
+def own_store(tmp_path, monkeypatch):
+    """Every test works in its own folder and store: nothing opens MLflow's default store in the working folder."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/own/mlflow.db")
+    yield
+    assert not (tmp_path / "mlruns").exists()
 
 
 @pytest.fixture(scope="module")
@@ -175,21 +185,42 @@ def test_settings_tuned_on_the_dates_the_gate_judges_are_blocked(market):
 
 
 # -- the rule -------------------------------------------------------------------------------------
-def _candidate(forecasts, realized, last="2024-12-31", recipe="new", blocking=()) -> Candidate:
-    return Candidate(Config(), pd.DataFrame(), "fp", recipe, last, _predictions(forecasts, realized), SEALED,
+def _candidate(forecasts, realized, last="2024-12-31", recipe="new", blocking=(), fingerprint="fp",
+               source="demo") -> Candidate:
+    cfg = Config().replace(data={"source": source, "data_dir": None if source == "demo" else "/data"})
+    return Candidate(cfg, pd.DataFrame(), fingerprint, recipe, last, _predictions(forecasts, realized), SEALED,
                      list(blocking))
 
 
-def _champion(last="2024-12-31", recipe="old") -> ChampionRecord:
-    return ChampionRecord("m", "3", "run", last, "fp", recipe)
+def _champion(last="2024-12-31", recipe="old", source=None) -> ChampionRecord:
+    folds = {f"evaluation.{k}": str(getattr(Config().evaluation, k)) for k in FOLD_KEYS}  # the candidates' folds
+    return ChampionRecord("m", "3", "run", last, "fp", recipe, source, folds)
+
+
+def _frames(forecasts, realized=None) -> dict[int, pd.DataFrame]:
+    """Champion forecasts as the gate reads them: ``realized`` and ``model`` per horizon."""
+    return {h: pd.DataFrame({"realized": realized[h] if realized else np.nan, "model": f}) for h, f in forecasts.items()}
 
 
 @pytest.fixture
 def champion_is(monkeypatch):
     """Make the champion's forecasts on the candidate's data these (no registry needed)."""
-    def set_forecasts(forecasts, how="re-evaluated with its own settings on this data and folds"):
-        monkeypatch.setattr(gate, "champion_forecasts", lambda *args: (forecasts, how))
+    def set_forecasts(forecasts, how="re-evaluated with its own settings on this data and folds", realized=None):
+        monkeypatch.setattr(gate, "champion_forecasts", lambda *args: (_frames(forecasts, realized), how))
     return set_forecasts
+
+
+@pytest.fixture
+def champion_logged(monkeypatch, market):
+    """The champion's logged walk-forward: the signal on its data, which end five business days before the candidates'."""
+    realized, signal, _ = market
+    logged = {}
+    for h in HORIZONS:
+        own = realized[h].iloc[:-5].copy()
+        own.iloc[-h:] = np.nan  # not yet realised when the champion was trained
+        logged[h] = pd.DataFrame({"realized": own, "model": signal[h].iloc[:-5]})
+    monkeypatch.setattr(gate, "logged_forecasts", lambda run_id: logged)
+    return logged
 
 
 def test_force_blocking_checks_and_the_first_champion(market, champion_is):
@@ -208,7 +239,9 @@ def test_older_data_and_the_same_recipe(market):
     older = decide_promotion(_candidate(signal, realized, last="2024-06-28"), _champion())
     assert not older.promote and "its data end 2024-06-28, before champion v3's 2024-12-31" in older.reason
     refresh = decide_promotion(_candidate(signal, realized, recipe="old"), _champion(last="2024-09-30"))
-    assert refresh.promote and refresh.reason == "refresh of champion v3: same settings, data to 2024-12-31 instead of 2024-09-30"
+    assert refresh.promote and refresh.reason == (
+        "refresh of champion v3: same settings and the same history (its forecasts of every date the champion scored "
+        "are the champion's, sealed segment included); data to 2024-12-31 instead of 2024-09-30")
     same = decide_promotion(_candidate(signal, realized, recipe="old"), _champion())
     assert not same.promote and "same settings as champion v3 on data ending the same day (2024-12-31)" in same.reason
 
@@ -254,10 +287,89 @@ def test_better_on_the_sealed_segment_but_worse_overall_is_no_promotion(market, 
 def test_compare_uses_only_common_horizons_and_dates(market):
     realized, signal, noise = market
     preds = _predictions(signal, realized)
-    sealed, full = compare(preds, {21: noise[21].iloc[100:]}, SEALED)
+    sealed, full = compare(preds, _frames({21: noise[21].iloc[100:]}), SEALED)
     assert full.first == DATES[100].date().isoformat() and sealed.first == SEALED.date().isoformat()
     with pytest.raises(ValueError, match="none of the horizons"):
-        compare(preds, {63: noise[21]}, SEALED)
+        compare(preds, _frames({63: noise[21]}), SEALED)
+
+
+def test_the_gate_tests_with_the_overlap_of_the_longest_horizon():
+    """Candidate and champion equally good, their errors overlapping like 21-day returns: the gate's test
+    rejects about as often as its level says (read with lag 1, it would reject about three times as often)."""
+    rng = np.random.default_rng(SEED)
+    dates = pd.bdate_range("2020-01-01", periods=441)
+
+    def overlapping(n: int) -> np.ndarray:
+        return np.convolve(rng.normal(0, 0.02, n + 20), np.ones(21), mode="valid")
+
+    rejected = []
+    for _ in range(200):
+        y = overlapping(len(dates))
+        realized = {21: pd.Series(y, index=dates)}
+        candidate = {21: pd.DataFrame({"realized": y, "model": y + overlapping(len(dates)), "fold": 0}, index=dates)}
+        _, full = compare(candidate, _frames({21: pd.Series(y + overlapping(len(dates)), index=dates)}, realized), None)
+        rejected.append(full.p_value < gate.GATE_ALPHA)
+    assert 0.01 < np.mean(rejected) < 0.10
+
+
+# -- kind of data and history -------------------------------------------------------------------------
+def test_a_model_on_real_data_takes_over_from_a_demo_champion_never_the_reverse(market, champion_is):
+    realized, signal, noise = market
+    champion_is(signal)  # the champion would win any comparison: the kinds are never compared
+    # the README's sequence: `make train` (demo), then the same settings on real data ending the same day
+    real = decide_promotion(_candidate(noise, realized, recipe="old", source="csv"), _champion(recipe="old", source="demo"))
+    assert real.promote and real.reason.startswith(
+        "first model on real data (csv): takes over from champion v3, trained on the synthetic demo market")
+    demo = decide_promotion(_candidate(signal, realized, last="2025-06-30"), _champion(source="live"))
+    assert not demo.promote and demo.reason.startswith(
+        "not promoted: trained on the synthetic demo market; champion v3 was trained on real data (live)")
+    assert not decide_promotion(_candidate(signal, realized, source="csv", blocking=["x"]), _champion(source="demo")).promote
+    assert decide_promotion(_candidate(signal, realized, source="csv"), _champion(source="csv")).reason.startswith(
+        "not promoted: not better than champion v3")  # the same kind: compared as before
+
+
+def test_history_change_names_what_differs_beyond_floating_point_noise(champion_logged):
+    replay = {h: frame.assign(model=frame["model"] + 1e-12) for h, frame in champion_logged.items()}
+    assert history_change(champion_logged, replay) is None
+    replay[21].loc[DATES[300], "model"] += 0.01
+    assert history_change(champion_logged, replay) == (
+        "the champion's forecasts (its settings rerun on these data) differ on 1 of the champion's 1,190 walk-forward "
+        f"dates (first {DATES[300].date()}; largest difference 0.01 at 21 days)")
+    replay[5] = replay[5].iloc[100:]
+    assert history_change(champion_logged, replay).startswith("BTC's realised returns differ on 100 of")
+
+
+@pytest.mark.parametrize("placebo", ["shuffled target", "shuffled features"])
+@pytest.mark.parametrize("recipe", ["old", "new"], ids=["refresh path", "other-settings path"])
+def test_placebos_on_newer_data_never_become_champion(market, champion_logged, champion_is, monkeypatch, placebo,
+                                                      recipe):
+    """Five more days of data whose BTC returns (target) or other series (features) were shuffled: whatever their
+    figures on their own data, they are not the history the champion was trained on."""
+    realized, signal, noise = market
+    if placebo == "shuffled target":
+        target, forecasts = _market(SEED + 1)  # other returns, forecast well on the placebo's own data
+    else:
+        target, forecasts = realized, {h: 0.9 * signal[h] + 0.1 * noise[h] for h in HORIZONS}
+    champion_is(noise, realized=target)  # the champion's settings on the placebo data: no skill there
+    candidate = _candidate(forecasts, target, last="2025-01-08", recipe=recipe, fingerprint="placebo")
+    d = decide_promotion(candidate, _champion(recipe="old"))
+    differs = "BTC's realised returns differ" if placebo == "shuffled target" else "the champion's forecasts"
+    assert not d.promote and d.reason.startswith(f"not promoted: its data are not the history champion v3 was trained "
+                                                 f"on: {differs}")
+    assert decide_promotion(candidate, _champion(recipe="old"), force=True).promote  # the explicit override stays
+    monkeypatch.setattr(gate, "history_change", lambda *args: None)
+    assert decide_promotion(candidate, _champion(recipe="old")).promote  # without the history rule: promoted
+
+
+def test_a_genuine_refresh_and_a_better_model_on_extended_data_are_promoted(market, champion_logged, champion_is):
+    realized, signal, _ = market
+    refresh = decide_promotion(_candidate(signal, realized, last="2025-01-08", recipe="old", fingerprint="more"),
+                               _champion(recipe="old"))
+    assert refresh.promote and refresh.reason.endswith("data to 2025-01-08 instead of 2024-12-31")
+    champion_is(signal, realized=realized)  # the champion's settings on the extended data give back its history
+    sharper = {h: 0.9 * realized[h].fillna(0.0) for h in HORIZONS}
+    better = decide_promotion(_candidate(sharper, realized, last="2025-01-08", fingerprint="more"), _champion())
+    assert better.promote and better.reason.startswith("beats champion v3 on the sealed segment beyond noise")
 
 
 # -- recipe and lock ---------------------------------------------------------------------------------

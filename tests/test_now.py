@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from regime.hmm import RegimeHMM
-from regime.jump import RegimeJumpModel
 from training.thesis.now import (
     describe_move,
     error_quantiles,
@@ -44,14 +43,14 @@ def test_describe_move_of_z_scored_observations_is_in_standard_deviations():
     assert describe_move("gold", -0.5, 1.25, zscored=True) == "gold (gold's log return, z-score) -0.50 -> +1.25 sd"
 
 
-@pytest.fixture(scope="module", params=["hmm", "jump"])
+@pytest.fixture(scope="module", params=["hmm"])
 def fitted_model(request, small_panel):
     from features.config import FeatureConfig
     from features.design import build_design
 
     design = build_design(small_panel, FeatureConfig(), (21,))
     obs = design.regime_obs.iloc[design.first_complete():]
-    model = RegimeHMM(n_states=3, n_init=2) if request.param == "hmm" else RegimeJumpModel(n_states=3, n_init=3, jump_penalty=5.0)
+    model = RegimeHMM(n_states=3, n_init=2)
     return model.fit(obs), obs
 
 
@@ -101,7 +100,7 @@ def test_current_state_of_a_fitted_pipeline(small_panel):
     latest = pipe.predict_design(design).iloc[-1]
     assert fc.loc[21, "hi"] == pytest.approx(latest["q90_21d"]) and fc.loc[5, "p_up"] == pytest.approx(latest["p_up_5d"])
     assert sorted(state.fan) == [5, 21] and state.fan[21].is_monotonic_increasing
-    assert list(state.outlook.columns) == ["fear", "debasement", "calm"] and list(state.outlook.index) == [5, 21]
+    assert list(state.outlook.columns) == ["fear", "debasement", "stress", "tightening", "calm"] and list(state.outlook.index) == [5, 21]
     assert np.allclose(state.outlook.sum(axis=1), 1.0) and state.spell_left > 0
     assert len(state.drivers) == 4 and state.drivers.percentile.between(0, 100).all()
     assert (state.flips.to_regime != state.regime).all()

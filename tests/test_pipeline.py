@@ -29,15 +29,16 @@ def _shock_after(panel: pd.DataFrame, cut: str, seed: int = 0) -> pd.DataFrame:
 def test_predict_output_contract(small_panel):
     pipe = RegimeForecastPipeline(horizons=(5, 21), **FAST).fit(small_panel)
     out = pipe.predict(small_panel)
-    existing = ["date", "regime", "p_fear", "p_debasement", "p_calm", "forecast_5d", "forecast_21d"]
+    names = ("fear", "debasement", "stress", "tightening", "calm")
+    existing = ["date", "regime", *(f"p_{n}" for n in names), "forecast_5d", "forecast_21d"]
     distribution = [f"{c}_{h}d" for h in (5, 21) for c in ("q10", "q50", "q90", "p_up")]
-    outlook = [f"p_{n}_{h}d" for h in (5, 21) for n in ("fear", "debasement", "calm")] + ["spell_left_days"]
-    assert list(out.columns) == existing + distribution + outlook  # the existing columns first, unchanged
+    outlook = [f"p_{n}_{h}d" for h in (5, 21) for n in names] + ["spell_left_days"]
+    assert list(out.columns) == existing + distribution + outlook  # regimes, forecasts, then the distributions
     assert out["date"].is_monotonic_increasing and out["date"].dt.day_of_week.lt(5).all()
-    assert set(out["regime"]) <= {"fear", "debasement", "calm"}
-    assert np.allclose(out[["p_fear", "p_debasement", "p_calm"]].sum(axis=1), 1.0)
+    assert set(out["regime"]) <= set(names)
+    assert np.allclose(out[[f"p_{n}" for n in names]].sum(axis=1), 1.0)
     for h in (5, 21):
-        assert np.allclose(out[[f"p_{n}_{h}d" for n in ("fear", "debasement", "calm")]].sum(axis=1), 1.0)
+        assert np.allclose(out[[f"p_{n}_{h}d" for n in names]].sum(axis=1), 1.0)
         assert (out[f"q10_{h}d"] <= out[f"q50_{h}d"]).all() and (out[f"q50_{h}d"] <= out[f"q90_{h}d"]).all()
         assert out[f"p_up_{h}d"].between(0, 1).all()
     assert out["spell_left_days"].gt(0).all()

@@ -87,7 +87,7 @@ def _constant(col: str, value: float):
 
 IMPLAUSIBLE = {  # case: (change, what the one-line message must say)
     "btc-1000x": (_times("2020-03-02", "btc_usd", 1000),
-                  ["series 'btc_usd'", "implausible move on 2020-03-02", "x1e+03", "the limit for crypto"]),
+                  ["series 'btc_usd'", "implausible move on 2020-03-02", "x1.01e+03", "the limit for crypto"]),
     "gold-1e308": (_set("2020-03-03", "gold_usd", 1e308),
                    ["series 'gold_usd'", "implausible value 1e+308 on 2020-03-03", "metals"]),
     "btc-stops-early": (_set(slice("2018-01-01", None), "btc_usd", np.nan),

@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union
 
+import numpy as np
+
 from features.config import DataConfig, FeatureConfig
 from features.errors import ConfigError
+from regime.base import MAX_STATES
 from regime.choices import COVARIANCE_TYPES, ENGINES
 from regime.naming import check_signatures
 
@@ -32,16 +35,20 @@ class ModelConfig:
     hmm_n_init : int
         Seeded restarts per regime fit (the first walk-forward fold and the final model;
         later folds start from the previous fold's states).
-    regime_engine : {"hmm", "jump"}
-        Gaussian HMM or statistical jump model (``regime.engines``).
+    regime_engine : {"hmm"}
+        The Gaussian HMM (``regime.engines``; the jump model was removed: docs/decisions.md).
     covariance_type : {"diag", "full"}
         The HMM's emission covariance.
-    jump_penalty : float
-        The jump model's cost of one change of state.
+    regime_anchor : float
+        Pseudo-days of the thesis's prior on the HMM's state means: each state starts at a
+        signature's prototype and is drawn towards it (0 fits free states;
+        :class:`regime.hmm.RegimeHMM`).
     signatures : dict
-        The thesis's phases as expected directions on the regime observations, e.g.
-        ``{"fear": {"gold": 1, "vix": 1, "real_yield": -1}, ...}`` (TOML:
-        ``[model.signatures.fear]``); empty means ``regime.naming.DEFAULT_SIGNATURES``.
+        Each regime as its defining moves on the regime observations, e.g.
+        ``{"fear": {"metals": "up", "metals_vs_btc": "up"}, ...}`` (TOML:
+        ``[model.signatures.fear]``; directions ``up``, ``down``, ``not up``, ``not down``;
+        a key ``"a|b"`` holds when any of them moves so); a state is named only when its
+        mean meets every move. Empty means ``regime.naming.DEFAULT_SIGNATURES``.
     lgbm_params : dict
         LightGBM overrides (see ``models.forecaster.DEFAULT_LGBM_PARAMS``).
     embargo : int
@@ -51,12 +58,12 @@ class ModelConfig:
     """
 
     horizons: tuple[int, ...] = (5, 21, 63)
-    n_states: int = 4
+    n_states: int = 5
     hmm_n_init: int = 10
     regime_engine: str = "hmm"
     covariance_type: str = "diag"
-    jump_penalty: float = 50.0
-    signatures: dict[str, dict[str, float]] = field(default_factory=dict)
+    regime_anchor: float = 3000.0
+    signatures: dict[str, dict[str, str]] = field(default_factory=dict)
     lgbm_params: dict[str, Any] = field(default_factory=dict)
     embargo: int = 0
     random_state: int = 0
@@ -66,14 +73,14 @@ class ModelConfig:
             raise ConfigError(f"`horizon` must be integers between 1 and 252 business days. Got {self.horizons}.")
         if len(set(self.horizons)) != len(self.horizons):
             raise ConfigError(f"`horizon` values must be distinct. Got {self.horizons}.")
-        if self.n_states not in (2, 3, 4):
-            raise ConfigError(f"`n_states` must be 2, 3 or 4. Got {self.n_states}.")
+        if self.n_states not in range(2, MAX_STATES + 1):
+            raise ConfigError(f"`n_states` must be an integer from 2 to {MAX_STATES}. Got {self.n_states}.")
         if self.regime_engine not in ENGINES:
             raise ConfigError(f"`regime_engine` must be one of {', '.join(ENGINES)}. Got '{self.regime_engine}'.")
         if self.covariance_type not in COVARIANCE_TYPES:
             raise ConfigError(f"`covariance_type` must be one of {', '.join(COVARIANCE_TYPES)}. Got '{self.covariance_type}'.")
-        if not self.jump_penalty >= 0:
-            raise ConfigError(f"`jump_penalty` must be >= 0. Got {self.jump_penalty}.")
+        if not (np.isfinite(self.regime_anchor) and self.regime_anchor >= 0):
+            raise ConfigError(f"`regime_anchor` must be a number >= 0 (pseudo-days; 0 fits free states). Got {self.regime_anchor}.")
         if self.signatures:
             try:
                 check_signatures(self.signatures)

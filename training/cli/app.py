@@ -67,8 +67,7 @@ def train(
     cache_dir: Annotated[Optional[Path], typer.Option(help="Cache folder of --source live (default $REGIME_CACHE_DIR or the user cache).")] = None,
     sources_file: Annotated[Optional[Path], typer.Option(help="TOML mapping of live series to provider symbols (see docs/data.md).")] = None,
     horizon: Annotated[Optional[list[int]], typer.Option("--horizon", "-H", help="Forecast horizon in business days; repeat for several (default 5, 21, 63).")] = None,
-    n_states: Annotated[Optional[int], typer.Option(help="Regime states: 2, 3 or 4, each named by the thesis phase it matches best (or calm); see `regime regimes` for the evidence.")] = None,
-    regime_engine: Annotated[Optional[str], typer.Option("--regime-engine", help="Regime model: hmm (Gaussian HMM, default) or jump (statistical jump model).")] = None,
+    n_states: Annotated[Optional[int], typer.Option(help="Regime states, 2 to 6 (default 5: fear, debasement, stress, tightening, calm, one per signature and a neutral one); see `regime regimes` for the evidence.")] = None,
     initial_train: Annotated[Optional[int], typer.Option(help="Business days of history before the first walk-forward test date (default 756 = 3 years).")] = None,
     step: Annotated[Optional[int], typer.Option(help="Walk-forward refit cadence in business days (default 126).")] = None,
     window: Annotated[Optional[str], typer.Option(help="Walk-forward training window: expanding or rolling.")] = None,
@@ -104,7 +103,7 @@ def train(
         cfg, tuned = best_config(cfg, params, study, storage)
     cfg = cfg.replace(
         data=data_overrides(source, data_dir, start, end, seed, cache_dir, sources_file, accept_implausible),
-        model={k: v for k, v in {"horizons": tuple(horizon) if horizon else None, "n_states": n_states, "regime_engine": regime_engine, "embargo": embargo}.items() if v is not None},
+        model={k: v for k, v in {"horizons": tuple(horizon) if horizon else None, "n_states": n_states, "embargo": embargo}.items() if v is not None},
         evaluation={k: v for k, v in {"initial_train": initial_train, "step": step, "window": window,
                                       "n_bootstrap": n_bootstrap, "baselines": False if no_baselines else None,
                                       "compare_regimes": True if compare_regimes else None,
@@ -131,8 +130,9 @@ def predict(
 ) -> None:
     """Forecast BTC's forward log returns with a registered model (default: the champion).
 
-    Reads the same data source the model was trained on unless --source/--data-dir are given.
-    Output columns: date, regime, p_<regime>, forecast_<h>d (log returns), then q10/q50/q90_<h>d and
+    Reads the same data source the model was trained on unless --source/--data-dir are given, up to
+    --end (the data are cut there before any check) and up to the last date on which every series the
+    model needs is current: series that end early are named in a warning. Output columns: date, regime, p_<regime>, forecast_<h>d (log returns), then q10/q50/q90_<h>d and
     p_up_<h>d (the forecast distribution), p_<regime>_<h>d (regime forecast) and spell_left_days. Rows start once the
     history is long enough for an exact answer (see docs/reliability.md, serving).
     """
@@ -145,7 +145,7 @@ def predict(
     date_bounds(start, end)  # a bad --start/--end is refused before any work
     model, pipeline, info = load_model(model_uri, tracking_uri)
     panel = panel_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri,
-                      accept_implausible=accept_implausible)
+                      accept_implausible=accept_implausible, end=end, needs=tuple(pipeline.input_series_))
     frame = panel.reset_index()
     out = date_filter(model.predict(frame, params={"accept_implausible": accept_implausible} if accept_implausible else None),
                       start, end)
@@ -191,7 +191,7 @@ def explain(
         parse_date(date, "--date")
     _, pipeline, info = load_model(model_uri, tracking_uri)
     panel = panel_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri,
-                      accept_implausible=accept_implausible)
+                      accept_implausible=accept_implausible, needs=tuple(pipeline.input_series_))
     run_explain(pipeline, panel, date=date, start=start, end=end, horizon=horizon, top=top,
                 by_regime=by_regime, output_dir=output_dir)
 

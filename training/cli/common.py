@@ -104,12 +104,14 @@ def _stored_data_dir(stored: str, tracking_uri: str | None) -> str:
 
 
 def model_data(info: dict[str, Any], model_uri: str, source: str | None, data_dir: Path | None,
-               seed: int | None = None, tracking_uri: str | None = None, accept_implausible: list[str] | None = None):
+               seed: int | None = None, tracking_uri: str | None = None, accept_implausible: list[str] | None = None,
+               end: str | None = None):
     """Which data a command on a trained model reads, and how that relates to the model.
 
     The model's own training source (its folder, cache or demo seed) unless ``--source``,
-    ``--data-dir`` or ``--seed`` override it; always read up to the latest date. Series
-    accepted as implausible at training time stay accepted; ``accept_implausible`` adds more.
+    ``--data-dir`` or ``--seed`` override it; read up to the latest date, or to ``end``
+    (``--end``, ``--as-of``: the data are cut there before any check). Series accepted as
+    implausible at training time stay accepted; ``accept_implausible`` adds more.
 
     Returns
     -------
@@ -135,14 +137,15 @@ def model_data(info: dict[str, Any], model_uri: str, source: str | None, data_di
     trained = {k: v for k, v in ((info.get("config") or {}).get("data") or {}).items() if k in known}
     overrides = data_overrides(source, data_dir, None, None, seed)
     fitted = " → ".join(str(d) for d in info.get("data_range", ())) or "dates unknown"
+    to = f"read to {end}" if end else "read to its latest date"
     accepted = {"accept_implausible": tuple(trained.get("accept_implausible", ())) + tuple(accept_implausible or ())}
     if not overrides:
         if not trained:
             raise ModelError(f"model '{model_uri}' stores no data settings; pass --source/--data-dir")
         if trained.get("source") == "csv" and trained.get("data_dir"):
             trained["data_dir"] = _stored_data_dir(trained["data_dir"], tracking_uri)
-        return (DataConfig(**{**trained, "end": None, **accepted}),
-                f"the training source of {model_uri} (fitted on {fitted}), read to its latest date")
+        return (DataConfig(**{**trained, "end": end, **accepted}),
+                f"the training source of {model_uri} (fitted on {fitted}), {to}")
     if trained:
         if trained.get("source") == "csv" and trained.get("data_dir"):
             try:
@@ -156,7 +159,8 @@ def model_data(info: dict[str, Any], model_uri: str, source: str | None, data_di
         trained = {"start": trained["start"]} if "start" in trained else {}
     given = " and ".join(name for name, value in (("--source", source), ("--data-dir", data_dir), ("--seed", seed))
                          if value is not None)
-    return DataConfig(**{**trained, **overrides, "end": None, **accepted}), f"chosen by {given}: {was}"
+    note = f"chosen by {given}: {was}" + (f"; {to}" if end else "")
+    return DataConfig(**{**trained, **overrides, "end": end, **accepted}), note
 
 
 def registered_info(model_uri: str = DEFAULT_MODEL_URI, tracking_uri: str | None = None) -> dict[str, Any] | None:
@@ -217,11 +221,12 @@ def followed_data(source: str | None, data_dir: Path | None, told_by: str = "",
 
 def data_for(info: dict[str, Any], source: str | None, data_dir: Path | None, seed: int | None = None,
              model_uri: str = DEFAULT_MODEL_URI, tracking_uri: str | None = None,
-             accept_implausible: list[str] | None = None):
+             accept_implausible: list[str] | None = None, end: str | None = None, *, needs: tuple[str, ...]):
     """Read the data of a command on a trained model and print its data line.
 
     The model's training source unless ``--source``/``--data-dir``/``--seed`` override it
-    (see :func:`model_data`), up to the latest date.
+    (see :func:`model_data`), up to the latest date or ``end``, and up to the last date on
+    which every series in ``needs`` (the model's input series) is current (:mod:`features.ragged`).
 
     Returns
     -------
@@ -235,17 +240,17 @@ def data_for(info: dict[str, Any], source: str | None, data_dir: Path | None, se
     from features.sources import load_panel
     from training.display.data_line import data_line
 
-    config, note = model_data(info, model_uri, source, data_dir, seed, tracking_uri, accept_implausible)
-    panel = load_panel(config)
+    config, note = model_data(info, model_uri, source, data_dir, seed, tracking_uri, accept_implausible, end)
+    panel = load_panel(config, needs=needs)
     typer.echo(data_line(config, panel.index, note))
     return panel, config, note
 
 
 def panel_for(info: dict[str, Any], source: str | None, data_dir: Path | None, seed: int | None = None,
               model_uri: str = DEFAULT_MODEL_URI, tracking_uri: str | None = None,
-              accept_implausible: list[str] | None = None):
+              accept_implausible: list[str] | None = None, end: str | None = None, *, needs: tuple[str, ...]):
     """The raw panel of :func:`data_for` (its data line printed)."""
-    return data_for(info, source, data_dir, seed, model_uri, tracking_uri, accept_implausible)[0]
+    return data_for(info, source, data_dir, seed, model_uri, tracking_uri, accept_implausible, end, needs=needs)[0]
 
 
 def date_bounds(start: str | None, end: str | None) -> dict[str, Any]:

@@ -22,9 +22,9 @@ def regimes(
     data_dir: DataDirOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
-    n_states: Annotated[Optional[list[int]], typer.Option("--n-states", help="States to compare; repeat (default 2, 3, 4).")] = None,
-    covariance: Annotated[Optional[list[str]], typer.Option("--covariance", help="HMM covariance types to compare; repeat (default diag, full).")] = None,
-    jump_penalty: Annotated[Optional[list[float]], typer.Option("--jump-penalty", help="Also compare jump models with this penalty; repeat.")] = None,
+    n_states: Annotated[Optional[list[int]], typer.Option("--n-states", help="States to compare; repeat (default 3, 4, 5).")] = None,
+    covariance: Annotated[Optional[list[str]], typer.Option("--covariance", help="HMM covariance types to compare; repeat (default diag).")] = None,
+    anchor: Annotated[Optional[list[float]], typer.Option("--anchor", help="Strengths of the thesis's prior on the state means to compare, in pseudo-days (0 = free states); repeat (default 0, 700, 3000).")] = None,
     observations: Annotated[Optional[str], typer.Option("--observations", help="Comma-separated regime observations (default: the config's; names in features.observations).")] = None,
     zscore_window: Annotated[Optional[int], typer.Option("--zscore-window", help="Trailing z-score window of the observations (0 = raw moves).")] = None,
     sealed_days: Annotated[Optional[int], typer.Option("--sealed-days", help="Final business days left out of the comparison: the sealed test segment (default: the config's, 504).")] = None,
@@ -38,13 +38,14 @@ def regimes(
 
     Each candidate runs the regime layer's own walk-forward under two seeds: out-of-sample
     log-likelihood per day, BIC, agreement across seeds, walk-forward vs final agreement, refit
-    flips, mean spell, the smallest state's share, the phases it can name, degeneracy. Eligible:
-    not degenerate, seeds agree on >= 95% of days, walk-forward vs final >= 85%; the eligible
-    HMM with the highest out-of-sample log-likelihood wins (ties go to fewer states). The final
-    --sealed-days are left out, so the choice never sees the test it is judged on. Reads the
-    champion's data unless --source/--data-dir or the --config's \\[data] say otherwise (the synthetic
-    demo when no model is registered).
-    Example: `regime regimes --source csv --data-dir ../shared/data --jump-penalty 50`.
+    flips, mean spell, the smallest state's share, the regimes it can name, degeneracy.
+    Eligible: not degenerate, names both fear and debasement, seeds agree on >= 95% of days,
+    walk-forward vs final >= 90%, <= 3% of dates relabelled between refits; the eligible HMM
+    with the highest out-of-sample log-likelihood wins (ties go to fewer states). The final
+    --sealed-days are left out, so the choice never sees the test it is judged on.
+    Reads the champion's data unless --source/--data-dir or the --config's \\[data] say otherwise
+    (the synthetic demo when no model is registered).
+    Example: `regime regimes --source csv --data-dir ../shared/data --anchor 0 --anchor 3000`.
     """
     from features.config import DataConfig
     from features.demo import generate_demo_market
@@ -66,14 +67,16 @@ def regimes(
                                      tracking_uri=tracking_uri)
     cfg = cfg.replace(data=followed | data_overrides(None, None, start, end), features=features,
                       evaluation={"sealed_days": sealed_days} if sealed_days is not None else {})
-    states = n_states or [2, 3, 4]
-    if any(k not in (2, 3, 4) for k in states):
-        raise ConfigError(f"`--n-states` must be 2, 3 or 4. Got {states}.")
-    covs = covariance or ["diag", "full"]
+    states = n_states or [3, 4, 5]
+    if any(k not in range(2, 7) for k in states):
+        raise ConfigError(f"`--n-states` must be integers from 2 to 6. Got {states}.")
+    covs = covariance or ["diag"]
     if any(c not in ("diag", "full") for c in covs):
         raise ConfigError(f"`--covariance` must be diag or full. Got {covs}.")
-    candidates = [Candidate("hmm", k, c) for k in states for c in covs]
-    candidates += [Candidate("jump", k, jump_penalty=p) for p in (jump_penalty or []) for k in states]
+    anchors = anchor or [0.0, 700.0, 3000.0]
+    if any(not a >= 0 for a in anchors):
+        raise ConfigError(f"`--anchor` must be numbers >= 0 (pseudo-days). Got {anchors}.")
+    candidates = [Candidate(k, c, a) for k in states for c in covs for a in anchors]
     panel = load_panel(cfg.data)
     design, description = comparison_data(cfg, panel, origin)
     typer.echo(description)

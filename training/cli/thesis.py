@@ -6,6 +6,8 @@ Parse, call the computations in :mod:`training.thesis.leadlag`, :mod:`training.t
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -32,6 +34,7 @@ TrackingOpt = Annotated[Optional[str], typer.Option("--tracking-uri", help="MLfl
 MaxLagOpt = Annotated[int, typer.Option("--max-lag", help="Largest lag in business days (0..max-lag are scanned).")]
 HorizonOpt = Annotated[int, typer.Option("--horizon", "-H", help="BTC forward horizon in business days.")]
 ShiftsOpt = Annotated[int, typer.Option("--shifts", help="Circular shifts for the lag-scan p-value (0 = skip).")]
+AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Report as of this date (YYYY-MM-DD): the data are cut there before any check (default: the latest date on which every series the model needs is current).")]
 
 
 def _metals(metal: str) -> list[str]:
@@ -198,7 +201,19 @@ def _state(pipeline: Any, info: dict[str, Any], panel: "pd.DataFrame") -> tuple[
     expl = explain_pipeline(pipeline, design, horizon)
     # Models with their own forecast distribution need no past errors (older ones fall back to them).
     errors = None if getattr(pipeline, "distribution_", None) is not None else load_oos_errors(info["run_id"])
-    return design, expl, current_state(pipeline, design, expl, errors)
+    state = current_state(pipeline, design, expl, errors)
+    return design, expl, dataclasses.replace(state, sequence=_sequence(info["run_id"], design))
+
+
+def _sequence(run_id: str, design: "Design") -> tuple[str, ...]:
+    """The thesis's sequence on the run's walk-forward labels, in sentences (none when it logged no labels)."""
+    from training.thesis.now import load_oos_regimes
+    from training.thesis.sequence import sequence_evidence, sequence_sentences
+
+    oos = load_oos_regimes(run_id)
+    if oos is None:
+        return ()
+    return tuple(sequence_sentences(sequence_evidence(oos, design.aligned["btc_usd"])))
 
 
 def _print_now(state: "NowState", model_uri: str) -> None:
@@ -215,7 +230,12 @@ def _print_now(state: "NowState", model_uri: str) -> None:
                   f"{spell_text(state)}. Model {model_uri}.")
     earned = ", ".join(f"{r.label} = {st}" + (f" (match {r.match:+.2f} sd)" if np.isfinite(r.match) else "")
                        for st, r in state.names.iterrows())
-    console.print(f"Names earned from the thesis's signatures: {earned}." + "".join(f" {n}." for n in state.naming_notes))
+    console.print(f"Names earned from the thesis's defining moves: {earned}." + "".join(f" {n}." for n in state.naming_notes))
+    console.print(f"Now: {state.story}.")
+    if state.sequence:
+        console.print("The thesis's sequence on the walk-forward's labels (spells, not days; 90% intervals):")
+        for line in state.sequence:
+            console.print(f"  - {line}.")
     pct = lambda v: "–" if not np.isfinite(v) else f"{(np.exp(v) - 1) * 100:+.1f}%"  # noqa: E731
     lo, hi = state.band
     if state.band_source == "forecast distribution":
@@ -258,6 +278,37 @@ def _print_now(state: "NowState", model_uri: str) -> None:
     console.print(t if len(state.flips) else "No single observation move within ±6 sd would flip the regime today.")
 
 
+def _model_state_data(info: dict[str, Any], pipeline: Any, source: str | None, data_dir: Path | None,
+                      model_uri: str, tracking_uri: str | None, as_of: str | None) -> tuple["pd.DataFrame", Any, str]:
+    """The panel, data config and note of ``now``/``report``, printing the data line; cut at ``as_of``."""
+    from training.cli.common import data_for
+
+    return data_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri, end=as_of,
+                    needs=tuple(pipeline.input_series_))
+
+
+def _warn_if_old(config: Any, date: "pd.Timestamp", as_of: str | None) -> str | None:
+    """Print and return a warning when the state's date is well before today (or before ``--as-of``)."""
+    import pandas as pd
+
+    from features.dates import parse_date
+    from training.display.data_line import stale_warning
+
+    asked = ("the --as-of date", parse_date(as_of, "--as-of")) if as_of else ("today", pd.Timestamp.today())
+    warning = stale_warning(config, date, asked[1], of=asked[0])
+    if warning:
+        typer.secho(f"warning: {warning}", fg="yellow")
+    return warning
+
+
+def _check_as_of(as_of: str | None) -> None:
+    """A bad ``--as-of`` is refused before any work."""
+    from features.dates import parse_date
+
+    if as_of is not None:
+        parse_date(as_of, "--as-of")
+
+
 def _quiet_mlflow() -> None:
     """No artifact-download progress bars between our tables."""
     import os
@@ -270,23 +321,23 @@ def now(
     source: ModelSourceOpt = None,
     data_dir: ModelDataDirOpt = None,
     tracking_uri: TrackingOpt = None,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Today's regime: probabilities, spell length, forecasts with bands, top drivers and what would flip it.
 
-    Uses the latest date of the model's data source (or --source/--data-dir); the bands come from the
-    walk-forward out-of-sample errors logged by the model's training run.
+    Uses the latest date of the model's data source (or --source/--data-dir) on which every series the
+    model needs is current (series that end early are named in a warning), or --as-of; the bands come
+    from the walk-forward out-of-sample errors logged by the model's training run.
+    Example: `regime now --as-of 2024-08-30`.
     """
-    import pandas as pd
+    from training.cli.common import load_model
 
-    from training.cli.common import data_for, load_model
-    from training.display.data_line import stale_warning
-
+    _check_as_of(as_of)
     _quiet_mlflow()
     _, pipeline, info = load_model(model_uri, tracking_uri)
-    panel, config, _ = data_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri)
+    panel, config, _ = _model_state_data(info, pipeline, source, data_dir, model_uri, tracking_uri, as_of)
     _, _, state = _state(pipeline, info, panel)
-    if warning := stale_warning(config, state.date, pd.Timestamp.today()):
-        typer.secho(f"warning: {warning}", fg="yellow")
+    _warn_if_old(config, state.date, as_of)
     _print_now(state, model_uri)
 
 
@@ -300,15 +351,15 @@ def report(
     shifts: ShiftsOpt = 100,
     no_log: Annotated[bool, typer.Option("--no-log", help="Do not attach the report to the model's MLflow run.")] = False,
     tracking_uri: TrackingOpt = None,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Write a self-contained HTML report (current state, regime timeline, lead-lag evidence, walk-forward, SHAP).
 
-    Images are embedded, so the one file can be shared. The report is also logged to the model's MLflow run
-    under report/ unless --no-log.
+    The current state is that of the latest date on which every series the model needs is current, or of
+    --as-of. Images are embedded, so the one file can be shared. The report is also logged to the model's
+    MLflow run under report/ unless --no-log.
     """
     import datetime as dt
-
-    import pandas as pd
 
     from features.errors import ModelError
     from training.cli.common import check_output_file, data_for, load_model
@@ -319,14 +370,13 @@ def report(
     from training.tracking.runs import read_run_csv
 
     _check_scan(max_lag, horizon, 63, shifts)
+    _check_as_of(as_of)
     check_output_file(output)
     _quiet_mlflow()
     _, pipeline, info = load_model(model_uri, tracking_uri)
-    panel, config, note = data_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri)
+    panel, config, note = _model_state_data(info, pipeline, source, data_dir, model_uri, tracking_uri, as_of)
     design, expl, state = _state(pipeline, info, panel)
-    stale = stale_warning(config, state.date, pd.Timestamp.today())
-    if stale:
-        typer.secho(f"warning: {stale}", fg="yellow")
+    stale = _warn_if_old(config, state.date, as_of)
     regimes = _model_regimes(pipeline, design)
     start = design.index[design.first_complete()]
     leadlag_results = {m: analyze_metal(design.aligned, m, regimes, max_lag, horizon, n_shifts=shifts, start=start)

@@ -251,7 +251,7 @@ def print_regime_report(report: Any, cfg: Any) -> None:
     """The regime model's states, their names and matches, stability and degeneracy."""
     m, f = cfg.model, cfg.features
     q = report.metrics
-    engine = f"Gaussian HMM ({m.covariance_type} covariance)" if m.regime_engine == "hmm" else f"jump model (penalty {m.jump_penalty:g})"
+    engine = f"Gaussian HMM ({m.covariance_type} covariance" + (f", anchored: {m.regime_anchor:g} pseudo-days)" if m.regime_anchor else ", free states)")
     obs = [c.removeprefix("mean_") for c in report.states.columns if c.startswith("mean_")]
     z = f" as {f.regime_zscore_window}-day z-scores" if f.regime_zscore_window else ""
     t = Table(title=f"Regime model: {engine}, {int(q['n_states'])} states on {', '.join(obs)} ({f.regime_window}-day moves{z})")

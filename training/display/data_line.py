@@ -57,16 +57,17 @@ def refresh_hint(data: DataConfig) -> str:
 
 
 def stale_warning(data: DataConfig, last: pd.Timestamp, today: pd.Timestamp,
-                  limit_days: int = STALE_AFTER_DAYS) -> str | None:
+                  limit_days: int = STALE_AFTER_DAYS, of: str = "today") -> str | None:
     """A warning when the newest date ``last`` is more than ``limit_days`` before ``today``, else None.
 
     Commands that describe "now" (``regime now``, ``regime report``) show the state of the
     last date of the data; without this warning a two-year-old state reads as today's.
+    ``of`` names the date ``today`` stands for (``"the --as-of date"`` when one was asked for).
     """
     import pandas as pd
 
     age = (pd.Timestamp(today).normalize() - pd.Timestamp(last).normalize()).days
     if age <= limit_days:
         return None
-    return (f"the data end on {last:%Y-%m-%d}, {age} days before today ({today:%Y-%m-%d}): this is the state "
-            f"of {last:%Y-%m-%d}, not of today; {refresh_hint(data)}")
+    return (f"the data end on {last:%Y-%m-%d}, {age} days before {of} ({today:%Y-%m-%d}): this is the state "
+            f"of {last:%Y-%m-%d}, not of {of}; {refresh_hint(data)}")

@@ -1,14 +1,15 @@
 """Choosing the regime model by evidence: likelihood out of sample, stability, names.
 
-Each candidate (engine, number of states, covariance type or jump penalty) runs the regime
-layer's own walk-forward (:func:`training.evaluation.regime_chain.regime_chain`) under two
-seeds. A candidate is *eligible* when it is not degenerate, a refit under another seed
-agrees with it on at least :data:`MIN_SEED_AGREEMENT` of the days and its walk-forward
-labels agree with its final model's on at least :data:`MIN_WF_FINAL_AGREEMENT` of the
-out-of-sample days. Among eligible candidates the one with the highest out-of-sample
-log-likelihood per day wins (the HMMs; ties within :data:`LOGLIK_TIE` go to fewer states);
-engines without a likelihood (the jump model) are compared on the other columns and, when
-asked, on forecast value.
+Each candidate (number of states, covariance type, strength of the thesis's prior) runs the
+regime layer's own walk-forward (:func:`training.evaluation.regime_chain.regime_chain`)
+under two seeds. A candidate is *eligible* when it is not degenerate, names both of the
+thesis's phases (a state meets every defining move of fear, one of debasement), a refit
+under another seed agrees with it on at least :data:`MIN_SEED_AGREEMENT` of the days, its
+walk-forward labels agree with its final model's on at least
+:data:`MIN_WF_FINAL_AGREEMENT` of the out-of-sample days and at most
+:data:`MAX_REFIT_FLIPS` of the dates change label between refits. Among eligible candidates
+the one with the highest out-of-sample log-likelihood per day wins (ties within
+:data:`LOGLIK_TIE` go to fewer states).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sklearn.base import clone
 from features.design import Design
 from models.pipeline import RegimeForecastPipeline
 from regime.diagnostics import degeneracy_reasons
-from regime.naming import NEUTRAL
+from regime.naming import DEBASEMENT, FEAR, NEUTRAL
 from training.evaluation.folds import Fold
 from training.evaluation.regime_chain import observed, regime_chain
 from training.evaluation.regime_quality import (
@@ -33,7 +34,9 @@ from training.evaluation.regime_quality import (
 )
 
 MIN_SEED_AGREEMENT = 0.95
-MIN_WF_FINAL_AGREEMENT = 0.85
+MIN_WF_FINAL_AGREEMENT = 0.90
+#: Largest share of dates relabelled between consecutive refits.
+MAX_REFIT_FLIPS = 0.03
 #: Out-of-sample log-likelihoods per day closer than this are a tie.
 LOGLIK_TIE = 0.01
 
@@ -44,33 +47,31 @@ class Candidate:
 
     Attributes
     ----------
-    engine : {"hmm", "jump"}
     n_states : int
     covariance_type : str
-        The HMM's (ignored by the jump model).
-    jump_penalty : float
-        The jump model's (ignored by the HMM).
+    anchor : float
+        Pseudo-days of the thesis's prior on the state means (0: free states).
     """
 
-    engine: str
     n_states: int
     covariance_type: str = "diag"
-    jump_penalty: float = 50.0
+    anchor: float = 3000.0
 
     @property
     def name(self) -> str:
-        detail = self.covariance_type if self.engine == "hmm" else f"penalty {self.jump_penalty:g}"
-        return f"{self.engine} {self.n_states} states ({detail})"
+        return f"hmm {self.n_states} states ({self.covariance_type}, " + (
+            f"anchor {self.anchor:g})" if self.anchor else "free)")
 
     def apply(self, template: RegimeForecastPipeline) -> RegimeForecastPipeline:
         """``template`` with this candidate's regime settings."""
-        return clone(template).set_params(regime_engine=self.engine, n_states=self.n_states,
-                                          covariance_type=self.covariance_type, jump_penalty=self.jump_penalty)
+        return clone(template).set_params(n_states=self.n_states, covariance_type=self.covariance_type,
+                                          regime_anchor=self.anchor)
 
 
 def default_candidates() -> list[Candidate]:
-    """HMMs with 2, 3 and 4 states, diagonal and full covariances."""
-    return [Candidate("hmm", k, cov) for k in (2, 3, 4) for cov in ("diag", "full")]
+    """Free HMMs with 3, 4 and 5 states, and anchored ones with 3, 4 and 5 states at three prior strengths."""
+    return ([Candidate(k, "diag", 0.0) for k in (3, 4, 5)]
+            + [Candidate(k, "diag", a) for k in (3, 4, 5) for a in (700.0, 3000.0)])
 
 
 def _parameters(model: object) -> int:
@@ -94,9 +95,8 @@ def assess_candidate(design: Design, template: RegimeForecastPipeline, folds: li
     named = {p: float(match.loc[match.label == p, "match"].max()) for p in main.final.label_names if p != NEUTRAL
              and (match.label == p).any()}
     row = {
-        "candidate": candidate.name, "engine": candidate.engine, "n_states": candidate.n_states,
-        "covariance_type": candidate.covariance_type if candidate.engine == "hmm" else "",
-        "jump_penalty": candidate.jump_penalty if candidate.engine == "jump" else np.nan,
+        "candidate": candidate.name, "n_states": candidate.n_states,
+        "covariance_type": candidate.covariance_type, "anchor": candidate.anchor,
         "oos_loglik": main.oos_loglik,
         "seed_agreement": agreement(final_labels, chains[1].final.predict(obs)),
         "wf_final_agreement": agreement(main.oos_labels, final_labels),
@@ -108,14 +108,13 @@ def assess_candidate(design: Design, template: RegimeForecastPipeline, folds: li
     }
     if truth is not None:
         row["truth_agreement"] = agreement(main.oos_labels, truth)
-    if candidate.engine == "hmm":
-        n = int(obs.dropna().shape[0])
-        ll = float(main.final.score_) - n * float(np.log(main.final.scale_).sum())
-        row["bic"] = -2 * ll + _parameters(main.final) * np.log(n)
-    else:
-        row["bic"] = np.nan
-    row["eligible"] = bool(not reasons and row["seed_agreement"] >= MIN_SEED_AGREEMENT
-                           and row["wf_final_agreement"] >= MIN_WF_FINAL_AGREEMENT)
+    n = int(obs.dropna().shape[0])
+    ll = float(main.final.score_) - n * float(np.log(main.final.scale_).sum())
+    row["bic"] = -2 * ll + _parameters(main.final) * np.log(n)
+    row["eligible"] = bool(not reasons and {FEAR, DEBASEMENT} <= set(named)
+                           and row["seed_agreement"] >= MIN_SEED_AGREEMENT
+                           and row["wf_final_agreement"] >= MIN_WF_FINAL_AGREEMENT
+                           and row["refit_flip_rate"] <= MAX_REFIT_FLIPS)
     return row
 
 
@@ -201,8 +200,8 @@ def choose(table: pd.DataFrame) -> int | None:
     if eligible.empty:
         return None
     scored = eligible[np.isfinite(eligible.oos_loglik)]
-    if scored.empty:  # only engines without a likelihood: the most stable
-        return int(eligible.sort_values(["wf_final_agreement", "seed_agreement"], ascending=False).index[0])
+    if scored.empty:
+        return None
     top = scored.oos_loglik.max()
     near = scored[scored.oos_loglik >= top - LOGLIK_TIE]
     return int(near.sort_values(["n_states", "oos_loglik"], ascending=[True, False]).index[0])

@@ -39,14 +39,15 @@ def comparison_data(cfg: Config, panel: pd.DataFrame | None = None, origin: str 
 
 def compare_before_sealed(cfg: Config, panel: pd.DataFrame | None = None, candidates: list | None = None,
                           progress=None, forecast: bool = False, truth: pd.Series | None = None) -> tuple[pd.DataFrame, str]:
-    """Compare regime models before the sealed segment (default: HMMs with 2, 3 and 4 states, the configured covariance)."""
+    """Compare regime models before the sealed segment (default: HMMs with 3, 4 and 5 states, free and anchored)."""
     from training.evaluation.folds import walk_forward_folds
     from training.evaluation.regime_selection import Candidate, compare_regime_models
 
     design, description = comparison_data(cfg, panel)
     ev = cfg.evaluation
     folds = walk_forward_folds(len(design.index), design.first_complete(), ev.initial_train, ev.step, ev.window)
-    candidates = candidates or [Candidate("hmm", k, cfg.model.covariance_type) for k in (2, 3, 4)]
+    candidates = candidates or [Candidate(k, cfg.model.covariance_type, a) for k in (3, 4, 5)
+                                for a in (0.0, cfg.model.regime_anchor or 3000.0)]
     table = compare_regime_models(design, make_template(cfg), folds, candidates, progress=progress,
                                   forecast_folds=(ev.initial_train, ev.step, ev.window) if forecast else None,
                                   truth=truth)

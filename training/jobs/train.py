@@ -125,7 +125,7 @@ def make_template(cfg: Config) -> RegimeForecastPipeline:
         hmm_n_init=m.hmm_n_init,
         regime_engine=m.regime_engine,
         covariance_type=m.covariance_type,
-        jump_penalty=m.jump_penalty,
+        regime_anchor=m.regime_anchor,
         signatures={k: dict(v) for k, v in m.signatures.items()} or None,
         lgbm_params=dict(m.lgbm_params) or None,
         embargo=m.embargo,
@@ -362,7 +362,10 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
             chosen = comparison[comparison.chosen]
             mlflow.set_tag("regime.evidence_favours", chosen.candidate.iloc[0] if len(chosen) else "none eligible")
         if report is not None:
+            from training.thesis.sequence import sequence_evidence
+
             report.states.to_csv(out / "regime_states.csv")
+            sequence_evidence(result.regimes["regime"], design.aligned["btc_usd"]).table.to_csv(out / "regime_sequence.csv")
             mlflow.set_tags({"regime.names": ", ".join(f"{st}={r.label}" + (f" ({r.match:+.2f})" if np.isfinite(r.match) else "")
                                                        for st, r in report.states.iterrows()),
                              "regime.notes": "; ".join(report.notes)[:5000] or "every phase named",

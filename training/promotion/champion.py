@@ -32,6 +32,8 @@ class ChampionRecord:
         Content hash of its panel (``data.fingerprint``).
     recipe : str or None
         Hash of its unfitted chain (``model.recipe``; None for runs from before it was recorded).
+    source : str or None
+        Its data source (``data.source``: ``demo``, ``csv`` or ``live``).
     params : dict of str -> str
         The run's logged parameters (the flattened config).
     """
@@ -42,6 +44,7 @@ class ChampionRecord:
     data_last: str | None
     fingerprint: str | None
     recipe: str | None
+    source: str | None = None
     params: dict[str, str] = field(default_factory=dict)
 
 
@@ -55,35 +58,50 @@ def read_champion(name: str) -> ChampionRecord | None:
     run = mlflow.get_run(mv.run_id)
     tags = run.data.tags
     return ChampionRecord(name, str(mv.version), mv.run_id, tags.get("data.last"), tags.get("data.fingerprint"),
-                          tags.get("model.recipe"), dict(run.data.params))
+                          tags.get("model.recipe"), tags.get("data.source"), dict(run.data.params))
 
 
-def _logged_forecasts(run_id: str) -> dict[int, pd.Series] | None:
+def same_folds(champion: ChampionRecord, cfg: Config) -> bool:
+    """Whether ``cfg``'s walk-forward settings give the champion's folds."""
+    return all(champion.params.get(f"evaluation.{k}") == str(getattr(cfg.evaluation, k)) for k in FOLD_KEYS)
+
+
+def with_champion_folds(champion: ChampionRecord, cfg: Config) -> Config:
+    """``cfg`` with the champion's walk-forward settings (its own where the champion's run did not log one)."""
+    ev = cfg.evaluation
+    return cfg.replace(evaluation={k: type(getattr(ev, k))(champion.params.get(f"evaluation.{k}", getattr(ev, k)))
+                                   for k in FOLD_KEYS})
+
+
+def logged_forecasts(run_id: str) -> dict[int, pd.DataFrame] | None:
+    """The walk-forward forecasts a run logged: per horizon, ``realized`` and ``model`` by date (None if unreadable)."""
     from training.tracking.runs import read_run_csv
 
     try:
         frame = read_run_csv(run_id, "evaluation/oos_predictions.csv")
     except ModelError:
         return None
-    if frame.empty or not {"horizon", "date", "model"} <= set(frame.columns):
+    if frame.empty or not {"horizon", "date", "realized", "model"} <= set(frame.columns):
         return None
-    return {int(h): pd.Series(part["model"].to_numpy(dtype=float), index=pd.DatetimeIndex(pd.to_datetime(part["date"])))
+    return {int(h): pd.DataFrame({"realized": part["realized"].to_numpy(dtype=float),
+                                  "model": part["model"].to_numpy(dtype=float)},
+                                 index=pd.DatetimeIndex(pd.to_datetime(part["date"]), name="date"))
             for h, part in frame.groupby("horizon")}
 
 
 def champion_forecasts(champion: ChampionRecord, cfg: Config, panel: pd.DataFrame,
-                       fingerprint: str) -> tuple[dict[int, pd.Series], str]:
-    """The champion's walk-forward forecasts on the candidate's data and folds.
+                       fingerprint: str) -> tuple[dict[int, pd.DataFrame], str]:
+    """The champion's walk-forward forecasts on the candidate's data with ``cfg``'s folds.
 
     Its logged out-of-sample forecasts are reused when it was trained on the same data
     with the same folds; otherwise its own settings (the unfitted clone of its chain) are
-    refit fold by fold on ``panel`` with the candidate's folds, model only.
+    refit fold by fold on ``panel`` with ``cfg``'s folds, model only.
 
     Parameters
     ----------
     champion : ChampionRecord
     cfg : Config
-        The candidate's configuration (its walk-forward settings).
+        The candidate's configuration (its walk-forward settings; see :func:`with_champion_folds`).
     panel : pd.DataFrame
         The candidate's raw panel.
     fingerprint : str
@@ -91,8 +109,8 @@ def champion_forecasts(champion: ChampionRecord, cfg: Config, panel: pd.DataFram
 
     Returns
     -------
-    forecasts : dict of int -> pd.Series
-        The champion's forecasts per horizon, indexed by date.
+    forecasts : dict of int -> pd.DataFrame
+        Per horizon, the realised return (``realized``) and the champion's forecast (``model``) by date.
     how : str
         How they were obtained (for the decision message).
     """
@@ -100,9 +118,8 @@ def champion_forecasts(champion: ChampionRecord, cfg: Config, panel: pd.DataFram
     from training.tracking.model_io import load_pyfunc, unwrap
 
     ev = cfg.evaluation
-    same_folds = all(champion.params.get(f"evaluation.{k}") == str(getattr(ev, k)) for k in FOLD_KEYS)
-    if champion.fingerprint == fingerprint and same_folds:
-        logged = _logged_forecasts(champion.run_id)
+    if champion.fingerprint == fingerprint and same_folds(champion, cfg):
+        logged = logged_forecasts(champion.run_id)
         if logged is not None:
             return logged, "its logged walk-forward forecasts (same data and folds)"
     pipeline, _ = unwrap(load_pyfunc(f"models:/{champion.name}/{champion.version}"))
@@ -110,5 +127,5 @@ def champion_forecasts(champion: ChampionRecord, cfg: Config, panel: pd.DataFram
     design = template.make_design(panel)
     result = run_walk_forward(design, template, ev.initial_train, ev.step, ev.window, baselines=False,
                               n_jobs=ev.n_jobs)
-    return ({h: frame["model"] for h, frame in result.predictions.items()},
+    return ({h: frame[["realized", "model"]] for h, frame in result.predictions.items()},
             "re-evaluated with its own settings on this data and folds")

@@ -29,7 +29,8 @@ from scipy import stats
 from features.design import Design
 from features.errors import ConfigError, DataError
 from features.target import forward_log_returns, target_name
-from regime.hmm import RegimeHMM
+from models.pipeline import RegimeForecastPipeline
+from regime.naming import regime_names
 from training.evaluation.metrics import bartlett_weights, long_run_variance
 
 METALS: dict[str, str] = {"silver": "silver_usd", "gold": "gold_usd"}
@@ -135,15 +136,16 @@ def fit_regimes(design: Design, n_states: int | None = None, random_state: int =
 
     m = ModelConfig()
     obs = design.regime_obs.iloc[design.first_complete():]
-    hmm = RegimeHMM(n_states=n_states or m.n_states, covariance_type=m.covariance_type, n_init=m.hmm_n_init,
-                    random_state=random_state).fit(obs)
+    chain = RegimeForecastPipeline(n_states=n_states or m.n_states, hmm_n_init=m.hmm_n_init,
+                                   covariance_type=m.covariance_type, regime_anchor=m.regime_anchor)
+    hmm = chain.make_regime_model(random_state).fit(obs)
     return hmm.predict(obs).reindex(design.index)
 
 
 def _regime_groups(regimes: pd.Series | None) -> list[str]:
     if regimes is None:
         return []
-    order = ("fear", "debasement", "calm")
+    order = regime_names()
     present = set(regimes.dropna().astype(str))
     return [r for r in order if r in present] + sorted(present - set(order))
 

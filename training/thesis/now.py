@@ -23,6 +23,7 @@ from models.quantiles import BAND, GRID, p_up_name, quantile_name
 from regime.engines import RegimeModel
 from regime.forecast import SPELL_LEFT, regime_forecast_name
 from training.tracking.runs import read_run_csv
+from training.thesis.sequence import current_spell_sentence
 
 OOS_ARTIFACT = "evaluation/oos_predictions.csv"
 
@@ -64,6 +65,11 @@ class NowState:
         Expected further business days in the current regime (from the transition matrix).
     fan : dict of int -> pd.Series
         Quantiles on :data:`models.quantiles.GRID` of each horizon's forecast (for the fan chart).
+    story : str
+        The current spell in the thesis's terms (:func:`training.thesis.sequence.current_spell_sentence`).
+    sequence : tuple of str
+        What followed earlier fear spells in the walk-forward's labels
+        (:func:`training.thesis.sequence.sequence_sentences`); empty when the run logged none.
     """
 
     date: pd.Timestamp
@@ -82,6 +88,8 @@ class NowState:
     fan: dict[int, pd.Series] = field(default_factory=dict)
     names: pd.DataFrame = field(default_factory=pd.DataFrame)
     naming_notes: tuple[str, ...] = ()
+    story: str = ""
+    sequence: tuple[str, ...] = ()
 
     @property
     def match(self) -> float:
@@ -292,6 +300,6 @@ def current_state(
         forecasts=pd.DataFrame(rows).set_index("horizon"), band=band,
         drivers=top_drivers(expl, date, top), narrative=narrative(expl, date, str(pred.loc[date, "regime"])),
         flips=flips, names=pipeline.regime_.state_match(), naming_notes=tuple(pipeline.regime_.naming_notes_),
-        band_source=source, outlook=outlook,
+        band_source=source, outlook=outlook, story=current_spell_sentence(pred["regime"], design.aligned),
         spell_left=float(pred.loc[date, SPELL_LEFT]) if SPELL_LEFT in pred else float("nan"), fan=fan,
     )

@@ -269,6 +269,10 @@ def _now_section(now: NowState, aligned: pd.DataFrame) -> str:
                                                      "best_phase": "best phase", "best_match": "best match"})
     names_html = _table(names, {"match with its phase": "+.2f", "best match": "+.2f"}) if len(names) else ""
     notes = "".join(f"<p class='note'>{html.escape(n)}.</p>" for n in now.naming_notes)
+    notes += f"<p>Now: {html.escape(now.story)}.</p>" if now.story else ""
+    if now.sequence:
+        notes += ("<p>The thesis's sequence on the walk-forward's labels (spells, not days; 90% intervals):</p><ul>"
+                  + "".join(f"<li>{html.escape(s)}.</li>" for s in now.sequence) + "</ul>")
     return f"""
 <section id="now"><h2>Current state</h2>
 <div class="cards">
