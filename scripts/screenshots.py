@@ -13,8 +13,9 @@ its training run and the SHAP waterfall of ``--explain-date``). Pictures only fo
 to ``--check-dir``: ``report_full.png`` (the whole report), ``mlflow_run.png`` (the champion's
 training run) and ``mlflow_model.png`` (the registered model's versions). Look at them.
 
-The MLflow UI is served by ``mlflow server`` on a loopback address (127.0.0.2 and a free port
-by default) for the duration of the script, and opened in its "Model training" view
+The MLflow UI is served as ``regime ui`` serves it (:mod:`training.tracking.ui_server`) on a
+loopback address (127.0.0.2 and a free port by default) for the duration of the script, and
+opened at the address ``regime ui`` prints: the training runs in the "Model training" view
 (``?workflowType=machine_learning``). Not 127.0.0.1 or localhost: on those the UI opens its
 assistant panel on a browser's first visit, which would cover a third of every screenshot
 of a fresh profile. Chromium is the Debian package ``chromium`` (``apt-get install -y
@@ -27,14 +28,20 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
+
+from features.errors import StoreError
+from training.tracking.ui_server import (
+    TRAINING_VIEW,
+    runs_address,
+    server_command,
+    start_server,
+    stop_server,
+)
 
 MODEL = "btc-forward-return"
 CHROMIUM_FLAGS = [
@@ -80,41 +87,6 @@ def free_port(host: str) -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
-
-
-def start_mlflow(store: Path, host: str, port: int) -> subprocess.Popen:
-    """``mlflow server`` on ``host:port`` over the sqlite store, in its own process group; returns once it answers."""
-    mlflow = Path(sys.executable).with_name("mlflow")
-    proc = subprocess.Popen(
-        [str(mlflow), "server", "--backend-store-uri", f"sqlite:///{store}", "--host", host,
-         "--port", str(port), "--workers", "1", "--allowed-hosts", f"{host}:{port}",
-         "--cors-allowed-origins", f"http://{host}:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"error: mlflow server exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://{host}:{port}/health", timeout=2) as response:
-                if response.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(1)
-    stop(proc)
-    sys.exit("error: mlflow server did not answer within 120 s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """End the server and the workers it started (its process group, by id)."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def champion(store: Path):
@@ -178,18 +150,22 @@ def main() -> None:
             shutil.copyfile(Path(tmp) / "explain" / name, out / name)
             print(f"wrote {out / name}")
 
-    server = start_mlflow(store, args.host, port := free_port(args.host))
+    uri, port = f"sqlite:///{store}", free_port(args.host)
+    base = f"http://{args.host}:{port}"
     try:
-        ui, view = f"http://{args.host}:{port}/#", "?workflowType=machine_learning"
-        pages = {
-            out / "mlflow_runs.png": f"{ui}/experiments/{experiment_id}/runs{view}",
-            check / "mlflow_run.png": f"{ui}/experiments/{experiment_id}/runs/{version.run_id}{view}",
-            check / "mlflow_model.png": f"{ui}/models/{MODEL}{view}",
+        server = start_server(server_command(uri, args.host, port), base)
+    except StoreError as exc:
+        sys.exit(f"error: {exc}")
+    try:
+        pages = {  # the first is the address `regime ui` prints
+            out / "mlflow_runs.png": runs_address(base, experiment_id),
+            check / "mlflow_run.png": f"{base}/#/experiments/{experiment_id}/runs/{version.run_id}{TRAINING_VIEW}",
+            check / "mlflow_model.png": f"{base}/#/models/{MODEL}{TRAINING_VIEW}",
         }
         for path, url in pages.items():
             screenshot(chromium, url, path, (1440, 900), wait_ms=args.wait_ms)
     finally:
-        stop(server)
+        stop_server(server)
 
 
 if __name__ == "__main__":

@@ -80,8 +80,8 @@ def test_first_model_becomes_champion_with_a_complete_run(trained, tmp_path):
         assert f"evaluation/{name}" in arts
     description = tags["mlflow.note.content"]
     assert description.startswith("Trained on a panel given by the caller")
-    link = f"(#/experiments/{run.info.experiment_id}/runs/{result.run_id}/artifacts/evaluation/walk_forward_scores.csv)"
-    assert f"- [walk_forward_scores.csv]{link}: IC, OOS R²" in description
+    link = f"(#/experiments/{run.info.experiment_id}/runs/{result.run_id}/artifacts/evaluation/walk_forward_scores.csv"
+    assert f"[walk_forward_scores.csv]{link}?workflowType=machine_learning)" in description
 
 
 def test_each_version_carries_the_decision_and_key_figures(trained):

@@ -20,7 +20,9 @@ def test_headline_metrics_are_a_renamed_few_of_the_figures():
 
 def test_the_description_links_the_tables_the_run_holds():
     text = describe_tables("Trained on X.", "3", "abc", [FIGURES_ARTIFACT, "evaluation/folds.csv"])
-    assert text.startswith("Trained on X.\n\n**Metrics** hold the headline figures")
-    assert "- [metrics.json](#/experiments/3/runs/abc/artifacts/evaluation/metrics.json): every figure" in text
-    assert "- [folds.csv](#/experiments/3/runs/abc/artifacts/evaluation/folds.csv)" in text
+    view = "?workflowType=machine_learning"
+    assert text.startswith("Trained on X.\n\n**Full tables** (artifacts): "
+                           f"[metrics.json](#/experiments/3/runs/abc/artifacts/evaluation/metrics.json{view}) · "
+                           f"[folds.csv](#/experiments/3/runs/abc/artifacts/evaluation/folds.csv{view})\n")
+    assert "\n- `metrics.json`: every figure of the run" in text and "**Metrics** hold the headline figures" in text
     assert "diebold_mariano" not in text  # not in this run

@@ -47,7 +47,7 @@ def test_walkthrough_on_the_demo(mlflow_store, tmp_path, monkeypatch, capsys):
 
     lines = _ok(["train", *TRAIN_FAST, "--start", "2016-01-01"], monkeypatch, capsys)
     assert lines[0].startswith(DEMO + "2016-01-01 → 2024-12-31"), lines[0]
-    assert lines[-1].startswith("Browse it: `mlflow ui --backend-store-uri sqlite:///")
+    assert lines[-1].startswith("Browse it: `regime ui`, then http://127.0.0.1:5000/#/experiments/")
     client = MlflowClient()
     exp = client.get_experiment_by_name("btc-regime")
     assert exp.tags["mlflow.experimentKind"] == "custom_model_development"

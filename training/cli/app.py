@@ -36,8 +36,7 @@ app = typer.Typer(
         "Typical session: `regime train` (demo market) or "
         "`regime train --source csv --data-dir ../shared/data`, then `regime predict` and "
         "`regime explain --date 2024-03-15`. Runs and models go to the MLflow store in "
-        "./mlruns (or $MLFLOW_TRACKING_URI); browse it with "
-        "`mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db`."
+        "./mlruns (or $MLFLOW_TRACKING_URI); browse them with `regime ui`."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -202,11 +201,13 @@ def _register_subcommands() -> None:
     from training.cli import regimes as cli_regimes
     from training.cli import thesis as cli_thesis
     from training.cli import tune as cli_tune
+    from training.cli import ui as cli_ui
 
     app.add_typer(cli_data.app, name="data")
     cli_thesis.register(app)
     cli_tune.register(app)
     cli_regimes.register(app)
+    cli_ui.register(app)
     plain_help(app)
 
 

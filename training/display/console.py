@@ -237,12 +237,14 @@ def print_training_result(result: TrainResult, cfg: Any) -> None:
 def browse_hint(tracking_uri: str | None, experiment_id: str, run_id: str) -> str:
     """How to open a run in MLflow's UI, in its "Model training" view (``?workflowType=machine_learning``)."""
     from training.tracking.store import resolve_tracking_uri
+    from training.tracking.ui_server import TRAINING_VIEW
 
     uri = resolve_tracking_uri(tracking_uri)
-    page = f"#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
+    page = f"#/experiments/{experiment_id}/runs/{run_id}{TRAINING_VIEW}"
     if uri.startswith(("http://", "https://")):
         return f"Browse it: {uri.rstrip('/')}/{page}"
-    return f"Browse it: `mlflow ui --backend-store-uri {uri}`, then http://127.0.0.1:5000/{page}"
+    command = f"regime ui --tracking-uri {uri}" if tracking_uri else "regime ui"
+    return f"Browse it: `{command}`, then http://127.0.0.1:5000/{page}"
 
 
 def print_regime_report(report: Any, cfg: Any) -> None:

@@ -62,14 +62,17 @@ def headline_metrics(figures: Mapping[str, float], horizons: Iterable[int]) -> d
 
 
 def describe_tables(description: str, experiment_id: str, run_id: str, present: Iterable[str]) -> str:
-    """The run's description (markdown) followed by what its metrics are and links to its full tables.
+    """The run's description (markdown): what it was trained on, links to its full tables, what its metrics are.
+
+    The links come first, where the UI shows a description before "Show more"; they open the
+    UI's artifact pages in its "Model training" view.
 
     Parameters
     ----------
     description : str
         What the run was trained on.
     experiment_id, run_id : str
-        For the links (the UI's artifact pages of the run).
+        For the links.
     present : iterable of str
         Artifact paths the run holds; tables not among them are not listed.
 
@@ -77,13 +80,16 @@ def describe_tables(description: str, experiment_id: str, run_id: str, present: 
     -------
     str
     """
+    from training.tracking.ui_server import TRAINING_VIEW
+
     have = set(present)
-    links = [f"- [{path.removeprefix('evaluation/')}](#/experiments/{experiment_id}/runs/{run_id}/artifacts/{path}): {what}"
-             for path, what in TABLES if path in have]
+    links = [f"[{path.removeprefix('evaluation/')}](#/experiments/{experiment_id}/runs/{run_id}/artifacts/{path}"
+             f"{TRAINING_VIEW})" for path, _ in TABLES if path in have]
+    contents = [f"- `{path.removeprefix('evaluation/')}`: {what}" for path, what in TABLES if path in have]
     return "\n".join([
         description, "",
+        "**Full tables** (artifacts): " + " · ".join(links), "",
         "**Metrics** hold the headline figures: per horizon the walk-forward IC, OOS R² (vs the expanding mean), "
         "skill (R² vs the zero forecast), 80% band coverage and the sealed segment's skill; `walk_forward.skill` and "
-        "`sealed.skill` pool the horizons (the champion gate's score).", "",
-        "**Full tables** (artifacts):", *links,
+        "`sealed.skill` pool the horizons (the champion gate's score). The tables:", "", *contents,
     ])
