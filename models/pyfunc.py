@@ -24,9 +24,10 @@ from typing import Any
 
 import joblib
 import mlflow.pyfunc
+import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
 
 from features.errors import ModelError, RegimeError
 from features.plausibility import check_plausibility
@@ -36,12 +37,13 @@ PIPELINE_ARTIFACT = "pipeline"
 INFO_ARTIFACT = "model_info"
 
 
-class InvalidModelInput(ModelError, MlflowException):
-    """Input the model cannot use: a one-line :class:`ModelError` for the CLI and, for
-    ``mlflow models serve``, an ``INVALID_PARAMETER_VALUE`` (HTTP 400 naming the cause, no traceback)."""
+class _CauseOnly(MlflowException):
+    """An MLflow error whose message stays the cause alone, without a stack trace.
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, error_code=INVALID_PARAMETER_VALUE)
+    MLflow's scoring server rewrites the message of an MlflowException as "Failed to predict
+    data '<the whole input>'. Error: <cause>"; keeping the first value makes the answer short,
+    cause first, and never echoes the request.
+    """
 
     @property
     def message(self) -> str:
@@ -50,10 +52,39 @@ class InvalidModelInput(ModelError, MlflowException):
 
     @message.setter
     def message(self, value: str) -> None:
-        # MLflow's scoring server rewrites the message as "Failed to predict data '<the whole
-        # input>'. Error: <cause>"; keeping the first value makes the 400 short, cause first.
         if not hasattr(self, "_cause"):
             self._cause = value
+
+
+class InvalidModelInput(ModelError, _CauseOnly):
+    """Input the model cannot use: a one-line :class:`ModelError` for the CLI and, for
+    ``mlflow models serve``, an ``INVALID_PARAMETER_VALUE`` (HTTP 400 naming the cause, no traceback)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, error_code=INVALID_PARAMETER_VALUE)
+
+
+class ModelFailure(_CauseOnly):
+    """The model failed on an input it accepted (a bug): HTTP 500 naming the exception, no traceback, no echo."""
+
+    def __init__(self, exc: BaseException) -> None:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else "no detail"
+        super().__init__(f"the model failed on this input: {type(exc).__name__}: {text[:200]}", error_code=INTERNAL_ERROR)
+
+
+def rows_asked(params: dict[str, Any] | None) -> int | None:
+    """``params["last"]``: how many of the latest rows to answer (None: every exact row).
+
+    Raises
+    ------
+    InvalidModelInput
+        Naming ``last`` when it is not a whole number >= 0.
+    """
+    value = (params or {}).get("last", 0)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise InvalidModelInput(f"params `last` must be a whole number of rows >= 0 (0 or absent: every exact row). "
+                                f"Got {str(value)[:40]!r}.")
+    return int(value) or None
 
 
 class RegimeForecastModel(mlflow.pyfunc.PythonModel):
@@ -70,9 +101,12 @@ class RegimeForecastModel(mlflow.pyfunc.PythonModel):
             accepted = [*self.info.get("config", {}).get("data", {}).get("accept_implausible", ()),
                         *(params or {}).get("accept_implausible", ())]
             check_plausibility(panel, accepted, origins="model input")
-            last = int((params or {}).get("last", 0)) or None
-            out = self.pipeline.predict(panel, last=last, exact=True)
+            out = self.pipeline.predict(panel, last=rows_asked(params), exact=True)
+        except InvalidModelInput:
+            raise
         except RegimeError as exc:
             raise InvalidModelInput(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - a served request must not see a traceback
+            raise ModelFailure(exc) from exc
         out["date"] = out["date"].dt.strftime("%Y-%m-%d")
         return out

@@ -90,6 +90,10 @@ class ModelConfig:
             raise ConfigError(f"`hmm_n_init` must be >= 1. Got {self.hmm_n_init}.")
         if self.embargo < 0:
             raise ConfigError(f"`embargo` must be >= 0. Got {self.embargo}.")
+        if self.lgbm_params:
+            from training.lgbm_params import check_lgbm_params
+
+            check_lgbm_params(self.lgbm_params)
 
 
 @dataclass(frozen=True)

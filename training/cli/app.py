@@ -242,6 +242,11 @@ def main() -> None:
         if isinstance(exc, RegimeError):
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(2)
+        from training.cli.plain import plain_error
+
+        if plain := plain_error(exc):
+            print(f"error: {plain}", file=sys.stderr)
+            sys.exit(2)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         print(f"error: unexpected {type(exc).__name__}: {first} (run with --debug for the traceback)", file=sys.stderr)
         sys.exit(1)

@@ -166,13 +166,13 @@ def model_data(info: dict[str, Any], model_uri: str, source: str | None, data_di
 def registered_info(model_uri: str = DEFAULT_MODEL_URI, tracking_uri: str | None = None) -> dict[str, Any] | None:
     """The record of a registered model (:func:`~training.tracking.model_io.read_model_info`), or None.
 
-    None when the store does not exist (none is created) or holds no such model.
+    None when the store does not exist or is empty (nothing is created in it) or holds no such model.
     """
     from training.tracking.model_io import read_model_info
     from training.tracking.store import configure_tracking, resolve_tracking_uri, sqlite_path
 
     db = sqlite_path(resolve_tracking_uri(tracking_uri))
-    if db is not None and not db.is_file():
+    if db is not None and (not db.is_file() or db.stat().st_size == 0):
         return None
     configure_tracking(tracking_uri, write=False)
     return read_model_info(model_uri)

@@ -26,7 +26,8 @@ _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 def store_fault(exc: BaseException) -> str | None:
-    """What went wrong with the store in ``exc`` (or its causes): a full disk or a read-only place, else None."""
+    """What went wrong with the store in ``exc`` (or its causes): a full disk, a read-only place or a lock held by
+    another process, else None."""
     seen: set[int] = set()
     e: BaseException | None = exc
     while e is not None and id(e) not in seen:
@@ -38,6 +39,8 @@ def store_fault(exc: BaseException) -> str | None:
         if isinstance(e, OSError) and e.errno in _READ_ONLY or "readonly database" in text:
             where = getattr(e, "filename", None)
             return "the store cannot be written" + (f" ({where}: {e.strerror})" if where else "")
+        if "database is locked" in text:
+            return "busy: another process held a write lock on it for longer than MLflow waits (20 s)"
         e = e.__cause__ or e.__context__
     return None
 

@@ -6,6 +6,7 @@ Loading an MLflow model runs pickled code: load models only from stores you trus
 from __future__ import annotations
 
 import json
+import pickle
 import tempfile
 import warnings
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import joblib
 import pandas as pd
+import yaml
 
 from features.errors import ModelError
 from models.pipeline import RegimeForecastPipeline
@@ -83,6 +85,29 @@ def load_pyfunc(model_uri: str) -> Any:
         raise ModelError(f"cannot load model '{model_uri}': {msg}") from None
     except OSError as exc:
         raise ModelError(f"cannot load model '{model_uri}': {exc}") from None
+    except (*DAMAGED, ValueError, EOFError, ImportError, AttributeError, KeyError) as exc:
+        raise ModelError(f"cannot load model '{model_uri}': {damaged_file(exc)} in the store is damaged "
+                         f"({type(exc).__name__}: {_first_line(exc)}); restore the store from a backup, or replace "
+                         "the model: `regime train --force-promote` makes a new version champion, and "
+                         "`--model-uri models:/<name>/<version>` uses another version") from None
+
+
+#: Exceptions of a model file that cannot be read: YAML (``MLmodel``) and pickle (``pipeline.joblib``).
+DAMAGED: tuple[type[BaseException], ...] = (yaml.YAMLError, pickle.UnpicklingError)
+
+
+def damaged_file(exc: BaseException) -> str:
+    """Which of a model's files ``exc`` (raised while loading it) comes from, in words."""
+    if isinstance(exc, (yaml.YAMLError, UnicodeDecodeError)):
+        return "its MLmodel file"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"its record ({INFO_FILE})"
+    return "its fitted pipeline (pipeline.joblib)"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "no detail"
 
 
 def read_model_info(model_uri: str) -> dict[str, Any] | None:

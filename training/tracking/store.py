@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,15 +39,38 @@ def sqlite_path(uri: str) -> Path | None:
     return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
 
 
-def check_store(uri: str | None = None, write: bool = True) -> str:
-    """Check a local store before any work: a one-line :class:`StoreError` naming it if it cannot serve.
+#: URI schemes MLflow can keep runs and models in (a ``+driver`` suffix, ``postgresql+psycopg2``, is allowed).
+SCHEMES = ("", "file", "sqlite", "http", "https", "postgresql", "mysql", "mssql", "databricks", "databricks-uc", "uc")
+#: Free space a writing command needs beside a local store (a training writes about 5 MB: run, plots, model).
+MIN_FREE_BYTES = 10 * 2**20
+#: Seconds to wait for another process's write lock on a local store before saying it is busy.
+BUSY_SECONDS = 3.0
 
-    Refused: a path under a regular file, a database that is a folder, not a database or
-    damaged (SQLite's ``quick_check``), and, when ``write``, a location without write
-    permission (a read-only file system). Other stores (a tracking server, PostgreSQL) are
-    left to MLflow. Returns the URI.
+
+def _named(explicit: str | None) -> str:
+    """Where the store's URI came from, for messages."""
+    if explicit:
+        return "`--tracking-uri` or `[tracking] tracking_uri`"
+    return "$MLFLOW_TRACKING_URI" if os.environ.get("MLFLOW_TRACKING_URI") else "the default store"
+
+
+def check_store(uri: str | None = None, write: bool = True) -> str:
+    """Check a store before any work: a one-line :class:`StoreError` naming it if it cannot serve.
+
+    Refused: a URI scheme MLflow cannot store in; for a local ``sqlite:///`` store, a path
+    under a regular file, a database that is a folder, not a database or damaged (SQLite's
+    ``quick_check``), busy (another process holds a write lock for longer than
+    :data:`BUSY_SECONDS`); for reading (``write=False``) a store that does not exist or is
+    empty (0 bytes); for writing, a location without write permission (a read-only file
+    system). Other stores (a tracking server, PostgreSQL) are left to MLflow. Returns the URI.
     """
+    given = uri
     uri = resolve_tracking_uri(uri)
+    scheme = uri.split("://", 1)[0].split("+", 1)[0].lower() if "://" in uri else ""
+    if scheme not in SCHEMES:
+        raise StoreError(f"MLflow store {uri} (from {_named(given)}): MLflow cannot keep runs in a '{scheme}://' "
+                         "store; use sqlite:///path/mlflow.db, a folder, an http(s):// tracking server or a "
+                         "database URL (postgresql://...)")
     db = sqlite_path(uri)
     if db is None:
         return uri
@@ -54,10 +78,18 @@ def check_store(uri: str | None = None, write: bool = True) -> str:
     if existing != db and not existing.is_dir():
         raise StoreError(f"MLflow store {uri}: {existing} is a regular file, not a folder; "
                          "pick another place with --tracking-uri or MLFLOW_TRACKING_URI")
+    if db.is_dir():
+        raise StoreError(f"MLflow store {uri}: {db} is a folder, not a database file")
+    if not write and (not db.exists() or db.stat().st_size == 0):
+        what = "does not exist" if not db.exists() else "is empty (0 bytes: no runs, no models)"
+        raise StoreError(f"MLflow store {uri}: {db} {what}; train a model first (`regime train`), "
+                         "or point --tracking-uri at the store that holds it")
     if db.exists():
-        if db.is_dir():
-            raise StoreError(f"MLflow store {uri}: {db} is a folder, not a database file")
         problem = _database_problem(db)
+        if problem == BUSY:
+            raise StoreError(f"MLflow store {uri} is busy: another process holds a write lock on {db} (waited "
+                             f"{BUSY_SECONDS:.0f} s); nothing was changed. Try again when it is done; the store is "
+                             "not damaged")
         if problem:
             raise StoreError(f"MLflow store {uri} is damaged ({problem}); nothing was changed. Restore "
                              f"{db} from a backup, or use another store (--tracking-uri)")
@@ -66,19 +98,30 @@ def check_store(uri: str | None = None, write: bool = True) -> str:
         if not os.access(target, os.W_OK) or (db.exists() and not os.access(db.parent, os.W_OK)):
             raise StoreError(f"MLflow store {uri} is read-only ({target}); training writes runs and models "
                              "there: use a writable store (--tracking-uri)")
+        free = shutil.disk_usage(existing).free
+        if free < MIN_FREE_BYTES:
+            raise StoreError(f"MLflow store {uri}: the disk is full ({free / 2**20:.1f} MB free where {existing} is; "
+                             f"a training writes about {MIN_FREE_BYTES // 2**20 // 2} MB); nothing was changed. Free "
+                             "some space, or use another store (--tracking-uri)")
     return uri
 
 
+#: What :func:`_database_problem` returns for a database locked by another process.
+BUSY = "busy"
+
+
 def _database_problem(db: Path) -> str | None:
-    """Why ``db`` is not a healthy SQLite database (None when it is). Opens it read-only."""
+    """Why ``db`` is not a healthy SQLite database (None when it is; :data:`BUSY` when locked). Opens it read-only."""
     if db.stat().st_size == 0:
-        return None  # an empty file is an empty database: MLflow creates its tables in it
+        return None  # an empty file is an empty database: training creates MLflow's tables in it
     try:
-        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_SECONDS)
     except sqlite3.Error as exc:
         return str(exc)
     try:
         rows = conn.execute("PRAGMA quick_check(1)").fetchall()
+    except sqlite3.OperationalError as exc:
+        return BUSY if "locked" in str(exc) or "busy" in str(exc) else str(exc)
     except sqlite3.DatabaseError as exc:
         return str(exc)
     finally:
@@ -89,20 +132,21 @@ def _database_problem(db: Path) -> str | None:
 def configure_tracking(uri: str | None = None, write: bool = True) -> str:
     """Point MLflow at the store (checked by :func:`check_store`).
 
-    A local store is created if missing. With ``write=False`` (predict, explain) an
-    existing store is only read, so a read-only store serves. A writable store is tidied
-    first: runs left RUNNING by processes that no longer exist are marked KILLED
-    (:func:`training.tracking.stale_runs.close_dead_runs`, which says so).
+    With ``write=True`` (training) a local store is created if missing, and tidied first:
+    runs left RUNNING by processes that no longer exist are marked KILLED
+    (:func:`training.tracking.stale_runs.close_dead_runs`, which says so). With
+    ``write=False`` (predict, explain, now) the store must exist and is only read: nothing
+    is created, migrated or closed in it, so a read-only or full store serves.
     """
     import mlflow
 
     uri = check_store(uri, write)
     db = sqlite_path(uri)
-    if db is not None and (write or not db.exists()):
+    if db is not None and write:
         db.parent.mkdir(parents=True, exist_ok=True)
         _initialise_sqlite_store(uri)
     mlflow.set_tracking_uri(uri)
-    if db is None or os.access(db, os.W_OK):  # a read-only store is never written, not even to close runs
+    if write:
         from training.tracking.stale_runs import close_dead_runs
 
         close_dead_runs()
