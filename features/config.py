@@ -106,6 +106,9 @@ class DataConfig:
     accept_implausible : tuple of str
         Series ids whose implausible values, moves or stale stretches are accepted on
         purpose (warned about instead of refused; see :mod:`features.plausibility`).
+    bridge_gaps : tuple of str
+        Series ids whose holes longer than their normal spacing are bridged on purpose (their
+        last value carried across, with a warning) instead of refused (:mod:`features.gaps`).
     """
 
     source: str = "demo"
@@ -116,6 +119,7 @@ class DataConfig:
     end: str | None = None
     seed: int = 7
     accept_implausible: tuple[str, ...] = ()
+    bridge_gaps: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.source not in ("demo", "csv", "live"):
@@ -128,8 +132,9 @@ class DataConfig:
         bounds = {name: parse_date(getattr(self, name), name) for name in ("start", "end") if getattr(self, name) is not None}
         if len(bounds) == 2 and bounds["start"] > bounds["end"]:
             raise ConfigError(f"`start` ({self.start}) is after `end` ({self.end}).")
-        object.__setattr__(self, "accept_implausible", tuple(self.accept_implausible))  # a list from JSON or TOML
-        unknown = [s for s in self.accept_implausible if s not in CATALOG]
-        if unknown:
-            raise ConfigError(f"`accept_implausible`: unknown series {', '.join(map(str, unknown))} "
-                              f"(known: {', '.join(CATALOG)}).")
+        for name in ("accept_implausible", "bridge_gaps"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))  # a list from JSON or TOML
+            unknown = [s for s in getattr(self, name) if s not in CATALOG]
+            if unknown:
+                raise ConfigError(f"`{name}`: unknown series {', '.join(map(str, unknown))} "
+                                  f"(known: {', '.join(CATALOG)}).")

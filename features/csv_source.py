@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.dates import parse_dates
+from features.dates import day_spelling, parse_dates
 from features.errors import DataError
 from features.validation import validate_series
 
@@ -70,7 +70,14 @@ def read_series_csv(path: Path, series_id: str | None = None, today: pd.Timestam
     bad = dates.isna().nonzero()[0]
     if len(bad):
         i = int(bad[0])
-        raise DataError(f"{path}, line {linenos[i]}: cannot parse date '{raw_dates[i]}' (expected YYYY-MM-DD)")
+        raise DataError(f"{path}, line {linenos[i]}: cannot parse date '{raw_dates[i]}' (expected a whole day, "
+                        "YYYY-MM-DD)")
+    spellings = [day_spelling(d) for d in raw_dates]
+    other = next((i for i, sp in enumerate(spellings) if sp != spellings[0]), None)
+    if other is not None:
+        raise DataError(f"{path}, line {linenos[other]}: date '{raw_dates[other]}' is written {spellings[other]}, "
+                        f"line {linenos[0]} '{raw_dates[0]}' {spellings[0]}; write every date of a file alike "
+                        "(YYYY-MM-DD)")
     values, bad = parse_numbers(pd.Series(raw_values, dtype=object))
     if len(bad):
         i = int(bad[0])

@@ -24,6 +24,22 @@ _WITH_OFFSET = re.compile(
 )
 
 
+#: A whole calendar day at the start of a date: ``2024-01-02`` or ``20240102`` (then an optional time of day).
+_DAY = re.compile(r"^(?:\d{4}-\d{2}-\d{2}|\d{8})(?:$|[T ])")
+
+
+def day_spelling(text: str) -> str | None:
+    """How the day of a date is written: ``YYYY-MM-DD``, ``YYYYMMDD``, or None when it is no whole day.
+
+    ``2021-08`` (a month) or ``2021`` (a year) is no whole day: pandas would read them as the
+    first of the month or year, a date nobody wrote.
+    """
+    found = _DAY.match(text.strip())
+    if found is None:
+        return None
+    return "YYYY-MM-DD" if "-" in found.group(0)[:10] else "YYYYMMDD"
+
+
 def _as_text(value: object) -> object:
     if isinstance(value, (dt.date, pd.Timestamp)):
         return value.isoformat()
@@ -42,7 +58,8 @@ def parse_dates(values: pd.Series | pd.Index | list) -> pd.DatetimeIndex:
     Returns
     -------
     pd.DatetimeIndex
-        Time-zone-naive midnights, same length and order as ``values``.
+        Time-zone-naive midnights, same length and order as ``values``; ``NaT`` also for text
+        that names no whole day (``2021-08``, see :func:`day_spelling`).
     """
     s = pd.Series(values).reset_index(drop=True)
     if isinstance(s.dtype, pd.DatetimeTZDtype):
@@ -50,6 +67,7 @@ def parse_dates(values: pd.Series | pd.Index | list) -> pd.DatetimeIndex:
     if not pd.api.types.is_datetime64_any_dtype(s.dtype):
         text = s if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty") else s.map(_as_text, na_action="ignore")
         text = text.astype(object).str.strip()
+        text = text.where(text.str.match(_DAY).astype(object).fillna(True).astype(bool))  # NaT where no whole day
         timed = text.str.len() > 10  # only a date-time can carry an offset
         if timed.any():
             text[timed] = text[timed].str.replace(_WITH_OFFSET, r"\g<stamp>", regex=True)

@@ -13,6 +13,7 @@ from features.csv_source import read_csv_folder
 from features.dates import parse_date
 from features.demo import generate_demo_market
 from features.errors import DataError
+from features.gaps import check_gaps
 from features.plausibility import check_plausibility
 from features.ragged import ragged_end
 from features.series import CORE_SERIES, OPTIONAL_SERIES
@@ -29,7 +30,8 @@ def load_panel(cfg: DataConfig, check: bool = True, needs: Iterable[str] = CORE_
         Source and window. ``end`` cuts the data before any check.
     check : bool
         Cut a ragged end (:mod:`features.ragged`: every series needed current on the last
-        date, series not needed that are not current left out, a warning naming each) and
+        date, series not needed that are not current left out, a warning naming each), refuse
+        holes inside a series (:func:`features.gaps.check_gaps`, with ``cfg.bridge_gaps``) and
         refuse an implausible panel (:func:`features.plausibility.check_plausibility`, with
         ``cfg.accept_implausible``); ``False`` only for inspecting data (``regime data show``).
     needs : iterable of str
@@ -40,7 +42,7 @@ def load_panel(cfg: DataConfig, check: bool = True, needs: Iterable[str] = CORE_
     ------
     DataError
         When the source cannot deliver the core series, the window is empty, a needed series
-        ended long before the others or the data are implausible.
+        ended long before the others, a series has a hole or the data are implausible.
     """
     if cfg.source == "demo":
         panel = generate_demo_market(seed=cfg.seed).panel
@@ -62,6 +64,7 @@ def load_panel(cfg: DataConfig, check: bool = True, needs: Iterable[str] = CORE_
         if notice := edge.notice():
             logger.warning("%s", notice)
         panel = edge.apply(panel)
+        check_gaps(panel, cfg.bridge_gaps, origins)
         check_plausibility(panel, cfg.accept_implausible, origins)
     return panel
 

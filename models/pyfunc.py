@@ -11,7 +11,8 @@ returns only the latest N rows (a warm daily update), all of which must be exact
 goes through the same checks as every data source: dates by one rule
 (:mod:`features.dates`), numbers or missing values only, plausible values
 (:mod:`features.plausibility`; the series accepted when the model was trained, and those in
-``params={"accept_implausible": [...]}``, are warned about instead). The fitted :class:`~models.pipeline.RegimeForecastPipeline` is stored as
+``params={"accept_implausible": [...]}``, are warned about instead) and no hole inside a series
+(:mod:`features.gaps`; likewise ``bridge_gaps``). The fitted :class:`~models.pipeline.RegimeForecastPipeline` is stored as
 a joblib artifact next to ``model_info.json`` (data settings, horizons, labels).
 
 Loading an MLflow model runs pickled code: load models only from stores you trust.
@@ -30,6 +31,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
 
 from features.errors import ModelError, RegimeError
+from features.gaps import check_gaps
 from features.plausibility import check_plausibility
 from models.pipeline import RegimeForecastPipeline, panel_from_frame
 
@@ -98,8 +100,9 @@ class RegimeForecastModel(mlflow.pyfunc.PythonModel):
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         try:
             panel = panel_from_frame(pd.DataFrame(model_input), series=self.pipeline.input_series_)
-            accepted = [*self.info.get("config", {}).get("data", {}).get("accept_implausible", ()),
-                        *(params or {}).get("accept_implausible", ())]
+            stored = self.info.get("config", {}).get("data", {})
+            check_gaps(panel, [*stored.get("bridge_gaps", ()), *(params or {}).get("bridge_gaps", ())], "model input")
+            accepted = [*stored.get("accept_implausible", ()), *(params or {}).get("accept_implausible", ())]
             check_plausibility(panel, accepted, origins="model input")
             out = self.pipeline.predict(panel, last=rows_asked(params), exact=True)
         except InvalidModelInput:

@@ -13,6 +13,7 @@ from training.cli.common import (
     OUTPUTS,
     STATE,
     AcceptOpt,
+    BridgeOpt,
     DataDirOpt,
     EndOpt,
     ModelDataDirOpt,
@@ -85,6 +86,7 @@ def train(
     no_register: Annotated[bool, typer.Option("--no-register", help="Log the run but do not register the model.")] = False,
     force_promote: Annotated[bool, typer.Option("--force-promote", help="Make this version champion even if it does not beat the current one.")] = False,
     accept_implausible: AcceptOpt = None,
+    bridge_gaps: BridgeOpt = None,
 ) -> None:
     """Train on a data source: walk-forward evaluation vs baselines, final fit, MLflow run, registry.
 
@@ -102,7 +104,7 @@ def train(
 
         cfg, tuned = best_config(cfg, params, study, storage)
     cfg = cfg.replace(
-        data=data_overrides(source, data_dir, start, end, seed, cache_dir, sources_file, accept_implausible),
+        data=data_overrides(source, data_dir, start, end, seed, cache_dir, sources_file, accept_implausible, bridge_gaps),
         model={k: v for k, v in {"horizons": tuple(horizon) if horizon else None, "n_states": n_states, "embargo": embargo}.items() if v is not None},
         evaluation={k: v for k, v in {"initial_train": initial_train, "step": step, "window": window,
                                       "n_bootstrap": n_bootstrap, "baselines": False if no_baselines else None,
@@ -127,6 +129,7 @@ def predict(
     rows: Annotated[int, typer.Option(help="Rows to print (the latest).")] = 10,
     tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI.")] = None,
     accept_implausible: AcceptOpt = None,
+    bridge_gaps: BridgeOpt = None,
 ) -> None:
     """Forecast BTC's forward log returns with a registered model (default: the champion).
 
@@ -145,10 +148,11 @@ def predict(
     date_bounds(start, end)  # a bad --start/--end is refused before any work
     model, pipeline, info = load_model(model_uri, tracking_uri)
     panel = panel_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri,
-                      accept_implausible=accept_implausible, end=end, needs=tuple(pipeline.input_series_))
+                      accept_implausible=accept_implausible, end=end, needs=tuple(pipeline.input_series_),
+                      bridge_gaps=bridge_gaps)
     frame = panel.reset_index()
-    out = date_filter(model.predict(frame, params={"accept_implausible": accept_implausible} if accept_implausible else None),
-                      start, end)
+    params = {k: v for k, v in (("accept_implausible", accept_implausible), ("bridge_gaps", bridge_gaps)) if v}
+    out = date_filter(model.predict(frame, params=params or None), start, end)
     if out.empty:
         raise ConfigError("no forecasts in the requested date range")
     if output:
@@ -174,6 +178,7 @@ def explain(
     data_dir: ModelDataDirOpt = None,
     tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI.")] = None,
     accept_implausible: AcceptOpt = None,
+    bridge_gaps: BridgeOpt = None,
 ) -> None:
     """Explain a forecast with SHAP: top drivers with values, percentiles and contributions, by driver family.
 
@@ -191,7 +196,8 @@ def explain(
         parse_date(date, "--date")
     _, pipeline, info = load_model(model_uri, tracking_uri)
     panel = panel_for(info, source, data_dir, model_uri=model_uri, tracking_uri=tracking_uri,
-                      accept_implausible=accept_implausible, needs=tuple(pipeline.input_series_))
+                      accept_implausible=accept_implausible, needs=tuple(pipeline.input_series_),
+                      bridge_gaps=bridge_gaps)
     run_explain(pipeline, panel, date=date, start=start, end=end, horizon=horizon, top=top,
                 by_regime=by_regime, output_dir=output_dir)
 

@@ -25,6 +25,7 @@ ModelSourceOpt = Annotated[Optional[str], typer.Option("--source", help="Data so
 ModelDataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder of <series_id>.csv files to read instead of the model's own data (implies --source csv).")]
 ModelUriOpt = Annotated[str, typer.Option("--model-uri", help="MLflow model URI; load only from stores you trust (models are code).")]
 AcceptOpt = Annotated[Optional[list[str]], typer.Option("--accept-implausible", help="Accept this series' implausible values, moves or stale stretches on purpose (warned, not refused); repeat for several.")]
+BridgeOpt = Annotated[Optional[list[str]], typer.Option("--bridge-gaps", help="Bridge this series' holes (longer than a month for daily series) on purpose: its last value is carried across, with a warning naming the dates; repeat for several.")]
 
 
 def plain_help(app: typer.Typer) -> typer.Typer:
@@ -51,13 +52,15 @@ def plain_help(app: typer.Typer) -> typer.Typer:
 
 def data_overrides(source: str | None, data_dir: Path | None, start: str | None, end: str | None,
                     seed: int | None = None, cache_dir: Path | None = None,
-                    sources_file: Path | None = None, accept_implausible: list[str] | None = None) -> dict[str, Any]:
+                    sources_file: Path | None = None, accept_implausible: list[str] | None = None,
+                    bridge_gaps: list[str] | None = None) -> dict[str, Any]:
     from training.display.data_line import absolute
 
     raw = {"source": source, "data_dir": str(absolute(data_dir)) if data_dir else None, "start": start, "end": end,
            "seed": seed, "cache_dir": str(absolute(cache_dir)) if cache_dir else None,
            "sources_file": str(absolute(sources_file)) if sources_file else None,
-           "accept_implausible": tuple(accept_implausible) if accept_implausible else None}
+           "accept_implausible": tuple(accept_implausible) if accept_implausible else None,
+           "bridge_gaps": tuple(bridge_gaps) if bridge_gaps else None}
     if data_dir and not source:
         raw["source"] = "csv"
     return {k: v for k, v in raw.items() if v is not None}
@@ -105,13 +108,14 @@ def _stored_data_dir(stored: str, tracking_uri: str | None) -> str:
 
 def model_data(info: dict[str, Any], model_uri: str, source: str | None, data_dir: Path | None,
                seed: int | None = None, tracking_uri: str | None = None, accept_implausible: list[str] | None = None,
-               end: str | None = None):
+               end: str | None = None, bridge_gaps: list[str] | None = None):
     """Which data a command on a trained model reads, and how that relates to the model.
 
     The model's own training source (its folder, cache or demo seed) unless ``--source``,
     ``--data-dir`` or ``--seed`` override it; read up to the latest date, or to ``end``
     (``--end``, ``--as-of``: the data are cut there before any check). Series accepted as
-    implausible at training time stay accepted; ``accept_implausible`` adds more.
+    implausible at training time stay accepted; ``accept_implausible`` adds more; likewise the
+    series whose holes were bridged (``bridge_gaps``).
 
     Returns
     -------
@@ -138,7 +142,8 @@ def model_data(info: dict[str, Any], model_uri: str, source: str | None, data_di
     overrides = data_overrides(source, data_dir, None, None, seed)
     fitted = " → ".join(str(d) for d in info.get("data_range", ())) or "dates unknown"
     to = f"read to {end}" if end else "read to its latest date"
-    accepted = {"accept_implausible": tuple(trained.get("accept_implausible", ())) + tuple(accept_implausible or ())}
+    accepted = {"accept_implausible": tuple(trained.get("accept_implausible", ())) + tuple(accept_implausible or ()),
+                "bridge_gaps": tuple(trained.get("bridge_gaps", ())) + tuple(bridge_gaps or ())}
     if not overrides:
         if not trained:
             raise ModelError(f"model '{model_uri}' stores no data settings; pass --source/--data-dir")
@@ -221,7 +226,8 @@ def followed_data(source: str | None, data_dir: Path | None, told_by: str = "",
 
 def data_for(info: dict[str, Any], source: str | None, data_dir: Path | None, seed: int | None = None,
              model_uri: str = DEFAULT_MODEL_URI, tracking_uri: str | None = None,
-             accept_implausible: list[str] | None = None, end: str | None = None, *, needs: tuple[str, ...]):
+             accept_implausible: list[str] | None = None, end: str | None = None, *, needs: tuple[str, ...],
+             bridge_gaps: list[str] | None = None):
     """Read the data of a command on a trained model and print its data line.
 
     The model's training source unless ``--source``/``--data-dir``/``--seed`` override it
@@ -240,7 +246,7 @@ def data_for(info: dict[str, Any], source: str | None, data_dir: Path | None, se
     from features.sources import load_panel
     from training.display.data_line import data_line
 
-    config, note = model_data(info, model_uri, source, data_dir, seed, tracking_uri, accept_implausible, end)
+    config, note = model_data(info, model_uri, source, data_dir, seed, tracking_uri, accept_implausible, end, bridge_gaps)
     panel = load_panel(config, needs=needs)
     typer.echo(data_line(config, panel.index, note))
     return panel, config, note
@@ -248,9 +254,11 @@ def data_for(info: dict[str, Any], source: str | None, data_dir: Path | None, se
 
 def panel_for(info: dict[str, Any], source: str | None, data_dir: Path | None, seed: int | None = None,
               model_uri: str = DEFAULT_MODEL_URI, tracking_uri: str | None = None,
-              accept_implausible: list[str] | None = None, end: str | None = None, *, needs: tuple[str, ...]):
+              accept_implausible: list[str] | None = None, end: str | None = None, *, needs: tuple[str, ...],
+              bridge_gaps: list[str] | None = None):
     """The raw panel of :func:`data_for` (its data line printed)."""
-    return data_for(info, source, data_dir, seed, model_uri, tracking_uri, accept_implausible, end, needs=needs)[0]
+    return data_for(info, source, data_dir, seed, model_uri, tracking_uri, accept_implausible, end, needs=needs,
+                    bridge_gaps=bridge_gaps)[0]
 
 
 def date_bounds(start: str | None, end: str | None) -> dict[str, Any]:

@@ -51,6 +51,7 @@ from training.promotion.checks import blocking_reasons, forecast_spread
 from training.promotion.gate import Candidate, GateDecision, decide_promotion
 from training.promotion.lock import promotion_lock
 from training.promotion.origin import TuningOrigin
+from training.settings_fit import check_settings_fit
 from training.tracking.fingerprint import (
     coverage,
     panel_fingerprint,
@@ -170,6 +171,7 @@ def evaluate(cfg: Config, panel: pd.DataFrame, reporter: Reporter | None = None,
     """Design + walk-forward + scores for ``cfg`` on ``panel`` (no MLflow). Returns (design, result, scores, dm)."""
     reporter = reporter or Reporter()
     timings = {} if timings is None else timings
+    check_settings_fit(cfg, panel)  # a window or walk-forward longer than the data, named before the work
     template = make_template(cfg)
     ev = cfg.evaluation
     with _timed(timings, "features", reporter):

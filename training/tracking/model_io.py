@@ -58,7 +58,8 @@ def log_pipeline_model(
             code_paths=CODE_PATHS,
             pip_requirements=pip_requirements(),
             signature=ModelSignature(inputs=None, outputs=outputs, params=ParamSchema([
-                ParamSpec("last", "long", 0), ParamSpec("accept_implausible", "string", [], shape=(-1,))])),
+                ParamSpec("last", "long", 0), ParamSpec("accept_implausible", "string", [], shape=(-1,)),
+                ParamSpec("bridge_gaps", "string", [], shape=(-1,))])),
         )
 
 
