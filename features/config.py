@@ -124,6 +124,8 @@ class DataConfig:
     def __post_init__(self) -> None:
         if self.source not in ("demo", "csv", "live"):
             raise ConfigError(f"`source` must be one of demo, csv, live. Got '{self.source}'.")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"`seed` must be from 0 to 2**32 - 1. Got {self.seed}.")
         if self.source == "csv" and not self.data_dir:
             raise ConfigError("`--data-dir` is required with `--source csv`.")
         from features.dates import parse_date

@@ -161,13 +161,24 @@ def test_concurrent_promotions_leave_the_newest_data_champion(tmp_path: Path) ->
                                           "instead of 2023-12-29")
 
 
+#: Opens a store for writing the way `regime train` and `regime tune` do, then lists its models.
+OPEN_STORE = ("import sys; from training.tracking.store import configure_tracking; import mlflow; "
+              "configure_tracking(sys.argv[1]); print(len(mlflow.MlflowClient().search_registered_models()))")
+
+
 def test_processes_opening_a_new_store_together_all_work(tmp_path: Path) -> None:
-    """Three `regime predict` started at once on a store that does not exist yet: each one gets the
-    same clean answer (no model registered), none dies creating the database tables."""
+    """Three `regime predict` on a store that does not exist yet each say so and create nothing (a read command
+    writes nothing); three jobs then opening it for writing at once all work, none dies creating the tables."""
     store = Store(tmp_path, f"sqlite:///{tmp_path}/mlflow.db")
     with ExitStack() as stack:
         procs = {f"p{i}": _regime(stack, store, f"p{i}", [str(REGIME), "predict"]) for i in range(3)}
         codes = {name: finish(proc) for name, proc in procs.items()}
     for name, code in codes.items():
         last = stderr_of(store.root, name).strip().splitlines()[-1]
-        assert code == 2 and last.startswith("error: cannot load model 'models:/btc-forward-return@champion'"), last
+        assert code == 2 and last.endswith("does not exist; train a model first (`regime train`), or point "
+                                           "--tracking-uri at the store that holds it"), last
+    assert not (tmp_path / "mlflow.db").exists()
+    with ExitStack() as stack:
+        procs = {f"w{i}": _regime(stack, store, f"w{i}", [sys.executable, "-c", OPEN_STORE, store.uri]) for i in range(3)}
+        codes = {name: finish(proc) for name, proc in procs.items()}
+    assert codes == {f"w{i}": 0 for i in range(3)}, [stderr_of(store.root, n) for n in codes]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import tomllib
 import types
 import typing
@@ -70,9 +71,9 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if not self.horizons or any(not isinstance(h, int) or h < 1 or h > 252 for h in self.horizons):
-            raise ConfigError(f"`horizon` must be integers between 1 and 252 business days. Got {self.horizons}.")
+            raise ConfigError(f"`horizons` (--horizon) must be integers between 1 and 252 business days. Got {self.horizons}.")
         if len(set(self.horizons)) != len(self.horizons):
-            raise ConfigError(f"`horizon` values must be distinct. Got {self.horizons}.")
+            raise ConfigError(f"`horizons` (--horizon) must be distinct. Got {self.horizons}.")
         if self.n_states not in range(2, MAX_STATES + 1):
             raise ConfigError(f"`n_states` must be an integer from 2 to {MAX_STATES}. Got {self.n_states}.")
         if self.regime_engine not in ENGINES:
@@ -90,6 +91,8 @@ class ModelConfig:
             raise ConfigError(f"`hmm_n_init` must be >= 1. Got {self.hmm_n_init}.")
         if self.embargo < 0:
             raise ConfigError(f"`embargo` must be >= 0. Got {self.embargo}.")
+        if not 0 <= self.random_state < 2**32:
+            raise ConfigError(f"`random_state` must be from 0 to 2**32 - 1. Got {self.random_state}.")
         if self.lgbm_params:
             from training.lgbm_params import check_lgbm_params
 
@@ -172,6 +175,15 @@ class TrackingConfig:
     register: bool = True
     force_promote: bool = False
 
+    def __post_init__(self) -> None:
+        from training.tracking.store import check_scheme
+
+        if self.tracking_uri is not None:
+            check_scheme(self.tracking_uri, "`tracking_uri` (--tracking-uri)")
+        for name in ("experiment", "model_name"):
+            if not getattr(self, name).strip():
+                raise ConfigError(f"`{name}` must not be empty.")
+
 
 @dataclass(frozen=True)
 class Config:
@@ -210,7 +222,10 @@ class Config:
             unknown = set(values) - known
             if unknown:
                 raise ConfigError(f"unknown key(s) in [{name}]: {', '.join(sorted(unknown))}")
-            kwargs[name] = section_cls(**{k: check_type(v, hints[k], f"[{name}] {k}") for k, v in values.items()})
+            try:
+                kwargs[name] = section_cls(**{k: check_type(v, hints[k], f"[{name}] {k}") for k, v in values.items()})
+            except ConfigError as exc:  # a range check of the section names the key alone: add its section
+                raise ConfigError(re.sub(rf"^`({'|'.join(known)})([.\[][^`]*)?`", rf"`[{name}] \1\2`", str(exc))) from None
         return cls(**kwargs)
 
     @classmethod

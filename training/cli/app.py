@@ -190,6 +190,8 @@ def explain(
 
     if top < 1:
         raise ConfigError(f"`--top` must be >= 1. Got {top}.")
+    if horizon is not None and horizon < 1:
+        raise ConfigError(f"`--horizon` must be >= 1 business day. Got {horizon}.")
     check_output_dir(output_dir)
     date_bounds(start, end)  # a bad --start/--end is refused before any work
     if date is not None:
@@ -232,7 +234,9 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except (click.exceptions.ClickException, TyperException) as exc:  # typer >= 0.25 carries its own click
-        exc.show()
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (`{ctx.command_path} -h` lists the options)" if ctx is not None else ""
+        print(f"error: {' '.join(exc.format_message().split())}{hint}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except (click.exceptions.Abort, TyperAbort):
         print("aborted", file=sys.stderr)

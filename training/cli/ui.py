@@ -24,7 +24,7 @@ def ui(
 
     from mlflow import MlflowClient
 
-    from features.errors import StoreError
+    from features.errors import ConfigError, StoreError
     from training.config import TrackingConfig
     from training.tracking.store import configure_tracking, resolve_tracking_uri, sqlite_path
     from training.tracking.ui_server import (
@@ -36,6 +36,8 @@ def ui(
         stop_server,
     )
 
+    if not 0 < port < 65536:
+        raise ConfigError(f"`--port` must be from 1 to 65535. Got {port}.")
     uri = resolve_tracking_uri(tracking_uri)
     name = experiment or TrackingConfig().experiment
     db = sqlite_path(uri)

@@ -14,7 +14,7 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from features.errors import StoreError
+from features.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:  # pragma: no cover
     from training.config import TrackingConfig
@@ -50,8 +50,18 @@ BUSY_SECONDS = 3.0
 def _named(explicit: str | None) -> str:
     """Where the store's URI came from, for messages."""
     if explicit:
-        return "`--tracking-uri` or `[tracking] tracking_uri`"
+        return "`--tracking-uri`"
     return "$MLFLOW_TRACKING_URI" if os.environ.get("MLFLOW_TRACKING_URI") else "the default store"
+
+
+def check_scheme(uri: str, name: str) -> None:
+    """Refuse a store URI whose scheme MLflow cannot keep runs in (``foo://bar``): a :class:`ConfigError` naming
+    where it came from (``name``: the key, option or variable)."""
+    scheme = uri.split("://", 1)[0].split("+", 1)[0].lower() if "://" in uri else ""
+    if scheme not in SCHEMES:
+        raise ConfigError(f"{name} {uri}: MLflow cannot keep runs in a '{scheme}://' "
+                         "store; use sqlite:///path/mlflow.db, a folder, an http(s):// tracking server or a "
+                         "database URL (postgresql://...)")
 
 
 def check_store(uri: str | None = None, write: bool = True) -> str:
@@ -66,11 +76,7 @@ def check_store(uri: str | None = None, write: bool = True) -> str:
     """
     given = uri
     uri = resolve_tracking_uri(uri)
-    scheme = uri.split("://", 1)[0].split("+", 1)[0].lower() if "://" in uri else ""
-    if scheme not in SCHEMES:
-        raise StoreError(f"MLflow store {uri} (from {_named(given)}): MLflow cannot keep runs in a '{scheme}://' "
-                         "store; use sqlite:///path/mlflow.db, a folder, an http(s):// tracking server or a "
-                         "database URL (postgresql://...)")
+    check_scheme(uri, _named(given))
     db = sqlite_path(uri)
     if db is None:
         return uri

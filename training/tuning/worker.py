@@ -105,6 +105,8 @@ class TuneSettings:
             raise ConfigError(f"`--timeout` must be > 0 seconds. Got {self.timeout}.")
         if not self.study.strip():
             raise ConfigError("`--study` must not be empty.")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"`--sampler-seed` must be from 0 to 2**32 - 1. Got {self.seed}.")
 
 
 @dataclass
