@@ -42,6 +42,22 @@ def small_config(tmp_path) -> Config:
     )
 
 
+@pytest.fixture(autouse=True)
+def _no_store_outside_tmp(tmp_path_factory, monkeypatch):
+    """Unit tests never touch a store outside a temporary folder: a test that selects none gets a temporary one
+    (not ./mlruns of wherever pytest runs), and the repository's own store must be unchanged afterwards."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path_factory.getbasetemp()}/unselected/mlflow.db")
+    before = _store_state(REPO / "mlruns")
+    yield
+    assert _store_state(REPO / "mlruns") == before, "a test wrote into the repository's mlruns/"
+
+
+def _store_state(root: Path) -> tuple:
+    """Whether ``root`` exists, and the size and modification time of its database."""
+    db = root / "mlflow.db"
+    return (root.exists(), db.stat().st_size if db.exists() else None, db.stat().st_mtime_ns if db.exists() else None)
+
+
 @pytest.fixture
 def mlflow_store(tmp_path, monkeypatch) -> str:
     """A temporary MLflow store, selected through MLFLOW_TRACKING_URI (as users would)."""

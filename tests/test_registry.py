@@ -166,4 +166,7 @@ def test_model_info_records_data_and_config(trained):
     configure_tracking(cfg.tracking.tracking_uri)
     _, info = unwrap(load_pyfunc(f"models:/{MODEL}@champion"))
     assert info["data_fingerprint"] == result.fingerprint
-    assert Config.from_dict(json.loads(json.dumps(info["config"]))) is not None
+    # The run's own settings, not the defaults: predict and now read the model's data and windows from here.
+    stored = Config.from_dict(json.loads(json.dumps(info["config"])))
+    assert stored == cfg and stored != Config()
+    assert (stored.data, stored.model.n_states, stored.features.regime_zscore_window) == (cfg.data, 3, 0)
