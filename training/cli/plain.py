@@ -24,6 +24,10 @@ ADVICE = {
 }
 
 
+#: What SQLite says when the store's disk is full, its file read-only or its lock held by another process.
+SQLITE_FAULTS = ("database or disk is full", "readonly database", "database is locked")
+
+
 def plain_error(exc: BaseException) -> str | None:
     """One line naming the store or file at fault and the fix, or None when ``exc`` is no such fault (a bug).
 
@@ -34,8 +38,9 @@ def plain_error(exc: BaseException) -> str | None:
     from training.tracking.lifecycle import store_fault
 
     chain = _chain(exc)
-    fault = next((f for e in chain if not isinstance(e, OSError) and (f := store_fault(e))), None)
-    if fault:
+    sqlite = next((e for e in chain if not isinstance(e, OSError) and any(t in str(e) for t in SQLITE_FAULTS)), None)
+    if sqlite is not None:
+        fault = store_fault(sqlite)
         mlflow = sys.modules.get("mlflow")
         uri = mlflow.get_tracking_uri() if mlflow is not None else "(the MLflow store)"
         return f"MLflow store {uri}: {fault}; nothing more was written (rerun when it is fixed)"
