@@ -51,8 +51,8 @@ def test_unsorted_dates_are_accepted_sorted_and_logged(csv_folder: Path, caplog:
 
 
 def test_a_huge_gap_is_refused_by_the_gap_limit(csv_folder: Path) -> None:
-    """A three-year hole in a daily series: the csv source has no gap limit (it carries the last value
-    forward), and validate_series with max_gap_days names the series, the file and where the gap ends."""
+    """A three-year hole in a daily series: reading one file has no gap limit (the panel's check does, see
+    test_meaning.py), and validate_series with max_gap_days names the series, the file and where the gap ends."""
     path = csv_folder / "vix.csv"
     frame = pd.read_csv(path)
     frame[~frame["date"].between("2018-01-01", "2020-12-31")].to_csv(path, index=False)

@@ -288,7 +288,7 @@ def date_filter(frame, start: str | None, end: str | None, column: str = "date")
     return frame[keep]
 
 
-def check_output_file(path: Path | None, option: str = "--output") -> None:
+def check_output_file(path: Path | None, option: str = "--output", example: str = "predictions.csv") -> None:
     """Refuse an output file path that cannot be written, before any work is done.
 
     A directory, a path under a regular file, or a folder without write permission get one
@@ -301,7 +301,7 @@ def check_output_file(path: Path | None, option: str = "--output") -> None:
     if path is None:
         return
     if path.is_dir():
-        raise ConfigError(f"`{option}` {path} is a directory; give a file name, e.g. {path / 'predictions.csv'}")
+        raise ConfigError(f"`{option}` {path} is a directory; give a file name, e.g. {path / example}")
     parent = next((p for p in path.parents if p.exists()), Path("."))
     if not parent.is_dir():
         raise ConfigError(f"`{option}` {path}: {parent} is a file, not a folder")

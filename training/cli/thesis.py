@@ -371,7 +371,7 @@ def report(
 
     _check_scan(max_lag, horizon, 63, shifts)
     _check_as_of(as_of)
-    check_output_file(output)
+    check_output_file(output, example="report.html")
     _quiet_mlflow()
     _, pipeline, info = load_model(model_uri, tracking_uri)
     panel, config, note = _model_state_data(info, pipeline, source, data_dir, model_uri, tracking_uri, as_of)
