@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from features.errors import DataError
 from regime.base import RegimeModelMixin
 from regime.filtering import forward_filter, gaussian_log_emissions
 from regime.naming import MIN_MATCH, prototypes
@@ -130,6 +131,8 @@ class RegimeHMM(RegimeModelMixin, BaseEstimator):
         ValueError
             For bad parameters, too few rows, or infinite observations (naming the column
             and the first date).
+        DataError
+            When hmmlearn cannot fit the observations (one line naming the model and its inputs).
         """
         self._check_params()
         if self.covariance_type not in COVARIANCE_TYPES:
@@ -143,14 +146,21 @@ class RegimeHMM(RegimeModelMixin, BaseEstimator):
         # Small problem: BLAS/OpenMP threads (k-means init, Cholesky per EM step) only add
         # overhead, and spin badly on a busy 2-core machine (6x slower measured).
         warm = init is not None and getattr(init, "columns_", None) == self.columns_ and init.n_states == self.n_states
-        with threadpool_limits(1):
-            candidates = [self._refit_from(Z, init)] if warm else []
-            if not warm or not np.isfinite(candidates[0][1]):
-                candidates += (self._anchored(Z) if self.anchor > 0
-                               else self._restarts(Z, check_random_state(self.random_state)))
+        advice = (f"the regime model ({self.n_states}-state Gaussian HMM on {', '.join(map(str, self.columns_))}) cannot be fitted "
+                  f"on these {len(Z)} rows")
+        try:
+            with threadpool_limits(1):
+                candidates = [self._refit_from(Z, init)] if warm else []
+                if not warm or not np.isfinite(candidates[0][1]):
+                    candidates += (self._anchored(Z) if self.anchor > 0
+                                   else self._restarts(Z, check_random_state(self.random_state)))
+        except (ValueError, np.linalg.LinAlgError) as exc:  # hmmlearn's own refusal, e.g. covars not positive-definite
+            raise DataError(f"{advice} (hmmlearn: {str(exc).strip().splitlines()[0]}); an observation that barely moves "
+                            "or too few rows do this: try fewer states (--n-states) or more data") from None
         finite = [(m, s) for m, s in candidates if np.isfinite(s)]
         if not finite:
-            raise RuntimeError("every HMM restart failed to produce a finite likelihood")
+            raise DataError(f"{advice}: every restart ended without a finite likelihood; try fewer states "
+                            "(--n-states) or more data")
         # Highest likelihood wins; near-ties (float noise) go to the earliest candidate, so the
         # choice does not hinge on the last bits.
         top = max(s for _, s in finite)
