@@ -10,9 +10,10 @@ from matplotlib.figure import Figure
 
 from models.explain import Explanation, describe_feature, global_importance
 
-REGIME_COLORS = {"fear": "#d62728", "debasement": "#2ca02c", "calm": "#c7c7c7"}
+REGIME_COLORS = {"fear": "#d4a017", "debasement": "#2ca02c", "stress": "#d62728", "tightening": "#1f5fbf", "calm": "#c7c7c7"}
 #: Shading of regime spans behind price lines: colour and opacity, dark enough to tell calm from no label.
-REGIME_SHADES = {"fear": ("#d62728", 0.22), "debasement": ("#2ca02c", 0.25), "calm": ("#7f7f7f", 0.30)}
+REGIME_SHADES = {"fear": ("#d4a017", 0.30), "debasement": ("#2ca02c", 0.25), "stress": ("#d62728", 0.25),
+                 "tightening": ("#1f5fbf", 0.22), "calm": ("#7f7f7f", 0.20)}
 
 
 def _save(fig: Figure, path: Path) -> Path:
