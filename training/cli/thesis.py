@@ -205,15 +205,13 @@ def _state(pipeline: Any, info: dict[str, Any], panel: "pd.DataFrame") -> tuple[
     return design, expl, dataclasses.replace(state, sequence=_sequence(info["run_id"], design))
 
 
-def _sequence(run_id: str, design: "Design") -> tuple[str, ...]:
-    """The thesis's sequence on the run's walk-forward labels, in sentences (none when it logged no labels)."""
+def _sequence(run_id: str, design: "Design") -> Any:
+    """The thesis's sequence on the run's walk-forward labels (None when it logged no labels)."""
     from training.thesis.now import load_oos_regimes
-    from training.thesis.sequence import sequence_evidence, sequence_sentences
+    from training.thesis.sequence import sequence_evidence
 
     oos = load_oos_regimes(run_id)
-    if oos is None:
-        return ()
-    return tuple(sequence_sentences(sequence_evidence(oos, design.aligned["btc_usd"])))
+    return None if oos is None else sequence_evidence(oos, design.aligned["btc_usd"])
 
 
 def _print_now(state: "NowState", model_uri: str) -> None:
@@ -232,10 +230,18 @@ def _print_now(state: "NowState", model_uri: str) -> None:
                        for st, r in state.names.iterrows())
     console.print(f"Names earned from the thesis's defining moves: {earned}." + "".join(f" {n}." for n in state.naming_notes))
     console.print(f"Now: {state.story}.")
-    if state.sequence:
-        console.print("The thesis's sequence on the walk-forward's labels (spells, not days; 90% intervals):")
-        for line in state.sequence:
-            console.print(f"  - {line}.")
+    if state.sequence is not None:
+        from training.thesis.sequence import sequence_table, sequence_verdict
+
+        t = Table(title="The thesis's sequence: after a fear spell, debasement within h days? (walk-forward "
+                        "labels, spells not days; others: the other regimes' spells; BTC: its return over h days)")
+        table = sequence_table(state.sequence)
+        for col in table.columns:
+            t.add_column(col, justify="right")
+        for row in table.itertuples(index=False):
+            t.add_row(*map(str, row))
+        console.print(t)
+        console.print(sequence_verdict(state.sequence).capitalize() + ".")
     pct = lambda v: "–" if not np.isfinite(v) else f"{(np.exp(v) - 1) * 100:+.1f}%"  # noqa: E731
     lo, hi = state.band
     if state.band_source == "forecast distribution":

@@ -23,7 +23,7 @@ from models.quantiles import BAND, GRID, p_up_name, quantile_name
 from regime.engines import RegimeModel
 from regime.forecast import SPELL_LEFT, regime_forecast_name
 from training.tracking.runs import read_run_csv
-from training.thesis.sequence import current_spell_sentence
+from training.thesis.sequence import SequenceEvidence, current_spell_sentence
 
 OOS_ARTIFACT = "evaluation/oos_predictions.csv"
 
@@ -67,9 +67,9 @@ class NowState:
         Quantiles on :data:`models.quantiles.GRID` of each horizon's forecast (for the fan chart).
     story : str
         The current spell in the thesis's terms (:func:`training.thesis.sequence.current_spell_sentence`).
-    sequence : tuple of str
+    sequence : SequenceEvidence or None
         What followed earlier fear spells in the walk-forward's labels
-        (:func:`training.thesis.sequence.sequence_sentences`); empty when the run logged none.
+        (:func:`training.thesis.sequence.sequence_evidence`); None when the run logged no labels.
     """
 
     date: pd.Timestamp
@@ -89,7 +89,7 @@ class NowState:
     names: pd.DataFrame = field(default_factory=pd.DataFrame)
     naming_notes: tuple[str, ...] = ()
     story: str = ""
-    sequence: tuple[str, ...] = ()
+    sequence: SequenceEvidence | None = None
 
     @property
     def match(self) -> float:

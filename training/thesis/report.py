@@ -24,6 +24,7 @@ from models.explain import Explanation, describe_feature, global_importance
 from training.display import plots
 from training.thesis.leadlag import ALL, LeadLagResult, verdict
 from training.thesis.now import NowState, spell_text
+from training.thesis.sequence import sequence_table, sequence_verdict
 
 REPORT_ARTIFACT_DIR = "report"
 _GROUP_COLORS = {ALL: "#222222", **plots.REGIME_COLORS, "calm": "#7f7f7f"}
@@ -270,9 +271,11 @@ def _now_section(now: NowState, aligned: pd.DataFrame) -> str:
     names_html = _table(names, {"match (weakest move)": "+.2f", "best match": "+.2f"}) if len(names) else ""
     notes = "".join(f"<p class='note'>{html.escape(n)}.</p>" for n in now.naming_notes)
     notes += f"<p>Now: {html.escape(now.story)}.</p>" if now.story else ""
-    if now.sequence:
-        notes += ("<p>The thesis's sequence on the walk-forward's labels (spells, not days; 90% intervals):</p><ul>"
-                  + "".join(f"<li>{html.escape(s)}.</li>" for s in now.sequence) + "</ul>")
+    if now.sequence is not None:
+        notes += ("<h3>The thesis's sequence: what followed the fear spells</h3><p class='note'>Spells of the "
+                  "walk-forward's (out-of-sample) labels, not days; 90% bootstrap interval; p: permutation test "
+                  "against the spells of the other regimes.</p>" + _table(sequence_table(now.sequence))
+                  + f"<p>{html.escape(sequence_verdict(now.sequence).capitalize())}.</p>")
     return f"""
 <section id="now"><h2>Current state</h2>
 <div class="cards">
