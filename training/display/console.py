@@ -164,8 +164,19 @@ def level_lines(ev: "OutlookEvaluation") -> list[str]:
                      f"(log returns; forecast positive on {lv.share_forecast_positive:.0%} of days); shrinking it "
                      f"towards zero or the expanding mean, chosen on earlier folds: MSE {r.mse_model:.4f} -> "
                      f"{r.mse_shrunk:.4f} ({verdict})")
+    study = ev.level_study
+    for h, part in (study.groupby("horizon") if len(study) else ()):
+        cells = [f"{r.anchors} {r.r2_model:+.3f} -> {r.r2_candidate:+.3f}" for r in part.itertuples()
+                 if r.segment == "before sealed"]
+        lines.append(f"Level {h}d before the sealed segment, OOS R² of the model -> moved towards (nested): "
+                     + ", ".join(cells))
+    gaps = ev.p_up_by_regime
+    for h, part in (gaps[gaps.regime != "all"].groupby("horizon") if len(gaps) else ()):
+        lines.append(f"P(up) {h}d before the sealed segment, mean P(up) vs share of rises: "
+                     + ", ".join(f"{r.regime} {r.mean_p_up:.0%} vs {r.share_up:.0%}" for r in part.itertuples()))
     if lines:
-        lines.append("[dim]Per fold and regime: evaluation/distribution/levels.csv in the MLflow run.[/dim]")
+        lines.append("[dim]Per fold and regime: evaluation/distribution/levels.csv, level_study.csv and "
+                     "p_up_by_regime.csv in the MLflow run.[/dim]")
     return lines
 
 

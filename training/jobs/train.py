@@ -226,7 +226,8 @@ def run_training(cfg: Config, reporter: Reporter | None = None, panel: pd.DataFr
     design, result, scores, dm = evaluate(cfg, panel, reporter, timings, explain_horizon=main_h)
     template = make_template(cfg)
     with _timed(timings, "distributions", reporter):
-        outlook = evaluate_outlook(result, design, template, cfg.evaluation.n_bootstrap, cfg.model.random_state)
+        outlook = evaluate_outlook(result, design, template, cfg.evaluation.n_bootstrap, cfg.model.random_state,
+                                   sealed_start(design, cfg))
 
     configure_tracking(cfg.tracking.tracking_uri)
     experiment_id = ensure_experiment(cfg.tracking.experiment)
@@ -260,7 +261,7 @@ def _write_outlook(ev: OutlookEvaluation, final: RegimeForecastPipeline, design:
     folder = out / "distribution"
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("distribution", "calibration", "p_up_reliability", "fold_coverage", "regime", "regime_reliability",
-                 "levels", "shrinkage"):
+                 "levels", "shrinkage", "level_study", "p_up_by_regime"):
         table = getattr(ev, name)
         if len(table):
             table.to_csv(folder / f"{name}.csv", index=False)
