@@ -349,14 +349,15 @@ def print_sealed(result: TrainResult) -> None:
         console.print(line)
 
 
-def print_predictions(out: pd.DataFrame, rows: int, model_uri: str, output: Path | None) -> None:
-    """The latest ``rows`` forecasts as a table (returns shown as % price change), then the latest
-    date's forecast distribution and regime outlook."""
+def print_predictions(out: pd.DataFrame, rows: int, model_uri: str, output: Path | None, skill: str = "") -> None:
+    """The latest ``rows`` forecasts as a table (returns shown as % price change), their measured skill
+    (:func:`training.display.skill.skill_line`), then the latest date's forecast distribution and regime outlook."""
     import numpy as np
 
-    pct = lambda v: "–" if not np.isfinite(v) else f"{(np.exp(v) - 1) * 100:+.1f}%"  # noqa: E731
+    from models.units import format_pct as pct
+
     main = [c for c in out.columns if not _is_outlook_column(c)]
-    t = Table(title=f"Forecasts from {model_uri} (forward BTC return; regime probabilities are filtered)")
+    t = Table(title=f"Forecasts from {model_uri} (forward BTC price change, %; regime probabilities are filtered)")
     for c in main:
         t.add_column(c, justify="right")
     for _, r in out.tail(rows).iterrows():
@@ -371,6 +372,8 @@ def print_predictions(out: pd.DataFrame, rows: int, model_uri: str, output: Path
                 cells.append(str(v))
         t.add_row(*cells)
     console.print(t)
+    if skill:
+        console.print(skill, markup=False, highlight=False, soft_wrap=True)
     horizons = [int(c.removeprefix("forecast_").removesuffix("d")) for c in main if c.startswith("forecast_")]
     if len(out) and rows and all(f"q10_{h}d" in out for h in horizons):
         last = out.iloc[-1]
@@ -392,4 +395,5 @@ def print_predictions(out: pd.DataFrame, rows: int, model_uri: str, output: Path
             if "spell_left_days" in out and np.isfinite(last["spell_left_days"]):
                 console.print(f"Expected to stay {last['regime']} for about {last['spell_left_days']:.0f} more business days.")
     if output:
-        console.print(f"Wrote {len(out)} rows to {output}")
+        console.print(f"Wrote {len(out)} rows to {output} (forecast_/q*_ columns are log returns: "
+                      "price change = exp(value) - 1)", markup=False, highlight=False, soft_wrap=True)

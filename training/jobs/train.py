@@ -28,7 +28,7 @@ from features.builder import feature_family
 from features.config import DataConfig
 from features.demo import generate_demo_market
 from features.sources import load_panel
-from models.explain import explain_pipeline, global_importance
+from models.explain import explain_pipeline, families_by_regime, global_importance
 from models.pipeline import RegimeForecastPipeline
 from training.config import Config
 from training.display import plots
@@ -405,8 +405,7 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         plots.cumulative_ic(result.predictions, out / "cumulative_ic.png")
         plots.shap_summary(expl, out / f"shap_summary_{main_h}d.png")
         plots.dependence(expl, out / f"shap_dependence_{main_h}d.png")
-        fam = expl.by_family().abs()
-        fam.groupby(latest["regime"].reindex(fam.index)).mean().T.to_csv(out / f"shap_families_by_regime_{main_h}d.csv")
+        families_by_regime(expl, latest["regime"]).to_csv(out / f"shap_families_by_regime_{main_h}d.csv")
         mlflow.log_artifacts(str(out), "evaluation")
         tables = [f"evaluation/{p.relative_to(out).as_posix()}" for p in out.rglob("*") if p.is_file()]
 
