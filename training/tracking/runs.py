@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from features.errors import ModelError
@@ -35,7 +37,7 @@ def read_run_figures(run_id: str) -> tuple[dict[str, float], tuple[str, str] | N
 
     try:
         path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="evaluation/metrics.json")
-        figures = {k: float(v) for k, v in json.loads(open(path, encoding="utf-8").read()).items()}
+        figures = {k: float(v) for k, v in json.loads(Path(path).read_text(encoding="utf-8")).items()}
     except (MlflowException, OSError, ValueError, TypeError):
         figures = {}
     try:
