@@ -192,9 +192,11 @@ def leadlag(
 
 
 def _state(pipeline: Any, info: dict[str, Any], panel: "pd.DataFrame") -> tuple["Design", Any, "NowState"]:
-    """Design, SHAP explanation (all dates: drivers are ranked against their history) and current state."""
+    """Design, SHAP explanation (all dates: drivers are ranked against their history), current state and its skill."""
     from models.explain import explain_pipeline
+    from training.display.skill import skill_line, skill_note
     from training.thesis.now import current_state, load_oos_errors
+    from training.tracking.runs import read_run_figures
 
     design = _model_design(pipeline, panel)
     horizon = 21 if 21 in pipeline.forecasters_ else tuple(pipeline.forecasters_)[0]
@@ -202,7 +204,10 @@ def _state(pipeline: Any, info: dict[str, Any], panel: "pd.DataFrame") -> tuple[
     # Models with their own forecast distribution need no past errors (older ones fall back to them).
     errors = None if getattr(pipeline, "distribution_", None) is not None else load_oos_errors(info["run_id"])
     state = current_state(pipeline, design, expl, errors)
-    return design, expl, dataclasses.replace(state, sequence=_sequence(info["run_id"], design))
+    figures, sealed = read_run_figures(info["run_id"])
+    return design, expl, dataclasses.replace(state, sequence=_sequence(info["run_id"], design),
+                                             skill=skill_line(figures, tuple(pipeline.horizons), sealed),
+                                             headline_skill=skill_note(figures, horizon))
 
 
 def _sequence(run_id: str, design: "Design") -> Any:
@@ -220,6 +225,7 @@ def _print_now(state: "NowState", model_uri: str) -> None:
     from rich.table import Table
 
     from models.explain import describe_feature
+    from models.units import format_pct as pct
     from training.thesis.now import spell_text
 
     console = Console()
@@ -242,22 +248,23 @@ def _print_now(state: "NowState", model_uri: str) -> None:
             t.add_row(*map(str, row))
         console.print(t)
         console.print(sequence_verdict(state.sequence).capitalize() + ".")
-    pct = lambda v: "–" if not np.isfinite(v) else f"{(np.exp(v) - 1) * 100:+.1f}%"  # noqa: E731
     lo, hi = state.band
     if state.band_source == "forecast distribution":
-        t = Table(title=f"Forecast of BTC's return ({lo:.0%}-{hi:.0%} band of the forecast distribution, "
+        t = Table(title=f"Forecast of BTC's price change, % ({lo:.0%}-{hi:.0%} band of the forecast distribution, "
                         "scaled by current volatility)")
         for col in ("horizon", "forecast", "median", f"{hi - lo:.0%} band", "P(up)"):
             t.add_column(col, justify="right")
         for h, r in state.forecasts.iterrows():
             t.add_row(f"{h}d", pct(r.forecast), pct(r["median"]), f"{pct(r.lo)} to {pct(r.hi)}", f"{r.p_up:.0%}")
     else:
-        t = Table(title=f"Forecast of BTC's return (band: {lo:.0%}-{hi:.0%} quantiles of walk-forward errors)")
+        t = Table(title=f"Forecast of BTC's price change, % (band: {lo:.0%}-{hi:.0%} quantiles of walk-forward errors)")
         for col in ("horizon", "forecast", "band", "errors behind the band"):
             t.add_column(col, justify="right")
         for h, r in state.forecasts.iterrows():
             t.add_row(f"{h}d", pct(r.forecast), f"{pct(r.lo)} to {pct(r.hi)}", str(int(r.n_oos)))
     console.print(t)
+    if state.skill:
+        console.print(state.skill, markup=False, highlight=False, soft_wrap=True)
     if len(state.outlook):
         t = Table(title="Regime outlook: P(regime in h business days), from the regime model's transition matrix")
         t.add_column("horizon", justify="right")
@@ -269,11 +276,11 @@ def _print_now(state: "NowState", model_uri: str) -> None:
         if np.isfinite(state.spell_left):
             console.print(f"The {state.regime} regime is expected to last about {state.spell_left:.0f} more business "
                           "days (mean of the transition matrix's remaining time in it).")
-    t = Table(title="Top drivers (SHAP)")
+    t = Table(title="Top drivers (SHAP; pts of simple return, adding up to the forecast minus the baseline)")
     for col in ("driver", "value", "percentile", "contribution (pts)"):
         t.add_column(col, justify="left" if col == "driver" else "right")
     for r in state.drivers.itertuples():
-        t.add_row(describe_feature(r.feature), f"{r.value:.4g}", f"{r.percentile:.0f}", f"{r.contribution * 100:+.2f}")
+        t.add_row(describe_feature(r.feature), f"{r.value:.4g}", f"{r.percentile:.0f}", f"{r.contribution_pts:+.2f}")
     console.print(t)
     console.print(state.narrative)
     t = Table(title="What would flip the regime: smallest single-observation moves today")

@@ -164,8 +164,19 @@ def level_lines(ev: "OutlookEvaluation") -> list[str]:
                      f"(log returns; forecast positive on {lv.share_forecast_positive:.0%} of days); shrinking it "
                      f"towards zero or the expanding mean, chosen on earlier folds: MSE {r.mse_model:.4f} -> "
                      f"{r.mse_shrunk:.4f} ({verdict})")
+    study = ev.level_study
+    for h, part in (study.groupby("horizon") if len(study) else ()):
+        cells = [f"{r.anchors} {r.r2_model:+.3f} -> {r.r2_candidate:+.3f}" for r in part.itertuples()
+                 if r.segment == "before sealed"]
+        lines.append(f"Level {h}d before the sealed segment, OOS R² of the model -> moved towards (nested): "
+                     + ", ".join(cells))
+    gaps = ev.p_up_by_regime
+    for h, part in (gaps[gaps.regime != "all"].groupby("horizon") if len(gaps) else ()):
+        lines.append(f"P(up) {h}d before the sealed segment, mean P(up) vs share of rises: "
+                     + ", ".join(f"{r.regime} {r.mean_p_up:.0%} vs {r.share_up:.0%}" for r in part.itertuples()))
     if lines:
-        lines.append("[dim]Per fold and regime: evaluation/distribution/levels.csv in the MLflow run.[/dim]")
+        lines.append("[dim]Per fold and regime: evaluation/distribution/levels.csv, level_study.csv and "
+                     "p_up_by_regime.csv in the MLflow run.[/dim]")
     return lines
 
 
@@ -338,14 +349,15 @@ def print_sealed(result: TrainResult) -> None:
         console.print(line)
 
 
-def print_predictions(out: pd.DataFrame, rows: int, model_uri: str, output: Path | None) -> None:
-    """The latest ``rows`` forecasts as a table (returns shown as % price change), then the latest
-    date's forecast distribution and regime outlook."""
+def print_predictions(out: pd.DataFrame, rows: int, model_uri: str, output: Path | None, skill: str = "") -> None:
+    """The latest ``rows`` forecasts as a table (returns shown as % price change), their measured skill
+    (:func:`training.display.skill.skill_line`), then the latest date's forecast distribution and regime outlook."""
     import numpy as np
 
-    pct = lambda v: "–" if not np.isfinite(v) else f"{(np.exp(v) - 1) * 100:+.1f}%"  # noqa: E731
+    from models.units import format_pct as pct
+
     main = [c for c in out.columns if not _is_outlook_column(c)]
-    t = Table(title=f"Forecasts from {model_uri} (forward BTC return; regime probabilities are filtered)")
+    t = Table(title=f"Forecasts from {model_uri} (forward BTC price change, %; regime probabilities are filtered)")
     for c in main:
         t.add_column(c, justify="right")
     for _, r in out.tail(rows).iterrows():
@@ -360,6 +372,8 @@ def print_predictions(out: pd.DataFrame, rows: int, model_uri: str, output: Path
                 cells.append(str(v))
         t.add_row(*cells)
     console.print(t)
+    if skill:
+        console.print(skill, markup=False, highlight=False, soft_wrap=True)
     horizons = [int(c.removeprefix("forecast_").removesuffix("d")) for c in main if c.startswith("forecast_")]
     if len(out) and rows and all(f"q10_{h}d" in out for h in horizons):
         last = out.iloc[-1]
@@ -381,4 +395,5 @@ def print_predictions(out: pd.DataFrame, rows: int, model_uri: str, output: Path
             if "spell_left_days" in out and np.isfinite(last["spell_left_days"]):
                 console.print(f"Expected to stay {last['regime']} for about {last['spell_left_days']:.0f} more business days.")
     if output:
-        console.print(f"Wrote {len(out)} rows to {output}")
+        console.print(f"Wrote {len(out)} rows to {output} (forecast_/q*_ columns are log returns: "
+                      "price change = exp(value) - 1)", markup=False, highlight=False, soft_wrap=True)

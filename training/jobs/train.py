@@ -28,7 +28,7 @@ from features.builder import feature_family
 from features.config import DataConfig
 from features.demo import generate_demo_market
 from features.sources import load_panel
-from models.explain import explain_pipeline, global_importance
+from models.explain import explain_pipeline, families_by_regime, global_importance
 from models.pipeline import RegimeForecastPipeline
 from training.config import Config
 from training.display import plots
@@ -226,7 +226,8 @@ def run_training(cfg: Config, reporter: Reporter | None = None, panel: pd.DataFr
     design, result, scores, dm = evaluate(cfg, panel, reporter, timings, explain_horizon=main_h)
     template = make_template(cfg)
     with _timed(timings, "distributions", reporter):
-        outlook = evaluate_outlook(result, design, template, cfg.evaluation.n_bootstrap, cfg.model.random_state)
+        outlook = evaluate_outlook(result, design, template, cfg.evaluation.n_bootstrap, cfg.model.random_state,
+                                   sealed_start(design, cfg))
 
     configure_tracking(cfg.tracking.tracking_uri)
     experiment_id = ensure_experiment(cfg.tracking.experiment)
@@ -260,7 +261,7 @@ def _write_outlook(ev: OutlookEvaluation, final: RegimeForecastPipeline, design:
     folder = out / "distribution"
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("distribution", "calibration", "p_up_reliability", "fold_coverage", "regime", "regime_reliability",
-                 "levels", "shrinkage"):
+                 "levels", "shrinkage", "level_study", "p_up_by_regime"):
         table = getattr(ev, name)
         if len(table):
             table.to_csv(folder / f"{name}.csv", index=False)
@@ -404,8 +405,7 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         plots.cumulative_ic(result.predictions, out / "cumulative_ic.png")
         plots.shap_summary(expl, out / f"shap_summary_{main_h}d.png")
         plots.dependence(expl, out / f"shap_dependence_{main_h}d.png")
-        fam = expl.by_family().abs()
-        fam.groupby(latest["regime"].reindex(fam.index)).mean().T.to_csv(out / f"shap_families_by_regime_{main_h}d.csv")
+        families_by_regime(expl, latest["regime"]).to_csv(out / f"shap_families_by_regime_{main_h}d.csv")
         mlflow.log_artifacts(str(out), "evaluation")
         tables = [f"evaluation/{p.relative_to(out).as_posix()}" for p in out.rglob("*") if p.is_file()]
 

@@ -20,6 +20,7 @@ from features.observations import REGIME_OBSERVATIONS
 from models.explain import Explanation, narrative, top_drivers
 from models.pipeline import RegimeForecastPipeline, forecast_name
 from models.quantiles import BAND, GRID, p_up_name, quantile_name
+from models.units import format_pct
 from regime.engines import RegimeModel
 from regime.forecast import SPELL_LEFT, regime_forecast_name
 from training.tracking.runs import read_run_csv
@@ -70,6 +71,10 @@ class NowState:
     sequence : SequenceEvidence or None
         What followed earlier fear spells in the walk-forward's labels
         (:func:`training.thesis.sequence.sequence_evidence`); None when the run logged no labels.
+    skill : str
+        The forecasts' measured out-of-sample skill, every horizon (:func:`training.display.skill.skill_line`).
+    headline_skill : str
+        The same for the headline horizon alone (:func:`training.display.skill.skill_note`).
     """
 
     date: pd.Timestamp
@@ -90,6 +95,8 @@ class NowState:
     naming_notes: tuple[str, ...] = ()
     story: str = ""
     sequence: SequenceEvidence | None = None
+    skill: str = ""
+    headline_skill: str = ""
 
     @property
     def match(self) -> float:
@@ -232,8 +239,7 @@ def describe_move(observation: str, value: float, new_value: float, window: int 
     if observation in ("real_yield", "breakeven"):
         label = "real 10y yield" if observation == "real_yield" else "10y breakeven"
         return f"{window}-day change in the {label} {value:+.2f} -> {new_value:+.2f} pp"
-    pct = lambda v: f"{(np.exp(v) - 1) * 100:+.1f}%"  # noqa: E731
-    return f"{observation} {window}-day return {pct(value)} -> {pct(new_value)}"
+    return f"{observation} {window}-day return {format_pct(value)} -> {format_pct(new_value)}"
 
 
 def current_state(

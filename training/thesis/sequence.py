@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from models.units import format_pct
 from regime.naming import DEBASEMENT, FEAR
 
 #: Horizons (business days after a spell ends) the sequence is measured over.
@@ -120,10 +121,6 @@ def sequence_evidence(
     return SequenceEvidence(pd.DataFrame(rows).set_index("horizon"), n_draws)
 
 
-def _pct(log_return: float) -> str:
-    return f"{(np.exp(log_return) - 1) * 100:+.0f}%"
-
-
 def sequence_table(evidence: SequenceEvidence) -> pd.DataFrame:
     """The evidence as a table for people: one row per horizon ``h``.
 
@@ -133,7 +130,7 @@ def sequence_table(evidence: SequenceEvidence) -> pd.DataFrame:
     fear spells (``BTC``) and after the others' (``BTC others``), and its ``p``.
     """
     t = evidence.table
-    pct = lambda v: "–" if not np.isfinite(v) else f"{(np.exp(v) - 1) * 100:+.0f}%"  # noqa: E731
+    pct = lambda v: format_pct(v, 0)  # noqa: E731
     share = lambda v: "–" if not np.isfinite(v) else f"{v:.0%}"  # noqa: E731
     rows = [{
         "h": f"{h}d",
@@ -177,5 +174,5 @@ def current_spell_sentence(labels: pd.Series, aligned: pd.DataFrame) -> str:
     gap = (np.exp(metals) - np.exp(btc)) * 100
     relation = f"BTC lagging by {gap:.0f} pts" if gap > 0 else f"BTC ahead by {-gap:.0f} pts"
     unit = "business day" if last.days == 1 else "business days"
-    return (f"{last.regime} for {last.days} {unit} (since {last['first']:%Y-%m-%d}): metals {_pct(metals)}, "
-            f"BTC {_pct(btc)} ({relation})")
+    return (f"{last.regime} for {last.days} {unit} (since {last['first']:%Y-%m-%d}): metals {format_pct(metals, 0)}, "
+            f"BTC {format_pct(btc, 0)} ({relation})")
