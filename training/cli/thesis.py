@@ -112,6 +112,8 @@ def _print_leadlag(results: dict[str, "LeadLagResult"], regime_source: str, writ
             t.add_row(str(group), f"{int(r.lag)}", f"{r.beta:+.3f}", _num(r["corr"], "+.3f"), f"{r.t:+.2f}",
                       f"{r.p:.2g}", _num(r.p_scan, ".3f"), f"{int(r.n)}")
         console.print(t)
+        console.print("[dim]A regime's row fits the slope on that regime's days; 'debasement minus fear' is the "
+                      "difference of the two phases' slopes (does the lead pay off more in phase two?), not a regime.[/dim]")
         at = res.regressions[res.regressions.lag.isin(sorted({0, 5, 10, 21, 42, 63, 126} & set(res.regressions.lag)))]
         wide = at.pivot(index="lag", columns="group", values="t")
         t = Table(title=f"{metal}: HAC t-statistic at selected lags")

@@ -73,7 +73,7 @@ def regime_timeline(aligned: pd.DataFrame, regimes: pd.Series, path: Path, title
         _regime_legend(ax, regimes.unique())
     axes[0].set_ylabel("BTC, growth of 1 (log)")
     axes[1].set_ylabel("metals, growth of 1 (log)")
-    axes[0].set_title(title or "Filtered regimes (red fear, green debasement, grey calm)")
+    axes[0].set_title(title or "Filtered regimes (gold fear, green debasement, red stress, blue tightening, grey calm)")
     return _save(fig, path)
 
 

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from models.explain import Explanation, describe_feature, global_importance
 from models.units import format_pct as _pct
 from training.display import plots
-from training.thesis.leadlag import ALL, LeadLagResult, verdict
+from training.thesis.leadlag import ALL, DIFFERENCE, LeadLagResult, verdict
 from training.thesis.now import NowState, spell_text
 from training.thesis.sequence import sequence_table, sequence_verdict
 
@@ -39,7 +39,7 @@ def leadlag_figure(result: LeadLagResult) -> Figure:
     fig = Figure(figsize=(11, 6.5))
     ax_t, ax_c = fig.subplots(2, 1, sharex=True)
     reg = result.regressions
-    for group, part in reg[reg.group != "debasement-fear"].groupby("group", sort=False):
+    for group, part in reg[reg.group != DIFFERENCE].groupby("group", sort=False):
         style = {"color": _GROUP_COLORS.get(group, "#1f77b4"), "lw": 2.0 if group == ALL else 1.2}
         ax_t.plot(part["lag"], part["t"], label=group, **style)
         ax_c.plot(part["lag"], part["corr"], label=group, **style)
@@ -318,7 +318,9 @@ def _leadlag_section(results: dict[str, LeadLagResult], regime_source: str) -> s
     parts = [f"""<section id="leadlag"><h2>Lead-lag evidence: does metal strength lead Bitcoin?</h2>
 <p class="note">Predictive regressions of BTC's forward return on the metal's trailing return lagged L business
 days (Newey-West standard errors); <b>p scan</b> is the family-wise p-value of the best lag after scanning every
-lag (circular-shift null). Regimes: {html.escape(regime_source)}.</p>"""]
+lag (circular-shift null). A regime's row fits the slope on that regime's days; the row <i>debasement minus
+fear</i> is the difference of the two phases' slopes (does the metals' lead pay off more in phase two?), not a
+regime. Regimes: {html.escape(regime_source)}.</p>"""]
     for metal, res in results.items():
         best = res.best.reset_index()[["group", "lag", "beta", "t", "p", "p_scan", "n"]].rename(columns={"p_scan": "p scan"})
         granger = {col: res.granger.pivot(index="group", columns="weeks", values=col)
@@ -403,7 +405,7 @@ def _shap_section(expl: Explanation) -> str:
 
 def _timeline_section(data: ReportData) -> str:
     """The regime timeline, captioned with which labels it shows."""
-    colours = "red fear, green debasement, grey calm"
+    colours = "gold fear, green debasement, red stress, blue tightening, grey calm"
     oos = data.oos_regimes.dropna() if data.oos_regimes is not None else None
     if oos is not None and len(oos):
         labels = oos
