@@ -290,6 +290,8 @@ def print_regime_report(report: Any, cfg: Any) -> None:
 
 def print_regime_comparison(table: pd.DataFrame) -> None:
     """The regime-model comparison, the chosen candidate first in bold."""
+    from training.evaluation.regime_selection import MAX_REFIT_FLIPS, MIN_SEED_AGREEMENT, MIN_WF_FINAL_AGREEMENT
+
     t = Table(title="Regime models on the walk-forward (before the sealed segment)")
     for col in ("candidate", "OOS loglik/day", "BIC", "seeds agree", "WF vs final", "refit flips", "mean spell",
                 "smallest state", "names (match)", "eligible", *(["planted truth"] if "truth_agreement" in table else [])):
@@ -314,10 +316,13 @@ def print_regime_comparison(table: pd.DataFrame) -> None:
         console.print(t)
     chosen = table[table.chosen]
     if len(chosen):
-        console.print(f"The evidence favours [bold]{chosen.candidate.iloc[0]}[/bold]: eligible (not degenerate, seeds "
-                      "agree >= 95%, walk-forward vs final >= 85%) with the highest out-of-sample log-likelihood.")
+        console.print(f"The evidence favours [bold]{chosen.candidate.iloc[0]}[/bold]: eligible (not degenerate, both "
+                      f"phases named, seeds agree >= {MIN_SEED_AGREEMENT:.0%}, walk-forward vs final >= "
+                      f"{MIN_WF_FINAL_AGREEMENT:.0%}, <= {MAX_REFIT_FLIPS:.0%} relabelled between refits) with the highest "
+                      "out-of-sample log-likelihood.")
     else:
-        console.print("[yellow]No candidate is eligible (stable across seeds and refits, not degenerate).[/yellow]")
+        console.print("[yellow]No candidate is eligible (not degenerate, both phases named, stable across seeds and "
+                      "refits).[/yellow]")
 
 
 def _is_outlook_column(name: str) -> bool:
