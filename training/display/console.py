@@ -280,6 +280,14 @@ def print_regime_report(report: Any, cfg: Any) -> None:
     if "truth_agreement" in q:
         parts.append(f"agreement with the planted truth {q['truth_agreement'] * 100:.0f}% (chance {q['chance_agreement'] * 100:.0f}%)")
     console.print("Regime stability: " + "; ".join(parts))
+    checks = [(f"history.{key}", f"history.n_{days}", text) for key, days, text in (
+        ("phase_one_fear", "phase_one", "of the thesis's phase-one days (metals up > 8% over a quarter, beating BTC) are fear"),
+        ("liquidation_fear", "liquidation", "of liquidation days (VIX spike, gold and equities down) are fear"),
+        ("catch_up_debasement", "catch_up", "of catch-up days (BTC beating the metals by 15 pts while the Fed's balance "
+                                            "sheet grows) are debasement"))]
+    known = [f"{q[k] * 100:.0f}% {text} (n={q[n]:.0f})" for k, n, text in checks if math.isfinite(q.get(k, math.nan))]
+    if known:
+        console.print("History checks (walk-forward labels): " + "; ".join(known) + ".")
     console.print("[dim]Match: how far the state's mean clears its weakest defining move, in standard deviations "
                   "(a name needs every defining move met, >= 0; a state that meets no signature is calm).[/dim]")
     for note in report.notes:

@@ -40,6 +40,7 @@ from training.evaluation.outlook import (
     outlook_metrics,
 )
 from training.evaluation.regime_chain import observed, regime_chain
+from training.evaluation.regime_history import history_checks
 from training.evaluation.regime_quality import RegimeReport, regime_report
 from training.evaluation.scores import diebold_mariano_table, fold_scores, score_table
 from training.evaluation.sealed import sealed_start
@@ -248,8 +249,10 @@ def _regime_checks(cfg: Config, design: Any, result: WalkForwardResult, template
     obs = observed(design)
     other_seed = regime_chain(design, template, result.folds, random_state=cfg.model.random_state + 1)
     truth = generate_demo_market(seed=cfg.data.seed).regimes if cfg.data.source == "demo" else None
-    return regime_report(result.regimes["regime"], result.fold_labels, final.regime_, obs,
-                         other_seed.final.predict(obs), truth)
+    report = regime_report(result.regimes["regime"], result.fold_labels, final.regime_, obs,
+                           other_seed.final.predict(obs), truth)
+    report.metrics.update({f"history.{k}": v for k, v in history_checks(result.regimes["regime"], design.aligned).items()})
+    return report
 
 
 def _write_outlook(ev: OutlookEvaluation, final: RegimeForecastPipeline, design: Any, latest: pd.DataFrame,
