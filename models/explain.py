@@ -3,6 +3,11 @@
 Pure computations: SHAP values of a fitted pipeline's boosters (TreeExplainer, exact for
 trees), grouped into driver families (metals, real yields, dollar, fear, ...), and a
 plain-language narrative for one date. Plots live in ``training.display.plots``.
+
+SHAP values are in log-return units (the forecast is a log return). People read them in
+*simple-% points* (:meth:`Explanation.points`): each date's contributions times one positive
+factor, ``(exp(f) - exp(b)) / (f - b)`` for forecast ``f`` and base value ``b``, so that they add
+up to the simple-% forecast minus the simple-% baseline, keep their signs and their ranking.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from features.builder import feature_family
 from features.design import Design
 from features.errors import ConfigError, DataError
 from models.pipeline import RegimeForecastPipeline
+from models.units import format_pct
 
 
 @dataclass(frozen=True)
@@ -42,10 +48,19 @@ class Explanation:
     base_value: float
     forecast: pd.Series
 
-    def by_family(self) -> pd.DataFrame:
-        """Contributions summed within each driver family (rows: dates)."""
-        fam = {c: feature_family(c) for c in self.values.columns}
-        return self.values.T.groupby(fam).sum().T
+    def points(self) -> pd.DataFrame:
+        """Contributions in simple-% points: per date they sum to 100 * (exp(f) - exp(b)) for forecast f, base b."""
+        base = self.base_value
+        move = self.values.sum(axis=1)
+        # (e^f - e^b) / (f - b), whose limit as f -> b is e^b.
+        factor = (np.expm1(base + move) - np.expm1(base)).div(move.where(move.abs() > 1e-12)).fillna(np.exp(base))
+        return self.values.mul(factor, axis=0) * 100
+
+    def by_family(self, points: bool = False) -> pd.DataFrame:
+        """Contributions summed within each driver family (rows: dates), in simple-% points when ``points``."""
+        values = self.points() if points else self.values
+        fam = {c: feature_family(c) for c in values.columns}
+        return values.T.groupby(fam).sum().T
 
 
 def _tree_explainer(model):  # shap import is slow and noisy: keep it local
@@ -82,7 +97,11 @@ def percentile_in_history(features: pd.DataFrame, date: pd.Timestamp) -> pd.Seri
 
 
 def top_drivers(expl: Explanation, date: pd.Timestamp, top: int = 8) -> pd.DataFrame:
-    """The ``top`` features by |contribution| on ``date`` with value, percentile and family."""
+    """The ``top`` features by |contribution| on ``date`` with value, percentile and family.
+
+    ``contribution`` is in log-return units, ``contribution_pts`` in simple-% points
+    (:meth:`Explanation.points`).
+    """
     row = expl.values.loc[date]
     order = row.abs().sort_values(ascending=False).index[:top]
     pct = percentile_in_history(expl.features, date)
@@ -93,13 +112,14 @@ def top_drivers(expl: Explanation, date: pd.Timestamp, top: int = 8) -> pd.DataF
             "value": expl.features.loc[date, order].to_numpy(),
             "percentile": pct[order].to_numpy(),
             "contribution": row[order].to_numpy(),
+            "contribution_pts": expl.points().loc[date, order].to_numpy(),
         }
     )
 
 
-def global_importance(expl: Explanation) -> pd.DataFrame:
-    """Mean |SHAP| per feature, with its family, largest first."""
-    imp = expl.values.abs().mean().sort_values(ascending=False)
+def global_importance(expl: Explanation, points: bool = False) -> pd.DataFrame:
+    """Mean |SHAP| per feature (log-return units, or simple-% points when ``points``), with its family, largest first."""
+    imp = (expl.points() if points else expl.values).abs().mean().sort_values(ascending=False)
     return pd.DataFrame({"feature": imp.index, "family": [feature_family(f) for f in imp.index], "mean_abs_shap": imp.to_numpy()})
 
 
@@ -127,14 +147,43 @@ def describe_feature(name: str) -> str:
 
 
 def narrative(expl: Explanation, date: pd.Timestamp, regime: str | None = None, top: int = 3) -> str:
-    """One paragraph: the forecast in percent and its main drivers in percentage points."""
-    fc = float(expl.forecast.loc[date])
+    """One paragraph: the forecast and baseline in simple percent, its main drivers in simple-% points."""
     drivers = top_drivers(expl, date, top)
-    parts = [
-        f"{describe_feature(r.feature)} ({r.contribution * 100:+.1f} pts)" for r in drivers.itertuples()
-    ]
-    pct = (np.exp(fc) - 1) * 100
-    head = f"{date:%Y-%m-%d}: forecast {pct:+.1f}% over {expl.horizon} business days"
+    parts = [f"{describe_feature(r.feature)} ({r.contribution_pts:+.1f} pts)" for r in drivers.itertuples()]
+    head = f"{date:%Y-%m-%d}: forecast {format_pct(float(expl.forecast.loc[date]))} over {expl.horizon} business days"
     if regime:
         head += f" in a {regime} regime"
-    return f"{head} (baseline {expl.base_value * 100:+.1f}%). Main drivers: " + ", ".join(parts) + "."
+    return f"{head} (baseline {format_pct(expl.base_value)}). Main drivers: " + ", ".join(parts) + "."
+
+
+def families_by_regime(expl: Explanation, regimes: pd.Series) -> pd.DataFrame:
+    """Signed mean contribution (simple-% points) of each driver family on each regime's days.
+
+    Parameters
+    ----------
+    expl : Explanation
+    regimes : pd.Series
+        Regime label per date (dates without one are left out).
+
+    Returns
+    -------
+    pd.DataFrame
+        Rows: driver families (the regime family included); columns: regimes; the row
+        ``days`` holds the number of days behind each column.
+    """
+    fam = expl.by_family(points=True)
+    labels = regimes.reindex(fam.index)
+    means = fam[labels.notna()].groupby(labels.dropna()).mean().T
+    return pd.concat([means, labels.value_counts().reindex(means.columns).rename("days").to_frame().T])
+
+
+def regime_readings(table: pd.DataFrame, horizon: int) -> list[str]:
+    """One sentence per regime of :func:`families_by_regime`: the family that moves the forecast most on its days."""
+    lines = []
+    for regime in table.columns:
+        col = table[regime].drop("days")
+        family = col.abs().idxmax()
+        effect = f"adds {col[family]:+.1f} pts to" if col[family] >= 0 else f"takes {-col[family]:.1f} pts off"
+        lines.append(f"on {regime} days ({int(table.loc['days', regime])}) the {family} family {effect} "
+                     f"the {horizon}-day forecast on average")
+    return lines

@@ -193,8 +193,9 @@ def test_waterfall_shows_the_base_line_and_every_bar():
     expl = Explanation(21, values, values, 0.05, 0.05 + values.sum(axis=1))
     ax = waterfall_figure(expl, dates[0], top=2).axes[0]
     lo, hi = ax.get_xlim()
-    levels = 100 * (0.05 + np.cumsum([0, 0.01, -0.005, 0.002]))
-    assert lo < levels.min() and hi > levels.max()  # the dashed base line (5.0) sits inside the frame
+    # In simple percent: the dashed base line (exp(0.05) - 1 = 5.13%) and the forecast sit inside the frame.
+    levels = 100 * np.expm1([0.05, 0.05 + 0.01 - 0.005 + 0.002])
+    assert lo < levels.min() and hi > levels.max()
     assert [t.get_text() for t in ax.get_yticklabels()][-1] == "1 other features"
 
 

@@ -126,7 +126,7 @@ def test_features_do_not_mutate_input(demo_market):
 def test_every_feature_has_a_thesis_family(demo_market):
     aligned = align_point_in_time(demo_market.panel.loc["2019":"2021"])
     names = build_features(aligned, FeatureConfig()).columns
-    assert {feature_family(n) for n in names} >= {"metals", "metals (lead)", "real yields", "breakevens", "dollar", "fear", "liquidity", "btc momentum"}
+    assert {feature_family(n) for n in names} >= {"metals", "metals (lead)", "real yields", "breakevens", "dollar", "vix & equities", "liquidity", "btc momentum"}
     assert "other" not in {feature_family(n) for n in names}
 
 

@@ -116,7 +116,7 @@ def test_regime_split_finds_the_lead_only_in_debasement():
     at = table[table.lag == PLANTED_LAG].set_index("group")
     assert at.loc["debasement", "t"] > 5
     assert abs(at.loc["fear", "t"]) < 3
-    assert at.loc["debasement-fear", "t"] > 3
+    assert at.loc["debasement minus fear", "t"] > 3
     best = best_lags(table)
     assert int(best.loc["debasement", "lag"]) == PLANTED_LAG
     p = scan_pvalue(scan, best, n_shifts=10)
@@ -137,7 +137,7 @@ def test_lag_scan_equals_ols_with_newey_west_and_regime_interactions():
     assert table.loc[(7, "fear"), "se"] == pytest.approx(inter.se[2])
     assert table.loc[(7, "debasement"), "beta"] == pytest.approx(inter.coef[3])
     diff_se = np.sqrt(inter.cov[3, 3] + inter.cov[2, 2] - 2 * inter.cov[2, 3])
-    assert table.loc[(7, "debasement-fear"), "se"] == pytest.approx(diff_se)
+    assert table.loc[(7, "debasement minus fear"), "se"] == pytest.approx(diff_se)
 
 
 def test_regressors_only_use_the_past():

@@ -126,9 +126,9 @@ def test_now_command_prints_the_current_state(trained_store):
     result = CliRunner().invoke(app, ["now"])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())  # titles wrap on a narrow terminal
-    for phrase in ("regime", "business days", "Forecast of BTC's return", "Top drivers",
+    for phrase in ("regime", "business days", "Forecast of BTC's price change", "No reliable skill out of sample", "Top drivers",
                    "P(up)", "forecast distribution", "Regime outlook", "more business days", "Now: ",
-                   "The thesis's sequence on the walk-forward's labels"):
+                   "The thesis's sequence"):
         assert phrase in text
     assert "What would flip" in text or "No single observation move within" in text
 

@@ -141,6 +141,8 @@ def predict(
     """
     from features.errors import ConfigError, DataError
     from training.display.console import print_predictions
+    from training.display.skill import skill_line
+    from training.tracking.runs import read_run_figures
 
     if rows < 0:
         raise ConfigError(f"`--rows` must be >= 0. Got {rows}.")
@@ -161,7 +163,8 @@ def predict(
             out.to_csv(output, index=False)
         except OSError as exc:
             raise DataError(f"cannot write `--output` {output}: {exc.strerror or exc}") from None
-    print_predictions(out, rows, model_uri, output)
+    figures, sealed = read_run_figures(info["run_id"])
+    print_predictions(out, rows, model_uri, output, skill_line(figures, tuple(pipeline.horizons), sealed))
 
 
 @app.command()
@@ -172,7 +175,7 @@ def explain(
     end: EndOpt = None,
     horizon: Annotated[Optional[int], typer.Option("--horizon", "-H", help="Which horizon's forecaster (default 21 if present).")] = None,
     top: Annotated[int, typer.Option(help="Number of drivers to show.")] = 8,
-    by_regime: Annotated[bool, typer.Option("--by-regime", help="Contrast drivers on fear vs debasement days.")] = False,
+    by_regime: Annotated[bool, typer.Option("--by-regime", help="Signed mean contribution of each driver family on each regime's days, with the days behind it.")] = False,
     output_dir: Annotated[Path, typer.Option(help="Where PNG plots and CSV/JSON contributions go.")] = OUTPUTS / "explain",
     source: ModelSourceOpt = None,
     data_dir: ModelDataDirOpt = None,
@@ -182,11 +185,14 @@ def explain(
 ) -> None:
     """Explain a forecast with SHAP: top drivers with values, percentiles and contributions, by driver family.
 
-    Writes a waterfall plot for the date, a global summary plot and the contributions as CSV/JSON.
+    Contributions are printed in points of simple return (they add up to the % forecast minus the
+    baseline's %), next to the forecast's measured skill. Writes a waterfall plot for the date, a global
+    summary plot, the contributions as CSV (log-return units, contributions_log_<h>d.csv) and JSON.
     """
     from features.dates import parse_date
     from features.errors import ConfigError
     from training.jobs.explain import run_explain
+    from training.tracking.runs import read_run_figures
 
     if top < 1:
         raise ConfigError(f"`--top` must be >= 1. Got {top}.")
@@ -201,7 +207,7 @@ def explain(
                       accept_implausible=accept_implausible, needs=tuple(pipeline.input_series_),
                       bridge_gaps=bridge_gaps)
     run_explain(pipeline, panel, date=date, start=start, end=end, horizon=horizon, top=top,
-                by_regime=by_regime, output_dir=output_dir)
+                by_regime=by_regime, output_dir=output_dir, figures=read_run_figures(info["run_id"])[0])
 
 
 def _register_subcommands() -> None:

@@ -112,6 +112,8 @@ def _print_leadlag(results: dict[str, "LeadLagResult"], regime_source: str, writ
             t.add_row(str(group), f"{int(r.lag)}", f"{r.beta:+.3f}", _num(r["corr"], "+.3f"), f"{r.t:+.2f}",
                       f"{r.p:.2g}", _num(r.p_scan, ".3f"), f"{int(r.n)}")
         console.print(t)
+        console.print("[dim]A regime's row fits the slope on that regime's days; 'debasement minus fear' is the "
+                      "difference of the two phases' slopes (does the lead pay off more in phase two?), not a regime.[/dim]")
         at = res.regressions[res.regressions.lag.isin(sorted({0, 5, 10, 21, 42, 63, 126} & set(res.regressions.lag)))]
         wide = at.pivot(index="lag", columns="group", values="t")
         t = Table(title=f"{metal}: HAC t-statistic at selected lags")
@@ -192,9 +194,11 @@ def leadlag(
 
 
 def _state(pipeline: Any, info: dict[str, Any], panel: "pd.DataFrame") -> tuple["Design", Any, "NowState"]:
-    """Design, SHAP explanation (all dates: drivers are ranked against their history) and current state."""
+    """Design, SHAP explanation (all dates: drivers are ranked against their history), current state and its skill."""
     from models.explain import explain_pipeline
+    from training.display.skill import skill_line, skill_note
     from training.thesis.now import current_state, load_oos_errors
+    from training.tracking.runs import read_run_figures
 
     design = _model_design(pipeline, panel)
     horizon = 21 if 21 in pipeline.forecasters_ else tuple(pipeline.forecasters_)[0]
@@ -202,18 +206,19 @@ def _state(pipeline: Any, info: dict[str, Any], panel: "pd.DataFrame") -> tuple[
     # Models with their own forecast distribution need no past errors (older ones fall back to them).
     errors = None if getattr(pipeline, "distribution_", None) is not None else load_oos_errors(info["run_id"])
     state = current_state(pipeline, design, expl, errors)
-    return design, expl, dataclasses.replace(state, sequence=_sequence(info["run_id"], design))
+    figures, sealed = read_run_figures(info["run_id"])
+    return design, expl, dataclasses.replace(state, sequence=_sequence(info["run_id"], design),
+                                             skill=skill_line(figures, tuple(pipeline.horizons), sealed),
+                                             headline_skill=skill_note(figures, horizon))
 
 
-def _sequence(run_id: str, design: "Design") -> tuple[str, ...]:
-    """The thesis's sequence on the run's walk-forward labels, in sentences (none when it logged no labels)."""
+def _sequence(run_id: str, design: "Design") -> Any:
+    """The thesis's sequence on the run's walk-forward labels (None when it logged no labels)."""
     from training.thesis.now import load_oos_regimes
-    from training.thesis.sequence import sequence_evidence, sequence_sentences
+    from training.thesis.sequence import sequence_evidence
 
     oos = load_oos_regimes(run_id)
-    if oos is None:
-        return ()
-    return tuple(sequence_sentences(sequence_evidence(oos, design.aligned["btc_usd"])))
+    return None if oos is None else sequence_evidence(oos, design.aligned["btc_usd"])
 
 
 def _print_now(state: "NowState", model_uri: str) -> None:
@@ -222,6 +227,7 @@ def _print_now(state: "NowState", model_uri: str) -> None:
     from rich.table import Table
 
     from models.explain import describe_feature
+    from models.units import format_pct as pct
     from training.thesis.now import spell_text
 
     console = Console()
@@ -232,26 +238,35 @@ def _print_now(state: "NowState", model_uri: str) -> None:
                        for st, r in state.names.iterrows())
     console.print(f"Names earned from the thesis's defining moves: {earned}." + "".join(f" {n}." for n in state.naming_notes))
     console.print(f"Now: {state.story}.")
-    if state.sequence:
-        console.print("The thesis's sequence on the walk-forward's labels (spells, not days; 90% intervals):")
-        for line in state.sequence:
-            console.print(f"  - {line}.")
-    pct = lambda v: "–" if not np.isfinite(v) else f"{(np.exp(v) - 1) * 100:+.1f}%"  # noqa: E731
+    if state.sequence is not None:
+        from training.thesis.sequence import sequence_table, sequence_verdict
+
+        t = Table(title="The thesis's sequence: after a fear spell, debasement within h days? (walk-forward "
+                        "labels, spells not days; others: the other regimes' spells; BTC: its return over h days)")
+        table = sequence_table(state.sequence)
+        for col in table.columns:
+            t.add_column(col, justify="right")
+        for row in table.itertuples(index=False):
+            t.add_row(*map(str, row))
+        console.print(t)
+        console.print(sequence_verdict(state.sequence).capitalize() + ".")
     lo, hi = state.band
     if state.band_source == "forecast distribution":
-        t = Table(title=f"Forecast of BTC's return ({lo:.0%}-{hi:.0%} band of the forecast distribution, "
+        t = Table(title=f"Forecast of BTC's price change, % ({lo:.0%}-{hi:.0%} band of the forecast distribution, "
                         "scaled by current volatility)")
         for col in ("horizon", "forecast", "median", f"{hi - lo:.0%} band", "P(up)"):
             t.add_column(col, justify="right")
         for h, r in state.forecasts.iterrows():
             t.add_row(f"{h}d", pct(r.forecast), pct(r["median"]), f"{pct(r.lo)} to {pct(r.hi)}", f"{r.p_up:.0%}")
     else:
-        t = Table(title=f"Forecast of BTC's return (band: {lo:.0%}-{hi:.0%} quantiles of walk-forward errors)")
+        t = Table(title=f"Forecast of BTC's price change, % (band: {lo:.0%}-{hi:.0%} quantiles of walk-forward errors)")
         for col in ("horizon", "forecast", "band", "errors behind the band"):
             t.add_column(col, justify="right")
         for h, r in state.forecasts.iterrows():
             t.add_row(f"{h}d", pct(r.forecast), f"{pct(r.lo)} to {pct(r.hi)}", str(int(r.n_oos)))
     console.print(t)
+    if state.skill:
+        console.print(state.skill, markup=False, highlight=False, soft_wrap=True)
     if len(state.outlook):
         t = Table(title="Regime outlook: P(regime in h business days), from the regime model's transition matrix")
         t.add_column("horizon", justify="right")
@@ -263,11 +278,11 @@ def _print_now(state: "NowState", model_uri: str) -> None:
         if np.isfinite(state.spell_left):
             console.print(f"The {state.regime} regime is expected to last about {state.spell_left:.0f} more business "
                           "days (mean of the transition matrix's remaining time in it).")
-    t = Table(title="Top drivers (SHAP)")
+    t = Table(title="Top drivers (SHAP; pts of simple return, adding up to the forecast minus the baseline)")
     for col in ("driver", "value", "percentile", "contribution (pts)"):
         t.add_column(col, justify="left" if col == "driver" else "right")
     for r in state.drivers.itertuples():
-        t.add_row(describe_feature(r.feature), f"{r.value:.4g}", f"{r.percentile:.0f}", f"{r.contribution * 100:+.2f}")
+        t.add_row(describe_feature(r.feature), f"{r.value:.4g}", f"{r.percentile:.0f}", f"{r.contribution_pts:+.2f}")
     console.print(t)
     console.print(state.narrative)
     t = Table(title="What would flip the regime: smallest single-observation moves today")

@@ -164,8 +164,19 @@ def level_lines(ev: "OutlookEvaluation") -> list[str]:
                      f"(log returns; forecast positive on {lv.share_forecast_positive:.0%} of days); shrinking it "
                      f"towards zero or the expanding mean, chosen on earlier folds: MSE {r.mse_model:.4f} -> "
                      f"{r.mse_shrunk:.4f} ({verdict})")
+    study = ev.level_study
+    for h, part in (study.groupby("horizon") if len(study) else ()):
+        cells = [f"{r.anchors} {r.r2_model:+.3f} -> {r.r2_candidate:+.3f}" for r in part.itertuples()
+                 if r.segment == "before sealed"]
+        lines.append(f"Level {h}d before the sealed segment, OOS R² of the model -> moved towards (nested): "
+                     + ", ".join(cells))
+    gaps = ev.p_up_by_regime
+    for h, part in (gaps[gaps.regime != "all"].groupby("horizon") if len(gaps) else ()):
+        lines.append(f"P(up) {h}d before the sealed segment, mean P(up) vs share of rises: "
+                     + ", ".join(f"{r.regime} {r.mean_p_up:.0%} vs {r.share_up:.0%}" for r in part.itertuples()))
     if lines:
-        lines.append("[dim]Per fold and regime: evaluation/distribution/levels.csv in the MLflow run.[/dim]")
+        lines.append("[dim]Per fold and regime: evaluation/distribution/levels.csv, level_study.csv and "
+                     "p_up_by_regime.csv in the MLflow run.[/dim]")
     return lines
 
 
@@ -269,6 +280,14 @@ def print_regime_report(report: Any, cfg: Any) -> None:
     if "truth_agreement" in q:
         parts.append(f"agreement with the planted truth {q['truth_agreement'] * 100:.0f}% (chance {q['chance_agreement'] * 100:.0f}%)")
     console.print("Regime stability: " + "; ".join(parts))
+    checks = [(f"history.{key}", f"history.n_{days}", text) for key, days, text in (
+        ("phase_one_fear", "phase_one", "of the thesis's phase-one days (metals up > 8% over a quarter, beating BTC) are fear"),
+        ("liquidation_fear", "liquidation", "of liquidation days (VIX spike, gold and equities down) are fear"),
+        ("catch_up_debasement", "catch_up", "of catch-up days (BTC beating the metals by 15 pts while the Fed's balance "
+                                            "sheet grows) are debasement"))]
+    known = [f"{q[k] * 100:.0f}% {text} (n={q[n]:.0f})" for k, n, text in checks if math.isfinite(q.get(k, math.nan))]
+    if known:
+        console.print("History checks (walk-forward labels): " + "; ".join(known) + ".")
     console.print("[dim]Match: how far the state's mean clears its weakest defining move, in standard deviations "
                   "(a name needs every defining move met, >= 0; a state that meets no signature is calm).[/dim]")
     for note in report.notes:
@@ -279,6 +298,8 @@ def print_regime_report(report: Any, cfg: Any) -> None:
 
 def print_regime_comparison(table: pd.DataFrame) -> None:
     """The regime-model comparison, the chosen candidate first in bold."""
+    from training.evaluation.regime_selection import MAX_REFIT_FLIPS, MIN_SEED_AGREEMENT, MIN_WF_FINAL_AGREEMENT
+
     t = Table(title="Regime models on the walk-forward (before the sealed segment)")
     for col in ("candidate", "OOS loglik/day", "BIC", "seeds agree", "WF vs final", "refit flips", "mean spell",
                 "smallest state", "names (match)", "eligible", *(["planted truth"] if "truth_agreement" in table else [])):
@@ -303,10 +324,13 @@ def print_regime_comparison(table: pd.DataFrame) -> None:
         console.print(t)
     chosen = table[table.chosen]
     if len(chosen):
-        console.print(f"The evidence favours [bold]{chosen.candidate.iloc[0]}[/bold]: eligible (not degenerate, seeds "
-                      "agree >= 95%, walk-forward vs final >= 85%) with the highest out-of-sample log-likelihood.")
+        console.print(f"The evidence favours [bold]{chosen.candidate.iloc[0]}[/bold]: eligible (not degenerate, both "
+                      f"phases named, seeds agree >= {MIN_SEED_AGREEMENT:.0%}, walk-forward vs final >= "
+                      f"{MIN_WF_FINAL_AGREEMENT:.0%}, <= {MAX_REFIT_FLIPS:.0%} relabelled between refits) with the highest "
+                      "out-of-sample log-likelihood.")
     else:
-        console.print("[yellow]No candidate is eligible (stable across seeds and refits, not degenerate).[/yellow]")
+        console.print("[yellow]No candidate is eligible (not degenerate, both phases named, stable across seeds and "
+                      "refits).[/yellow]")
 
 
 def _is_outlook_column(name: str) -> bool:
@@ -338,14 +362,15 @@ def print_sealed(result: TrainResult) -> None:
         console.print(line)
 
 
-def print_predictions(out: pd.DataFrame, rows: int, model_uri: str, output: Path | None) -> None:
-    """The latest ``rows`` forecasts as a table (returns shown as % price change), then the latest
-    date's forecast distribution and regime outlook."""
+def print_predictions(out: pd.DataFrame, rows: int, model_uri: str, output: Path | None, skill: str = "") -> None:
+    """The latest ``rows`` forecasts as a table (returns shown as % price change), their measured skill
+    (:func:`training.display.skill.skill_line`), then the latest date's forecast distribution and regime outlook."""
     import numpy as np
 
-    pct = lambda v: "–" if not np.isfinite(v) else f"{(np.exp(v) - 1) * 100:+.1f}%"  # noqa: E731
+    from models.units import format_pct as pct
+
     main = [c for c in out.columns if not _is_outlook_column(c)]
-    t = Table(title=f"Forecasts from {model_uri} (forward BTC return; regime probabilities are filtered)")
+    t = Table(title=f"Forecasts from {model_uri} (forward BTC price change, %; regime probabilities are filtered)")
     for c in main:
         t.add_column(c, justify="right")
     for _, r in out.tail(rows).iterrows():
@@ -360,6 +385,8 @@ def print_predictions(out: pd.DataFrame, rows: int, model_uri: str, output: Path
                 cells.append(str(v))
         t.add_row(*cells)
     console.print(t)
+    if skill:
+        console.print(skill, markup=False, highlight=False, soft_wrap=True)
     horizons = [int(c.removeprefix("forecast_").removesuffix("d")) for c in main if c.startswith("forecast_")]
     if len(out) and rows and all(f"q10_{h}d" in out for h in horizons):
         last = out.iloc[-1]
@@ -381,4 +408,5 @@ def print_predictions(out: pd.DataFrame, rows: int, model_uri: str, output: Path
             if "spell_left_days" in out and np.isfinite(last["spell_left_days"]):
                 console.print(f"Expected to stay {last['regime']} for about {last['spell_left_days']:.0f} more business days.")
     if output:
-        console.print(f"Wrote {len(out)} rows to {output}")
+        console.print(f"Wrote {len(out)} rows to {output} (forecast_/q*_ columns are log returns: "
+                      "price change = exp(value) - 1)", markup=False, highlight=False, soft_wrap=True)

@@ -10,9 +10,10 @@ from matplotlib.figure import Figure
 
 from models.explain import Explanation, describe_feature, global_importance
 
-REGIME_COLORS = {"fear": "#d62728", "debasement": "#2ca02c", "calm": "#c7c7c7"}
+REGIME_COLORS = {"fear": "#d4a017", "debasement": "#2ca02c", "stress": "#d62728", "tightening": "#1f5fbf", "calm": "#c7c7c7"}
 #: Shading of regime spans behind price lines: colour and opacity, dark enough to tell calm from no label.
-REGIME_SHADES = {"fear": ("#d62728", 0.22), "debasement": ("#2ca02c", 0.25), "calm": ("#7f7f7f", 0.30)}
+REGIME_SHADES = {"fear": ("#d4a017", 0.30), "debasement": ("#2ca02c", 0.25), "stress": ("#d62728", 0.25),
+                 "tightening": ("#1f5fbf", 0.22), "calm": ("#7f7f7f", 0.20)}
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -72,7 +73,7 @@ def regime_timeline(aligned: pd.DataFrame, regimes: pd.Series, path: Path, title
         _regime_legend(ax, regimes.unique())
     axes[0].set_ylabel("BTC, growth of 1 (log)")
     axes[1].set_ylabel("metals, growth of 1 (log)")
-    axes[0].set_title(title or "Filtered regimes (red fear, green debasement, grey calm)")
+    axes[0].set_title(title or "Filtered regimes (gold fear, green debasement, red stress, blue tightening, grey calm)")
     return _save(fig, path)
 
 
@@ -115,18 +116,19 @@ def shap_summary(expl: Explanation, path: Path, top: int = 15) -> Path:
     from matplotlib.colors import Normalize
 
     rng = np.random.default_rng(0)
+    points = expl.points() / 100  # simple-return units, drawn in pts below
     for i, feat in enumerate(imp["feature"][::-1]):
-        v = expl.values[feat].to_numpy()
+        v = points[feat].to_numpy()
         pct = expl.features[feat].rank(pct=True).fillna(0.5).to_numpy()
         ax.scatter(v * 100, i + rng.uniform(-0.3, 0.3, len(v)), c=pct, cmap="coolwarm", vmin=0, vmax=1, s=3, alpha=0.6)
     ax.set_yticks(range(len(imp)), [describe_feature(f) for f in imp["feature"][::-1]], fontsize=8)
     ax.axvline(0, color="k", lw=0.5)
-    ax.set_xlabel(f"SHAP contribution to the {expl.horizon}-day forecast (log-return pts)")
+    ax.set_xlabel(f"SHAP contribution to the {expl.horizon}-day forecast (pts of simple return)")
     bar = fig.colorbar(ScalarMappable(Normalize(0, 1), "coolwarm"), ax=ax, pad=0.01, aspect=40)
     bar.set_ticks([0, 0.5, 1], labels=["low", "median", "high"])
     bar.set_label("feature value (percentile in its history)", fontsize=8)
     bar.ax.tick_params(labelsize=8)
-    fam = expl.by_family().abs().mean().sort_values() * 100
+    fam = expl.by_family(points=True).abs().mean().sort_values()
     ax2.barh(fam.index, fam.to_numpy(), color="#4c72b0")
     ax2.tick_params(axis="y", labelsize=8)
     ax2.set_xlabel("mean |SHAP| by family (pts)")
@@ -140,7 +142,7 @@ def waterfall(expl: Explanation, date: pd.Timestamp, path: Path, top: int = 10) 
 
 def waterfall_figure(expl: Explanation, date: pd.Timestamp, top: int = 10) -> Figure:
     """The figure of :func:`waterfall`."""
-    row = expl.values.loc[date]
+    row = expl.points().loc[date] / 100  # simple-return units: the steps add up to the simple-% forecast
     order = row.abs().sort_values(ascending=False).index
     shown = order[:top]
     steps = [(describe_feature(f), row[f]) for f in shown]
@@ -148,21 +150,21 @@ def waterfall_figure(expl: Explanation, date: pd.Timestamp, top: int = 10) -> Fi
         steps.append((f"{len(order) - top} other features", row[order[top:]].sum()))
     fig = Figure(figsize=(9, 0.45 * len(steps) + 1.5))
     ax = fig.subplots()
-    levels = expl.base_value + np.cumsum([0.0] + [v for _, v in steps])
+    levels = np.expm1(expl.base_value) + np.cumsum([0.0] + [v for _, v in steps])
     for i, (label, value) in enumerate(steps):
         ax.barh(i, value * 100, left=levels[i] * 100, color="#2ca02c" if value >= 0 else "#d62728")
         ax.annotate(f"{value * 100:+.2f}", (max(levels[i], levels[i + 1]) * 100, i), xytext=(3, 0),
                     textcoords="offset points", va="center", fontsize=7)
     ax.set_yticks(range(len(steps)), [s[0] for s in steps], fontsize=8)
     ax.invert_yaxis()
-    ax.axvline(expl.base_value * 100, color="grey", ls="--", lw=0.8, label="base value")
+    ax.axvline(levels[0] * 100, color="grey", ls="--", lw=0.8, label="base value")
     ax.axvline(levels[-1] * 100, color="k", lw=1, label="forecast")
     # Explicit limits: bars pin the autoscaled limit to their base (sticky edges), which hid the
     # dashed base line on the frame and cut the first bar.
     lo, hi = levels.min() * 100, levels.max() * 100
     pad = 0.1 * (hi - lo) if hi > lo else 0.1
     ax.set_xlim(lo - pad, hi + 1.5 * pad)
-    ax.set_xlabel(f"{expl.horizon}-day forecast, log-return pts (green raises, red lowers)")
+    ax.set_xlabel(f"{expl.horizon}-day forecast, % price change (steps in pts; green raises, red lowers)")
     ax.set_title(f"What drove the forecast on {date:%Y-%m-%d}:\nfrom the base value (dashed) to the forecast (solid)")
     ax.legend(loc="lower right")
     return fig
@@ -208,11 +210,12 @@ def dependence(expl: Explanation, path: Path, top: int = 4) -> Path:
     leaders = global_importance(expl)["feature"][:top]
     fig = Figure(figsize=(4 * len(leaders), 3.6))
     axes = np.atleast_1d(fig.subplots(1, len(leaders)))
+    points = expl.points()
     for ax, feat in zip(axes, leaders):
-        ax.scatter(expl.features[feat], expl.values[feat] * 100, s=3, alpha=0.5)
+        ax.scatter(expl.features[feat], points[feat], s=3, alpha=0.5)
         ax.axhline(0, color="k", lw=0.5)
         ax.set_xlabel(describe_feature(feat), fontsize=8)
-    axes[0].set_ylabel(f"contribution to {expl.horizon}d forecast (pts)")
+    axes[0].set_ylabel(f"contribution to {expl.horizon}d forecast (pts of simple return)")
     return _save(fig, path)
 
 

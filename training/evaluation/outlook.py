@@ -7,7 +7,7 @@ headline figures into MLflow metric names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ from training.evaluation.distributions import (
     quantile_calibration,
     walk_forward_distributions,
 )
-from training.evaluation.levels import level_table, nested_shrinkage
+from training.evaluation.levels import level_study, level_table, nested_shrinkage, p_up_by_regime
 from training.evaluation.regime_forecast import (
     regime_forecast_reliability,
     regime_forecast_scores,
@@ -51,6 +51,11 @@ class OutlookEvaluation:
     shrinkage : pd.DataFrame
         Summary of :func:`~training.evaluation.levels.nested_shrinkage`.
     forecasts : dict of int -> DistributionForecasts
+    level_study : pd.DataFrame
+        :func:`~training.evaluation.levels.level_study`: shrinkage and the regime-mean blend,
+        before the sealed segment and on it.
+    p_up_by_regime : pd.DataFrame
+        :func:`~training.evaluation.levels.p_up_by_regime`, before the sealed segment.
     """
 
     distribution: pd.DataFrame
@@ -62,13 +67,18 @@ class OutlookEvaluation:
     levels: pd.DataFrame
     shrinkage: pd.DataFrame
     forecasts: dict[int, DistributionForecasts]
+    level_study: pd.DataFrame = field(default_factory=pd.DataFrame)
+    p_up_by_regime: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def evaluate_outlook(
     result: WalkForwardResult, design: Design, template: RegimeForecastPipeline, n_boot: int = 500,
-    random_state: int = 0,
+    random_state: int = 0, sealed: pd.Timestamp | None = None,
 ) -> OutlookEvaluation:
-    """Score the walk-forward's distributions, regime forecasts and levels (see the module docstring)."""
+    """Score the walk-forward's distributions, regime forecasts and levels (see the module docstring).
+
+    ``sealed`` (the sealed segment's first date) separates the level study's evidence from its check.
+    """
     horizons = tuple(result.predictions)
     forecasts = walk_forward_distributions(result, design, template)
     has_regime = "regime" in result.regimes and bool(regime_names(result.regimes, horizons))
@@ -85,6 +95,8 @@ def evaluate_outlook(
         levels=level_table(result),
         shrinkage=shrinkage,
         forecasts=forecasts,
+        level_study=level_study(result, design, sealed),
+        p_up_by_regime=p_up_by_regime(forecasts, sealed),
     )
 
 
@@ -108,6 +120,9 @@ def outlook_metrics(ev: OutlookEvaluation) -> dict[str, float]:
     for r in ev.shrinkage.itertuples():
         out[f"level.mse_model.{r.horizon}d"] = r.mse_model
         out[f"level.mse_nested_shrunk.{r.horizon}d"] = r.mse_shrunk
+    for r in ev.level_study.itertuples():
+        key = "regime_blend" if r.anchors == "regime mean" else "shrunk"
+        out[f"level.r2_{key}.{r.segment.replace(' ', '_')}.{r.horizon}d"] = r.r2_candidate
     overall = ev.levels[ev.levels.by == "all"]
     for r in overall.itertuples():
         out[f"level.mean_forecast.{r.horizon}d"] = r.mean_forecast

@@ -1,6 +1,6 @@
 """Walk-forward out-of-sample evaluation of the chain against naive baselines.
 
-Every fitted piece (HMM, scalers, forecasters, linear baseline) is refit inside each
+Every fitted piece (HMM, scalers, forecasters, linear and regime-mean baselines) is refit inside each
 fold on data before the fold's cut-off; training targets are purged so no training
 row's forward window reaches the test block.
 """
@@ -20,7 +20,9 @@ from features.design import Design
 from features.target import target_name
 from models.baselines import (
     LinearBaseline,
+    RegimeMeanBaseline,
     expanding_mean_forecast,
+    linear_features,
     momentum_forecast,
     zero_forecast,
 )
@@ -32,7 +34,7 @@ from training.evaluation.regime_chain import fit_regime_chain
 logger = logging.getLogger(__name__)
 
 MODEL = "model"
-BASELINES = ("zero", "expanding_mean", "momentum", "linear", "no_regime")
+BASELINES = ("zero", "expanding_mean", "momentum", "linear", "regime_mean", "no_regime")
 
 Progress = Callable[[int, int, Fold], None]
 FoldHook = Callable[[int, int, Fold, pd.DataFrame], None]
@@ -109,8 +111,8 @@ def run_walk_forward(
     initial_train, step, window
         See :func:`training.evaluation.folds.walk_forward_folds`.
     baselines : bool
-        Also fit the linear and no-regime baselines in each fold (the zero, expanding-mean
-        and momentum forecasts need no fitting and are always included).
+        Also fit the linear, regime-mean (with regimes) and no-regime baselines in each fold
+        (the zero, expanding-mean and momentum forecasts need no fitting and are always included).
     progress : callable, optional
         Called as ``progress(done, total, fold)`` after each fold.
     explain_horizon : int, optional
@@ -143,13 +145,21 @@ def run_walk_forward(
             if baselines:
                 ablation = clone(template).set_params(use_regime=False).fit_design(design, fold.cutoff, fold.train_start)
                 abl = ablation.predict_design(design).reindex(test)
-                X = pipe.design_matrix(design)
+                X = pipe.design_matrix(design)[linear_features(design.features.columns)]
+                labels = full["regime"].reindex(design.index) if "regime" in full else None
                 forecasts["no_regime"] = {h: abl[forecast_name(h)] for h in horizons}
                 forecasts["linear"] = {}
+                if labels is not None:
+                    forecasts["regime_mean"] = {}
                 for h in horizons:
                     rows = pipe.training_rows(design, h, fold.cutoff, fold.train_start)
-                    lin = LinearBaseline().fit(X.iloc[rows], design.targets[target_name(h)].iloc[rows])
+                    y = design.targets[target_name(h)].iloc[rows]
+                    lin = LinearBaseline(horizon=h).fit(X.iloc[rows], y)
                     forecasts["linear"][h] = pd.Series(lin.predict(X.loc[test]), index=test)
+                    if labels is not None:  # the fold's filtered labels: known at the cut-off
+                        known = labels.iloc[rows].notna().to_numpy()
+                        means = RegimeMeanBaseline().fit(labels.iloc[rows][known], y[known])
+                        forecasts["regime_mean"][h] = pd.Series(means.predict(labels.loc[test]), index=test)
             labels = full["regime"].loc[: test[-1]] if "regime" in full else None
             regimes = pred.drop(columns=[forecast_name(h) for h in horizons]).assign(fold=fold.number)
             return _FoldOutput(forecasts, regimes, labels, importance, pred)

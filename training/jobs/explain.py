@@ -10,10 +10,19 @@ from rich.table import Table
 
 from features.dates import parse_date
 from features.errors import DataError
-from models.explain import explain_pipeline, global_importance, narrative, top_drivers
+from models.explain import (
+    explain_pipeline,
+    families_by_regime,
+    global_importance,
+    narrative,
+    regime_readings,
+    top_drivers,
+)
+from models.units import simple_pct
 from models.pipeline import RegimeForecastPipeline
 from training.display import plots
 from training.display.console import console
+from training.display.skill import skill_note
 
 
 def explained_date(dates: pd.DatetimeIndex, date: str | None) -> tuple[pd.Timestamp, str | None]:
@@ -55,8 +64,15 @@ def run_explain(
     top: int = 8,
     by_regime: bool = False,
     output_dir: Path = Path("outputs/explain"),
+    figures: dict[str, float] | None = None,
 ) -> dict[str, Path]:
-    """Explain forecasts for one date (or the latest), print drivers and a narrative, write plots and CSV/JSON."""
+    """Explain forecasts for one date (or the latest), print drivers and a narrative, write plots and CSV/JSON.
+
+    Everything printed is in simple percent (contributions in simple-% points,
+    :meth:`models.explain.Explanation.points`), and the horizon's measured skill
+    (:func:`training.display.skill.skill_note` of the training run's ``figures``) under the narrative. The CSV keeps
+    log-return contributions (its name says so); the JSON carries both, named by unit.
+    """
     design = pipeline.make_design(panel[[c for c in pipeline.input_series_ if c in panel]])
     horizon = horizon if horizon is not None else (21 if 21 in pipeline.forecasters_ else tuple(pipeline.forecasters_)[0])
     expl = explain_pipeline(pipeline, design, horizon)
@@ -73,12 +89,15 @@ def run_explain(
     for c in ("feature", "family", "value", "percentile", "contribution (pts)"):
         t.add_column(c, justify="left" if c in ("feature", "family") else "right")
     for r in drivers.itertuples():
-        t.add_row(r.feature, r.family, f"{r.value:.4g}", f"{r.percentile:.0f}", f"{r.contribution * 100:+.2f}")
+        t.add_row(r.feature, r.family, f"{r.value:.4g}", f"{r.percentile:.0f}", f"{r.contribution_pts:+.2f}")
     console.print(t)
-    fam = expl.by_family().loc[when].sort_values(key=abs, ascending=False)
-    console.print("By driver family (pts): " + ", ".join(f"{k} {v * 100:+.2f}" for k, v in fam.items()))
+    fam = expl.by_family(points=True).loc[when].sort_values(key=abs, ascending=False)
+    console.print("By driver family (pts): " + ", ".join(f"{k} {v:+.2f}" for k, v in fam.items()))
     text = narrative(expl, when, regime)
     console.print(text)
+    console.print("pts: points of simple return; they add up to the forecast minus the baseline.")
+    skill = skill_note(figures or {}, horizon)
+    console.print(skill, markup=False, highlight=False, soft_wrap=True)
 
     stem = f"{when:%Y-%m-%d}_{horizon}d"
     written["waterfall"] = plots.waterfall(expl, when, output_dir / f"waterfall_{stem}.png", top)
@@ -86,28 +105,34 @@ def run_explain(
     rng = expl.values
     if start or end:
         rng = rng.loc[parse_date(start, "--start") if start else None : parse_date(end, "--end") if end else None]
-    rng.to_csv(output_dir / f"contributions_{horizon}d.csv")
-    written["contributions"] = output_dir / f"contributions_{horizon}d.csv"
+    rng.to_csv(output_dir / f"contributions_log_{horizon}d.csv")
+    written["contributions"] = output_dir / f"contributions_log_{horizon}d.csv"
+    forecast = float(expl.forecast.loc[when])
     payload = {
-        "date": f"{when:%Y-%m-%d}", "horizon": horizon, "regime": regime, "forecast": float(expl.forecast.loc[when]),
-        "base_value": expl.base_value, "narrative": text, "drivers": drivers.to_dict(orient="records"),
-        "families": {k: float(v) for k, v in fam.items()},
+        "date": f"{when:%Y-%m-%d}", "horizon": horizon, "regime": regime, "forecast_log_return": forecast,
+        "forecast_pct": simple_pct(forecast), "base_value_log_return": expl.base_value,
+        "base_value_pct": simple_pct(expl.base_value), "narrative": text, "skill": skill,
+        "drivers": drivers.rename(columns={"contribution": "contribution_log_return"}).to_dict(orient="records"),
+        "families_pts": {k: float(v) for k, v in fam.items()},
     }
     (output_dir / f"explain_{stem}.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
     written["json"] = output_dir / f"explain_{stem}.json"
     global_importance(expl).to_csv(output_dir / f"importance_{horizon}d.csv", index=False)
 
     if by_regime and regimes is not None:
-        fam_all = expl.by_family().abs()
-        fam_all["regime"] = regimes.reindex(fam_all.index)
-        contrast = fam_all.groupby("regime").mean().T * 100
-        t = Table(title=f"Mean |SHAP| by driver family and filtered regime ({horizon}-day forecast, pts)")
+        contrast = families_by_regime(expl, regimes)
+        t = Table(title=f"Mean signed contribution by driver family on each filtered regime's days "
+                        f"({horizon}-day forecast, simple-% pts)")
         t.add_column("family")
         for c in contrast.columns:
             t.add_column(str(c), justify="right")
-        for fam_name, row in contrast.sort_values(contrast.columns[0], ascending=False).iterrows():
-            t.add_row(str(fam_name), *[f"{v:.2f}" for v in row])
+        body = contrast.drop("days")
+        for fam_name, row in body.reindex(body.abs().max(axis=1).sort_values(ascending=False).index).iterrows():
+            t.add_row(str(fam_name), *[f"{v:+.2f}" for v in row])
+        t.add_row("days", *[f"{v:.0f}" for v in contrast.loc["days"]], style="dim")
         console.print(t)
+        for line in regime_readings(contrast, horizon):
+            console.print(f"  {line[0].upper()}{line[1:]}.")
         contrast.to_csv(output_dir / f"families_by_regime_{horizon}d.csv")
         written["by_regime"] = output_dir / f"families_by_regime_{horizon}d.csv"
     console.print(f"Wrote {', '.join(str(p) for p in written.values())}")

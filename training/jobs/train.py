@@ -28,7 +28,7 @@ from features.builder import feature_family
 from features.config import DataConfig
 from features.demo import generate_demo_market
 from features.sources import load_panel
-from models.explain import explain_pipeline, global_importance
+from models.explain import explain_pipeline, families_by_regime, global_importance
 from models.pipeline import RegimeForecastPipeline
 from training.config import Config
 from training.display import plots
@@ -40,6 +40,7 @@ from training.evaluation.outlook import (
     outlook_metrics,
 )
 from training.evaluation.regime_chain import observed, regime_chain
+from training.evaluation.regime_history import history_checks
 from training.evaluation.regime_quality import RegimeReport, regime_report
 from training.evaluation.scores import diebold_mariano_table, fold_scores, score_table
 from training.evaluation.sealed import sealed_start
@@ -228,7 +229,8 @@ def run_training(cfg: Config, reporter: Reporter | None = None, panel: pd.DataFr
     design, result, scores, dm = evaluate(cfg, panel, reporter, timings, explain_horizon=main_h)
     template = make_template(cfg)
     with _timed(timings, "distributions", reporter):
-        outlook = evaluate_outlook(result, design, template, cfg.evaluation.n_bootstrap, cfg.model.random_state)
+        outlook = evaluate_outlook(result, design, template, cfg.evaluation.n_bootstrap, cfg.model.random_state,
+                                   sealed_start(design, cfg))
 
     configure_tracking(cfg.tracking.tracking_uri)
     experiment_id = ensure_experiment(cfg.tracking.experiment)
@@ -249,8 +251,10 @@ def _regime_checks(cfg: Config, design: Any, result: WalkForwardResult, template
     obs = observed(design)
     other_seed = regime_chain(design, template, result.folds, random_state=cfg.model.random_state + 1)
     truth = generate_demo_market(seed=cfg.data.seed).regimes if cfg.data.source == "demo" else None
-    return regime_report(result.regimes["regime"], result.fold_labels, final.regime_, obs,
-                         other_seed.final.predict(obs), truth)
+    report = regime_report(result.regimes["regime"], result.fold_labels, final.regime_, obs,
+                           other_seed.final.predict(obs), truth)
+    report.metrics.update({f"history.{k}": v for k, v in history_checks(result.regimes["regime"], design.aligned).items()})
+    return report
 
 
 def _write_outlook(ev: OutlookEvaluation, final: RegimeForecastPipeline, design: Any, latest: pd.DataFrame,
@@ -262,7 +266,7 @@ def _write_outlook(ev: OutlookEvaluation, final: RegimeForecastPipeline, design:
     folder = out / "distribution"
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("distribution", "calibration", "p_up_reliability", "fold_coverage", "regime", "regime_reliability",
-                 "levels", "shrinkage"):
+                 "levels", "shrinkage", "level_study", "p_up_by_regime"):
         table = getattr(ev, name)
         if len(table):
             table.to_csv(folder / f"{name}.csv", index=False)
@@ -406,8 +410,7 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         plots.cumulative_ic(result.predictions, out / "cumulative_ic.png")
         plots.shap_summary(expl, out / f"shap_summary_{main_h}d.png")
         plots.dependence(expl, out / f"shap_dependence_{main_h}d.png")
-        fam = expl.by_family().abs()
-        fam.groupby(latest["regime"].reindex(fam.index)).mean().T.to_csv(out / f"shap_families_by_regime_{main_h}d.csv")
+        families_by_regime(expl, latest["regime"]).to_csv(out / f"shap_families_by_regime_{main_h}d.csv")
         mlflow.log_artifacts(str(out), "evaluation")
         tables = [f"evaluation/{p.relative_to(out).as_posix()}" for p in out.rglob("*") if p.is_file()]
 

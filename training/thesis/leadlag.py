@@ -33,6 +33,10 @@ from models.pipeline import RegimeForecastPipeline
 from regime.naming import regime_names
 from training.evaluation.metrics import bartlett_weights, long_run_variance
 
+#: The group of the lead-lag tables that tests the lead's difference between the phases
+#: (debasement's slope minus fear's), not a regime of its own.
+DIFFERENCE = "debasement minus fear"
+
 METALS: dict[str, str] = {"silver": "silver_usd", "gold": "gold_usd"}
 ALL = "all"
 
@@ -215,7 +219,8 @@ class LagScan:
         For the overall group and each regime with at least ``min_obs`` rows: the slope
         of ``y_t = a + b x_{t-L}`` (per regime: the interaction model, i.e. OLS on the
         regime's rows with the Newey-West sum over the whole time line); group
-        ``debasement-fear`` tests ``b_debasement - b_fear``.
+        ``debasement minus fear`` (:data:`DIFFERENCE`) tests ``b_debasement - b_fear``: is the
+        metals' lead stronger in the thesis's phase two than in phase one?
 
         Parameters
         ----------
@@ -240,7 +245,7 @@ class LagScan:
             frames.append(self._frame(g, beta, corr, infl, int(parts[g].sum())))
         if "fear" in fits and "debasement" in fits:
             db, fb = fits["debasement"], fits["fear"]
-            frames.append(self._frame("debasement-fear", db[0] - fb[0], np.full_like(db[0], np.nan), db[2] - fb[2],
+            frames.append(self._frame(DIFFERENCE, db[0] - fb[0], np.full_like(db[0], np.nan), db[2] - fb[2],
                                       int(parts["fear"].sum() + parts["debasement"].sum())))
         return pd.concat(frames, ignore_index=True)
 
@@ -552,7 +557,7 @@ def analyze_metal(
     checkpoints = sorted({c for c in (horizon, 63, max_lag) if 1 <= c <= max(max_lag, horizon)})
     return LeadLagResult(
         metal=metal, window=window, horizon=horizon,
-        xcorr=regressions[regressions.group != "debasement-fear"].pivot(index="lag", columns="group", values="corr"),
+        xcorr=regressions[regressions.group != DIFFERENCE].pivot(index="lag", columns="group", values="corr"),
         regressions=regressions, best=best,
         granger=granger_tests(btc.loc[since:], price.loc[since:], orders, regimes),
         events=event_study(btc, events, max(max_lag, horizon), checkpoints, regimes, random_state=random_state),

@@ -20,10 +20,11 @@ from features.observations import REGIME_OBSERVATIONS
 from models.explain import Explanation, narrative, top_drivers
 from models.pipeline import RegimeForecastPipeline, forecast_name
 from models.quantiles import BAND, GRID, p_up_name, quantile_name
+from models.units import format_pct
 from regime.engines import RegimeModel
 from regime.forecast import SPELL_LEFT, regime_forecast_name
 from training.tracking.runs import read_run_csv
-from training.thesis.sequence import current_spell_sentence
+from training.thesis.sequence import SequenceEvidence, current_spell_sentence
 
 OOS_ARTIFACT = "evaluation/oos_predictions.csv"
 
@@ -67,9 +68,13 @@ class NowState:
         Quantiles on :data:`models.quantiles.GRID` of each horizon's forecast (for the fan chart).
     story : str
         The current spell in the thesis's terms (:func:`training.thesis.sequence.current_spell_sentence`).
-    sequence : tuple of str
+    sequence : SequenceEvidence or None
         What followed earlier fear spells in the walk-forward's labels
-        (:func:`training.thesis.sequence.sequence_sentences`); empty when the run logged none.
+        (:func:`training.thesis.sequence.sequence_evidence`); None when the run logged no labels.
+    skill : str
+        The forecasts' measured out-of-sample skill, every horizon (:func:`training.display.skill.skill_line`).
+    headline_skill : str
+        The same for the headline horizon alone (:func:`training.display.skill.skill_note`).
     """
 
     date: pd.Timestamp
@@ -89,7 +94,9 @@ class NowState:
     names: pd.DataFrame = field(default_factory=pd.DataFrame)
     naming_notes: tuple[str, ...] = ()
     story: str = ""
-    sequence: tuple[str, ...] = ()
+    sequence: SequenceEvidence | None = None
+    skill: str = ""
+    headline_skill: str = ""
 
     @property
     def match(self) -> float:
@@ -232,8 +239,7 @@ def describe_move(observation: str, value: float, new_value: float, window: int 
     if observation in ("real_yield", "breakeven"):
         label = "real 10y yield" if observation == "real_yield" else "10y breakeven"
         return f"{window}-day change in the {label} {value:+.2f} -> {new_value:+.2f} pp"
-    pct = lambda v: f"{(np.exp(v) - 1) * 100:+.1f}%"  # noqa: E731
-    return f"{observation} {window}-day return {pct(value)} -> {pct(new_value)}"
+    return f"{observation} {window}-day return {format_pct(value)} -> {format_pct(new_value)}"
 
 
 def current_state(

@@ -21,9 +21,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from models.explain import Explanation, describe_feature, global_importance
+from models.units import format_pct as _pct
 from training.display import plots
-from training.thesis.leadlag import ALL, LeadLagResult, verdict
+from training.thesis.leadlag import ALL, DIFFERENCE, LeadLagResult, verdict
 from training.thesis.now import NowState, spell_text
+from training.thesis.sequence import sequence_table, sequence_verdict
 
 REPORT_ARTIFACT_DIR = "report"
 _GROUP_COLORS = {ALL: "#222222", **plots.REGIME_COLORS, "calm": "#7f7f7f"}
@@ -37,7 +39,7 @@ def leadlag_figure(result: LeadLagResult) -> Figure:
     fig = Figure(figsize=(11, 6.5))
     ax_t, ax_c = fig.subplots(2, 1, sharex=True)
     reg = result.regressions
-    for group, part in reg[reg.group != "debasement-fear"].groupby("group", sort=False):
+    for group, part in reg[reg.group != DIFFERENCE].groupby("group", sort=False):
         style = {"color": _GROUP_COLORS.get(group, "#1f77b4"), "lw": 2.0 if group == ALL else 1.2}
         ax_t.plot(part["lag"], part["t"], label=group, **style)
         ax_c.plot(part["lag"], part["corr"], label=group, **style)
@@ -184,6 +186,7 @@ img{max-width:100%;height:auto;display:block;margin:10px 0}
 .bar span{display:block;height:100%}
 .verdict{background:#fff8e6;border-left:4px solid #f0b429;padding:10px 14px;margin:10px 0}
 .note{color:#5b6475;font-size:13px}
+.skill{background:#fff8e6;border-left:4px solid #f0b429;padding:6px 10px;margin:8px 0;font-size:13px}
 .stale{background:#f0b429;color:#1d2330;border-radius:6px;padding:8px 14px;margin-top:12px;font-size:14px}
 footer{color:#5b6475;font-size:12px;text-align:center;padding:12px}
 """
@@ -208,10 +211,6 @@ def _table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
                 cells.append(f'<td class="text">{html.escape(str(v))}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def _pct(log_return: float) -> str:
-    return "–" if not np.isfinite(log_return) else f"{(np.exp(log_return) - 1) * 100:+.1f}%"
 
 
 def _now_section(now: NowState, aligned: pd.DataFrame) -> str:
@@ -253,12 +252,12 @@ def _now_section(now: NowState, aligned: pd.DataFrame) -> str:
         outlook_html = (f"<h3>Regime outlook: P(regime in h business days)</h3>{_table(table, {n: '.0%' for n in now.outlook.columns})}"
                         f"<p class='note'>From the regime model's transition matrix and today's filtered "
                         f"probabilities.{spell}</p>")
+    skill_html = f"<p class='skill'>{html.escape(now.skill)}</p>" if now.skill else ""
     fan_html = ""
     if now.fan:
         fan_html = _img(_via_file(plots.fan_chart, aligned["btc_usd"], now.date, now.fan), "forecast fan chart")
-    drivers = now.drivers.assign(feature=lambda d: d.feature.map(describe_feature),
-                                 contribution=lambda d: d.contribution * 100)
-    drivers = drivers.rename(columns={"contribution": "contribution (pts)"})
+    drivers = now.drivers.drop(columns="contribution").assign(feature=lambda d: d.feature.map(describe_feature))
+    drivers = drivers.rename(columns={"contribution_pts": "contribution (pts)"})
     flips = now.flips.groupby("to_regime", sort=False).head(2).copy()
     flips = flips[["to_regime", "observation", "move_sd", "change", "new_proba"]].rename(
         columns={"to_regime": "to regime", "observation": "HMM observation", "move_sd": "move (sd)",
@@ -270,9 +269,11 @@ def _now_section(now: NowState, aligned: pd.DataFrame) -> str:
     names_html = _table(names, {"match (weakest move)": "+.2f", "best match": "+.2f"}) if len(names) else ""
     notes = "".join(f"<p class='note'>{html.escape(n)}.</p>" for n in now.naming_notes)
     notes += f"<p>Now: {html.escape(now.story)}.</p>" if now.story else ""
-    if now.sequence:
-        notes += ("<p>The thesis's sequence on the walk-forward's labels (spells, not days; 90% intervals):</p><ul>"
-                  + "".join(f"<li>{html.escape(s)}.</li>" for s in now.sequence) + "</ul>")
+    if now.sequence is not None:
+        notes += ("<h3>The thesis's sequence: what followed the fear spells</h3><p class='note'>Spells of the "
+                  "walk-forward's (out-of-sample) labels, not days; 90% bootstrap interval; p: permutation test "
+                  "against the spells of the other regimes.</p>" + _table(sequence_table(now.sequence))
+                  + f"<p>{html.escape(sequence_verdict(now.sequence).capitalize())}.</p>")
     return f"""
 <section id="now"><h2>Current state</h2>
 <div class="cards">
@@ -283,10 +284,11 @@ def _now_section(now: NowState, aligned: pd.DataFrame) -> str:
  <div class="card"><div class="note">BTC over the next {head_h} business days</div>
   <div class="big">{_pct(head.forecast)}</div>
   <div class="note">band {_pct(head.lo)} to {_pct(head.hi)}{
-      f" · P(up) {head.p_up:.0%}" if np.isfinite(head.get("p_up", np.nan)) else ""}</div></div>
+      f" · P(up) {head.p_up:.0%}" if np.isfinite(head.get("p_up", np.nan)) else ""}</div>
+  <div class="skill">{html.escape(now.headline_skill)}</div></div>
 </div>
-<h3>Forecasts of BTC's return</h3>{_table(fc_table)}
-<p class="note">{band_note}</p>{fan_html}{outlook_html}
+<h3>Forecasts of BTC's price change</h3>{_table(fc_table)}
+<p class="note">{band_note}</p>{fan_html}{skill_html}{outlook_html}
 <p>{html.escape(now.narrative)}</p>
 <h3>Top drivers (SHAP, {now.drivers.shape[0]} largest)</h3>
 {_table(drivers, {"value": ".4g", "percentile": ".0f", "contribution (pts)": "+.2f"})}
@@ -316,7 +318,9 @@ def _leadlag_section(results: dict[str, LeadLagResult], regime_source: str) -> s
     parts = [f"""<section id="leadlag"><h2>Lead-lag evidence: does metal strength lead Bitcoin?</h2>
 <p class="note">Predictive regressions of BTC's forward return on the metal's trailing return lagged L business
 days (Newey-West standard errors); <b>p scan</b> is the family-wise p-value of the best lag after scanning every
-lag (circular-shift null). Regimes: {html.escape(regime_source)}.</p>"""]
+lag (circular-shift null). A regime's row fits the slope on that regime's days; the row <i>debasement minus
+fear</i> is the difference of the two phases' slopes (does the metals' lead pay off more in phase two?), not a
+regime. Regimes: {html.escape(regime_source)}.</p>"""]
     for metal, res in results.items():
         best = res.best.reset_index()[["group", "lag", "beta", "t", "p", "p_scan", "n"]].rename(columns={"p_scan": "p scan"})
         granger = {col: res.granger.pivot(index="group", columns="weeks", values=col)
@@ -389,10 +393,9 @@ and MAE of forward log returns, from the model's training run.</p>{tables}{dm_ht
 
 
 def _shap_section(expl: Explanation) -> str:
-    fam = expl.by_family().abs().mean().sort_values(ascending=False).mul(100).rename("mean |SHAP| (pts)").reset_index()
+    fam = expl.by_family(points=True).abs().mean().sort_values(ascending=False).rename("mean |SHAP| (pts)").reset_index()
     fam.columns = ["family", "mean |SHAP| (pts)"]
-    top = global_importance(expl).head(10).assign(feature=lambda d: d.feature.map(describe_feature),
-                                                  mean_abs_shap=lambda d: d.mean_abs_shap * 100)
+    top = global_importance(expl, points=True).head(10).assign(feature=lambda d: d.feature.map(describe_feature))
     return f"""<section id="shap"><h2>SHAP drivers of the {expl.horizon}-day forecast</h2>
 {_img(_via_file(plots.shap_summary, expl), "SHAP summary")}
 <div class="cards"><div class="card"><h3>By driver family</h3>{_table(fam, {"mean |SHAP| (pts)": ".2f"})}</div>
@@ -402,7 +405,7 @@ def _shap_section(expl: Explanation) -> str:
 
 def _timeline_section(data: ReportData) -> str:
     """The regime timeline, captioned with which labels it shows."""
-    colours = "red fear, green debasement, grey calm"
+    colours = "gold fear, green debasement, red stress, blue tightening, grey calm"
     oos = data.oos_regimes.dropna() if data.oos_regimes is not None else None
     if oos is not None and len(oos):
         labels = oos
@@ -442,7 +445,8 @@ run {html.escape(data.run_id)} · generated {html.escape(data.generated)}</div>{
 {_leadlag_section(data.leadlag, data.regime_source)}
 {_walk_forward_section(data.scores, data.dm, _distribution_html(data.distribution, data.regime_forecast))}
 {_shap_section(data.expl)}
-</main><footer>Forecasts are forward log returns shown as simple returns; nothing here is investment advice.</footer>
+</main><footer>Returns are shown as simple percentages (price changes) and contributions in points of them;
+the model's machine outputs (CSV, MLflow model) are log returns. Nothing here is investment advice.</footer>
 </body></html>"""
 
 

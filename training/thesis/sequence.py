@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from models.units import format_pct
 from regime.naming import DEBASEMENT, FEAR
 
 #: Horizons (business days after a spell ends) the sequence is measured over.
@@ -120,26 +121,43 @@ def sequence_evidence(
     return SequenceEvidence(pd.DataFrame(rows).set_index("horizon"), n_draws)
 
 
-def _pct(log_return: float) -> str:
-    return f"{(np.exp(log_return) - 1) * 100:+.0f}%"
+def sequence_table(evidence: SequenceEvidence) -> pd.DataFrame:
+    """The evidence as a table for people: one row per horizon ``h``.
+
+    Columns: fear ``spells`` measured, how many were followed by ``debasement`` within ``h``
+    days and its share, the share's 90% interval, the share after the ``others``' spells and
+    after ``any day``, the permutation ``p``; BTC's simple return over the ``h`` days after
+    fear spells (``BTC``) and after the others' (``BTC others``), and its ``p``.
+    """
+    t = evidence.table
+    pct = lambda v: format_pct(v, 0)  # noqa: E731
+    share = lambda v: "–" if not np.isfinite(v) else f"{v:.0%}"  # noqa: E731
+    rows = [{
+        "h": f"{h}d",
+        "spells": f"{r.n_fear:.0f}",
+        "debasement": f"{r.followed:.0f}={share(r.rate)}",
+        "90% CI": f"{share(r.rate_lo)}-{share(r.rate_hi)}",
+        "others": share(r.rate_other),
+        "any day": share(r.rate_any_day),
+        "p": "–" if not np.isfinite(r.p_rate) else f"{r.p_rate:.2f}",
+        "BTC": pct(r.btc_after_fear),
+        "BTC others": pct(r.btc_after_other),
+        "p BTC": "–" if not np.isfinite(r.p_btc) else f"{r.p_btc:.2f}",
+    } for h, r in t.iterrows()]
+    return pd.DataFrame(rows)
 
 
-def sequence_sentences(evidence: SequenceEvidence, alpha: float = 0.05) -> list[str]:
-    """The evidence in the thesis's terms, one sentence per horizon, saying plainly when it is weak."""
-    out = []
-    for h, r in evidence.table.iterrows():
-        if not r.n_fear:
-            out.append(f"{h} days: no fear spell ended {h} days before the last label: nothing to measure")
-            continue
-        verdict = ("evidence for the thesis's sequence" if r.p_rate < alpha
-                   else "weak evidence: not told apart from the other regimes' spells")
-        out.append(
-            f"within {h} days of the end of the {r.n_fear:.0f} fear spells debasement followed {r.followed:.0f} times "
-            f"({r.rate:.0%} [{r.rate_lo:.0%}, {r.rate_hi:.0%}]), against {r.rate_other:.0%} after the "
-            f"{r.n_other:.0f} spells of neither phase and {r.rate_any_day:.0%} after any day (p = {r.p_rate:.2f}: {verdict}); "
-            f"BTC {_pct(r.btc_after_fear)} after fear spells vs {_pct(r.btc_after_other)} after the others "
-            f"and {_pct(r.btc_any_day)} after any day (p = {r.p_btc:.2f})")
-    return out
+def sequence_verdict(evidence: SequenceEvidence, horizon: int = 63, alpha: float = 0.05) -> str:
+    """One sentence in the thesis's terms at ``horizon`` (weeks to months), saying plainly when the evidence is weak."""
+    t = evidence.table
+    if horizon not in t.index or not t.loc[horizon, "n_fear"]:
+        return f"no fear spell ended {horizon} business days before the last label: the sequence cannot be measured yet"
+    r = t.loc[horizon]
+    strength = ("the thesis's sequence is supported" if r.p_rate < alpha
+                else "weak evidence: fear spells are not told apart from the other regimes' spells")
+    return (f"after the {r.n_fear:.0f} earlier fear spells debasement followed within {horizon} days {r.followed:.0f} "
+            f"times ({r.rate:.0%} [{r.rate_lo:.0%}, {r.rate_hi:.0%}]), against {r.rate_other:.0%} after the other "
+            f"regimes' spells and {r.rate_any_day:.0%} after any day (p = {r.p_rate:.2f}): {strength}")
 
 
 def current_spell_sentence(labels: pd.Series, aligned: pd.DataFrame) -> str:
@@ -156,5 +174,5 @@ def current_spell_sentence(labels: pd.Series, aligned: pd.DataFrame) -> str:
     gap = (np.exp(metals) - np.exp(btc)) * 100
     relation = f"BTC lagging by {gap:.0f} pts" if gap > 0 else f"BTC ahead by {-gap:.0f} pts"
     unit = "business day" if last.days == 1 else "business days"
-    return (f"{last.regime} for {last.days} {unit} (since {last['first']:%Y-%m-%d}): metals {_pct(metals)}, "
-            f"BTC {_pct(btc)} ({relation})")
+    return (f"{last.regime} for {last.days} {unit} (since {last['first']:%Y-%m-%d}): metals {format_pct(metals, 0)}, "
+            f"BTC {format_pct(btc, 0)} ({relation})")
