@@ -52,7 +52,8 @@ def test_the_lock_database_must_be_postgresql_and_reachable_and_its_password_is_
     with pytest.raises(StoreError) as caught:
         choose_lock(SERVER, "postgresql://team:s3cret@127.0.0.1:1/locks")
     message = str(caught.value)
-    assert message.startswith("promotion lock database postgresql://team:***@127.0.0.1:1/locks: ")
+    assert message.startswith("promotion lock database postgresql://team:***@127.0.0.1:1/locks: connection failed")
+    assert message.endswith("nothing was changed")
     assert "s3cret" not in message and "\n" not in message
 
 

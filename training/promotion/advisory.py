@@ -68,16 +68,17 @@ def _engine(url: str) -> Any:
         raise ConfigError(f"promotion lock {shown}: {driver} is not installed (`pip install 'psycopg[binary]'`)") from None
 
 
-def _failure(url: str, exc: BaseException) -> StoreError:
-    return StoreError(f"promotion lock database {hide_password(url)}: {_first_line(exc)}; the champion alias was not moved")
+def _failure(url: str, exc: BaseException, consequence: str) -> StoreError:
+    cause = getattr(exc, "orig", None) or exc  # the driver's own words, without SQLAlchemy's wrapping
+    return StoreError(f"promotion lock database {hide_password(url)}: {_first_line(cause)}; {consequence}")
 
 
 @contextmanager
-def _session(url: str) -> Iterator[Callable[[str, dict[str, int] | None], Any]]:
+def _session(url: str, consequence: str) -> Iterator[Callable[[str, dict[str, int] | None], Any]]:
     """One session on ``url``; yields ``query(sql, params)`` -> first column of the first row.
 
     A database that cannot be reached, or fails one of these queries, is one :class:`StoreError`
-    line; errors raised by the block itself pass unchanged.
+    line ending with ``consequence``; errors raised by the block itself pass unchanged.
     """
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
@@ -87,13 +88,13 @@ def _session(url: str) -> Iterator[Callable[[str, dict[str, int] | None], Any]]:
         try:
             conn = engine.connect()
         except SQLAlchemyError as exc:
-            raise _failure(url, exc) from None
+            raise _failure(url, exc, consequence) from None
 
         def query(sql: str, params: dict[str, int] | None = None) -> Any:
             try:
                 return conn.execute(text(sql), params or {}).scalar()
             except SQLAlchemyError as exc:
-                raise _failure(url, exc) from None
+                raise _failure(url, exc, consequence) from None
 
         try:
             yield query
@@ -111,7 +112,7 @@ def check_lock_database(url: str) -> None:
     url : str
         SQLAlchemy URL of a PostgreSQL database.
     """
-    with _session(url) as query:
+    with _session(url, "nothing was changed") as query:
         query("SELECT 1")
 
 
@@ -141,7 +142,7 @@ def advisory_lock(url: str, model_name: str) -> Iterator[Callable[[], None]]:
     """
     key = lock_key(model_name)
     shown = hide_password(url)
-    with _session(url) as query:
+    with _session(url, "the champion alias was not moved") as query:
         if not query("SELECT pg_try_advisory_lock(:k)", {"k": key}):
             logger.info("waiting for another training's promotion (PostgreSQL advisory lock %d on %s)", key, shown)
             query("SELECT pg_advisory_lock(:k)", {"k": key})

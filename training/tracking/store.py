@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from features.errors import StoreError
+from training.tracking.server import check_server
 
 if TYPE_CHECKING:  # pragma: no cover
     from training.config import TrackingConfig
@@ -43,12 +44,15 @@ def check_store(uri: str | None = None, write: bool = True) -> str:
 
     Refused: a path under a regular file, a database that is a folder, not a database or
     damaged (SQLite's ``quick_check``), and, when ``write``, a location without write
-    permission (a read-only file system). Other stores (a tracking server, PostgreSQL) are
-    left to MLflow. Returns the URI.
+    permission (a read-only file system). A tracking server must answer
+    (:func:`training.tracking.server.check_server`); other stores (PostgreSQL) are left to
+    MLflow. Returns the URI.
     """
     uri = resolve_tracking_uri(uri)
     db = sqlite_path(uri)
     if db is None:
+        if uri.startswith(("http://", "https://")):
+            check_server(uri)
         return uri
     existing = next((p for p in (db, *db.parents) if p.exists()), Path("."))
     if existing != db and not existing.is_dir():
