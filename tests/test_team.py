@@ -112,6 +112,8 @@ def test_trainings_started_together_on_separate_machines_leave_one_champion_on_t
         else:
             assert reason.startswith("not promoted: ") and v.description.startswith(f"**@challenger**: {reason}")
     assert sum(v.tags["gate.reason"].startswith("no champion yet") for v in versions) == 1
+    assert {client.get_run(v.run_id).data.tags["registry.lock"] for v in versions} == {
+        f"PostgreSQL advisory lock on {team.lock_url}"}
     newest = next(v for v in versions if v.tags["data.last"] == ENDS[-1])
     assert client.get_model_version_by_alias(team.model, "champion").version == newest.version == champion
 

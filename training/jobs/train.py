@@ -435,6 +435,7 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
                     delete_version(tr.model_name, version)
                     raise
         mlflow.set_tags({"registry.version": version, "registry.alias": alias, "registry.reason": decision.reason,
+                         "registry.lock": lock.describe(),
                          "gate.details": "\n".join(decision.details)[:5000] or "none"})
         figures |= decision.figures
     mlflow.log_dict(figures, FIGURES_ARTIFACT)
