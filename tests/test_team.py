@@ -9,6 +9,7 @@ starts both); skips with a message where either is missing.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 import uuid
@@ -22,7 +23,6 @@ import pytest
 import requests
 from mlflow import MlflowClient
 
-from features.demo import generate_demo_market
 from tests.test_bad_inputs import pyfunc_input
 from tests.test_concurrency import QUICK_TOML
 from tests.test_failure_safety import BIN, REGIME, finish, spawn, stderr_of
@@ -139,18 +139,21 @@ def test_every_command_works_from_its_own_machine_against_the_server(team: Team,
     with team.run(served, "serve", str(BIN / "mlflow"), "models", "serve", "-m", uri, "-h", "127.0.0.1", "-p",
                   str(port), "--env-manager", "local") as proc:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + START_UP_SECONDS
-        while True:
-            assert proc.poll() is None, stderr_of(served, "serve")[-3000:]
-            assert time.monotonic() < deadline, f"no /ping in {START_UP_SECONDS:.0f} s"
-            with suppress(requests.ConnectionError):
-                if requests.get(f"{url}/ping", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.5)
-        body = _split_body(pyfunc_input(demo_market.panel.loc["2023-01-01":]))
-        response = requests.post(f"{url}/invocations", data=body, headers={"Content-Type": "application/json"},
-                                 timeout=120)
-        os.killpg(proc.pid, 15)
+        try:
+            deadline = time.monotonic() + START_UP_SECONDS
+            while True:
+                assert proc.poll() is None, stderr_of(served, "serve")[-3000:]
+                assert time.monotonic() < deadline, f"no /ping in {START_UP_SECONDS:.0f} s"
+                with suppress(requests.ConnectionError):
+                    if requests.get(f"{url}/ping", timeout=2).status_code == 200:
+                        break
+                time.sleep(0.5)
+            body = _split_body(pyfunc_input(demo_market.panel.loc["2023-01-01":]))
+            response = requests.post(f"{url}/invocations", data=body, headers={"Content-Type": "application/json"},
+                                     timeout=120)
+        finally:  # the server's process group: MLflow's CLI and its uvicorn child
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
     assert response.status_code == 200, response.text
     answer = pd.DataFrame(response.json()["predictions"]).set_index("date")
     local = predicted.set_index("date")
