@@ -27,6 +27,8 @@ regime_mlflow_server_stop() {
     pid="$(cat "$REGIME_MLFLOW_DIR/server.pid" 2>/dev/null)" && [ -n "$pid" ] || return 0
     # the server's own process group (started with setsid): the server and its workers, nothing else
     kill -TERM -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 1 20); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL -- "-$pid" 2>/dev/null || true  # whatever did not stop on SIGTERM
     rm -f "$REGIME_MLFLOW_DIR/server.pid"
 }
 
