@@ -31,7 +31,7 @@ from training.promotion.champion import FOLD_KEYS, ChampionRecord
 from training.promotion.checks import blocking_reasons, forecast_spread
 from training.promotion.gate import Candidate, compare, decide_promotion
 from training.promotion.lineage import history_change
-from training.promotion.lock import lock_path, promotion_lock
+from training.promotion.lock import choose_lock, lock_path, promotion_lock
 from training.promotion.origin import TuningOrigin
 from training.tracking.fingerprint import recipe_fingerprint
 
@@ -381,19 +381,20 @@ def test_the_recipe_is_the_chain_class_and_its_settings():
     assert recipe_fingerprint(base) != recipe_fingerprint(ShuffledFeatures(**base.get_params()))
 
 
-def test_the_promotion_lock_is_exclusive_and_local_only(tmp_path):
+def test_the_promotion_lock_of_a_local_store_is_an_exclusive_file_lock(tmp_path, monkeypatch):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     assert lock_path(uri) == tmp_path / "mlflow.db.promotion.lock"
     assert lock_path(f"file://{tmp_path}/mlruns") == tmp_path / "mlruns" / ".promotion.lock"
     assert lock_path("http://mlflow-host:5000") is None and lock_path("databricks") is None
-    with promotion_lock(uri) as held:
-        assert held == lock_path(uri)
-        with open(held, "a") as other, pytest.raises(BlockingIOError):  # another open file: another process's view
+    monkeypatch.setenv("REGIME_LOCK_URL", "postgresql://nobody@127.0.0.1:1/none")  # a local store never uses it
+    lock = choose_lock(uri)
+    assert lock.path == lock_path(uri) and lock.url is None
+    with promotion_lock(lock, "m") as confirm:
+        confirm()
+        with open(lock.path, "a") as other, pytest.raises(BlockingIOError):  # another open file: another process's view
             fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
     with open(lock_path(uri), "a") as other:
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released at the end of the block
-    with promotion_lock("http://mlflow-host:5000") as held:
-        assert held is None
 
 
 # -- placebos end to end ------------------------------------------------------------------------------

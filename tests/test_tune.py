@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -233,7 +234,7 @@ def test_a_trial_of_a_killed_journal_worker_is_marked_failed(tmp_path):
 def _printed_command(out: str) -> list[str]:
     """The `regime train ...` command `regime tune` printed, as arguments after `regime`."""
     line = next(ln for ln in out.splitlines() if "`regime train --params best" in ln)
-    return line.split("`")[1].split()[1:]
+    return shlex.split(line.split("`")[1])[1:]
 
 
 def test_tune_end_to_end_then_params_best_reproduces_the_best_trial(mlflow_store, monkeypatch, capsys, tiny):

@@ -19,6 +19,7 @@ from features.errors import ConfigError
 from regime.base import MAX_STATES
 from regime.choices import COVARIANCE_TYPES, ENGINES
 from regime.naming import check_signatures
+from training.tracking.credentials import hide_password
 
 MODEL_NAME = "btc-forward-return"
 
@@ -167,6 +168,13 @@ class TrackingConfig:
         Whether to register the trained model (and consider it for ``champion``).
     force_promote : bool
         Make the new version champion even if it does not beat the current one.
+    lock_url : str or None
+        PostgreSQL database whose advisory lock serialises promotions into a remote store;
+        None means ``$REGIME_LOCK_URL``, else the store itself when it is a PostgreSQL URL
+        (:mod:`training.promotion.lock`). A local store uses its file lock.
+    promote_without_lock : bool
+        Promote into a remote store that has no lock: the caller serialises the trainings
+        that register into it (otherwise such a training is refused before the work).
     """
 
     tracking_uri: str | None = None
@@ -174,6 +182,8 @@ class TrackingConfig:
     model_name: str = MODEL_NAME
     register: bool = True
     force_promote: bool = False
+    lock_url: str | None = None
+    promote_without_lock: bool = False
 
     def __post_init__(self) -> None:
         from training.tracking.store import check_scheme
@@ -196,8 +206,12 @@ class Config:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain nested dict (JSON-serialisable) of every setting."""
-        return dataclasses.asdict(self)
+        """Plain nested dict (JSON-serialisable) of every setting; URLs' passwords hidden (it is logged and stored)."""
+        out = dataclasses.asdict(self)
+        for key in ("tracking_uri", "lock_url"):
+            if out["tracking"][key]:
+                out["tracking"][key] = hide_password(out["tracking"][key])
+        return out
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "Config":

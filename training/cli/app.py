@@ -85,6 +85,7 @@ def train(
     tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db).")] = None,
     no_register: Annotated[bool, typer.Option("--no-register", help="Log the run but do not register the model.")] = False,
     force_promote: Annotated[bool, typer.Option("--force-promote", help="Make this version champion even if it does not beat the current one.")] = False,
+    promote_without_lock: Annotated[bool, typer.Option("--promote-without-lock", help="Promote into a remote store with no lock ($REGIME_LOCK_URL unset): you serialise the trainings that register into it (see docs/deploy.md).")] = False,
     accept_implausible: AcceptOpt = None,
     bridge_gaps: BridgeOpt = None,
 ) -> None:
@@ -111,7 +112,8 @@ def train(
                                       "compare_regimes": True if compare_regimes else None,
                                       "sealed_days": sealed_days}.items() if v is not None},
         tracking={k: v for k, v in {"experiment": experiment, "tracking_uri": tracking_uri,
-                                    "register": False if no_register else None, "force_promote": force_promote or None}.items() if v is not None},
+                                    "register": False if no_register else None, "force_promote": force_promote or None,
+                                    "promote_without_lock": promote_without_lock or None}.items() if v is not None},
     )
     with TrainProgress() as progress:
         result = run_training(cfg, progress, tuned=tuned)

@@ -50,7 +50,7 @@ from training.evaluation.walk_forward import WalkForwardResult, run_walk_forward
 from training.promotion.champion import read_champion
 from training.promotion.checks import blocking_reasons, forecast_spread
 from training.promotion.gate import Candidate, GateDecision, decide_promotion
-from training.promotion.lock import promotion_lock
+from training.promotion.lock import PromotionLock, choose_lock, promotion_lock
 from training.promotion.origin import TuningOrigin
 from training.settings_fit import check_settings_fit
 from training.tracking.fingerprint import (
@@ -214,7 +214,9 @@ def run_training(cfg: Config, reporter: Reporter | None = None, panel: pd.DataFr
     reporter = reporter or Reporter()
     cfg = cfg.replace(data=absolute_data_paths(cfg.data))
     timings: dict[str, float] = {}
-    check_training_store(cfg.tracking)  # a store that cannot take the result is refused before the work
+    store = check_training_store(cfg.tracking)  # a store that cannot take the result is refused before the work
+    tr = cfg.tracking
+    lock = choose_lock(store, tr.lock_url, tr.promote_without_lock) if tr.register else None  # so is a missing lock
     origin = "a panel given by the caller"
     if panel is None:
         with _timed(timings, "load data", reporter):
@@ -240,7 +242,7 @@ def run_training(cfg: Config, reporter: Reporter | None = None, panel: pd.DataFr
                      description=f"Trained on {origin}, {first:%Y-%m-%d} → {last:%Y-%m-%d} (complete feature "
                                  f"rows; data fingerprint {fingerprint}).") as run:
         return _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings,
-                             outlook, tuned)
+                             outlook, tuned, lock)
 
 
 def _regime_checks(cfg: Config, design: Any, result: WalkForwardResult, template: RegimeForecastPipeline,
@@ -307,7 +309,7 @@ def _segment_metrics(prefix: str, table: pd.DataFrame) -> dict[str, float]:
 
 
 def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings,
-                  outlook, tuned) -> TrainResult:
+                  outlook, tuned, lock: PromotionLock | None) -> TrainResult:
     import mlflow
 
     tr = cfg.tracking
@@ -422,7 +424,7 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
     version, decision = None, None
     if tr.register:
         candidate = Candidate(cfg, panel, fingerprint, recipe, data_range[1], result.predictions, sealed, blocking)
-        with promotion_lock(mlflow.get_tracking_uri()):  # one promotion at a time: read, decide, move the alias
+        with promotion_lock(lock, tr.model_name) as confirm:  # one promotion at a time: read, decide, move the alias
             with _timed(timings, "gate", reporter):
                 champion = read_champion(tr.model_name)
                 decision = decide_promotion(candidate, champion, tr.force_promote)
@@ -432,11 +434,13 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
                 try:
                     describe_version(tr.model_name, version, version_description(alias, decision, summary, cfg),
                                      version_tags(alias, decision, summary, recipe, tuned))
+                    confirm()  # the lock still held (a database lock ends with its session)
                     set_alias(tr.model_name, alias, version)
                 except BaseException:  # Ctrl-C or an error between registration and alias: no orphan version
                     delete_version(tr.model_name, version)
                     raise
         mlflow.set_tags({"registry.version": version, "registry.alias": alias, "registry.reason": decision.reason,
+                         "registry.lock": lock.describe(),
                          "gate.details": "\n".join(decision.details)[:5000] or "none"})
         figures |= decision.figures
     mlflow.log_dict(figures, FIGURES_ARTIFACT)

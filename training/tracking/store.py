@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from features.errors import ConfigError, StoreError
+from training.tracking.server import check_server
 
 if TYPE_CHECKING:  # pragma: no cover
     from training.config import TrackingConfig
@@ -72,13 +73,16 @@ def check_store(uri: str | None = None, write: bool = True) -> str:
     ``quick_check``), busy (another process holds a write lock for longer than
     :data:`BUSY_SECONDS`); for reading (``write=False``) a store that does not exist or is
     empty (0 bytes); for writing, a location without write permission (a read-only file
-    system). Other stores (a tracking server, PostgreSQL) are left to MLflow. Returns the URI.
+    system). A tracking server must answer (:func:`training.tracking.server.check_server`);
+    other stores (PostgreSQL) are left to MLflow. Returns the URI.
     """
     given = uri
     uri = resolve_tracking_uri(uri)
     check_scheme(uri, _named(given))
     db = sqlite_path(uri)
     if db is None:
+        if uri.startswith(("http://", "https://")):
+            check_server(uri)
         return uri
     existing = next((p for p in (db, *db.parents) if p.exists()), Path("."))
     if existing != db and not existing.is_dir():
