@@ -120,9 +120,11 @@ def test_report_renders_in_headless_chromium(report_file, tmp_path):
 
 
 @pytest.mark.slow
-def test_now_command_prints_the_current_state(trained_store):
+def test_now_command_prints_the_current_state(trained_store, monkeypatch):
     from training.cli import app
 
+    tmp, _ = trained_store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp}/mlflow.db")  # the per-test default points elsewhere
     result = CliRunner().invoke(app, ["now"])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())  # titles wrap on a narrow terminal
@@ -135,10 +137,20 @@ def test_now_command_prints_the_current_state(trained_store):
 
 @pytest.mark.slow
 def test_now_without_a_model_is_a_model_error(tmp_path, monkeypatch):
-    from features.errors import ModelError
+    from features.errors import ModelError, StoreError
     from training.cli import app
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/empty.db")
     monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["now"])
+    # No store yet: refused before anything is written, saying a model must be trained first.
+    assert isinstance(result.exception, StoreError) and "train a model first" in str(result.exception)
+    assert not (tmp_path / "empty.db").exists()
+    # A store without the model: a model error naming it.
+    (tmp_path / "other").mkdir()
+    from training.tracking.store import configure_tracking
+
+    configure_tracking(f"sqlite:///{tmp_path}/other/mlflow.db")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/other/mlflow.db")
     result = CliRunner().invoke(app, ["now"])
     assert isinstance(result.exception, ModelError)
