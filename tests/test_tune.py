@@ -115,10 +115,17 @@ def test_search_space_contains_the_defaults_and_round_trips():
     assert back.model.lgbm_params == {k: DEFAULT_LGBM_PARAMS[k] for k, p in SEARCH_SPACE.items() if p.section == "lgbm"}
 
 
+def test_a_study_of_settings_no_longer_searched_is_refused(tiny):
+    from features.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="regime_window.*no longer searches"):
+        apply_params(tiny, {**default_params(tiny), "regime_window": 63})
+
+
 def test_suggest_config_sets_every_searched_setting(tiny):
-    params = {**default_params(tiny), "lead_lags": "42,84", "regime_window": 63, "subsample": 0.6}
+    params = {**default_params(tiny), "lead_lags": "42,84", "subsample": 0.6}
     cfg = suggest_config(FixedTrial(params), tiny)
-    assert cfg.features.lead_lags == (42, 84) and cfg.features.regime_window == 63
+    assert cfg.features.lead_lags == (42, 84) and cfg.features.regime_window == tiny.features.regime_window
     assert cfg.model.n_states == tiny.model.n_states  # the regime structure is chosen by `regime regimes`, not tuned
     assert cfg.model.lgbm_params["subsample"] == 0.6
     assert cfg.model.horizons == (21,) and cfg.evaluation == tiny.evaluation  # not searched: kept
@@ -259,7 +266,7 @@ def test_tune_end_to_end_then_params_best_reproduces_the_best_trial(mlflow_store
     assert parent.data.tags["optuna.study"] == DEFAULT_STUDY and len(children) == 3
     assert parent.data.tags["sealed.start"] == setup["sealed_start"]
     child = next(r for r in children if r.data.tags["optuna.trial"] == str(best.number))
-    assert child.data.params["regime_window"] == str(best.params["regime_window"])
+    assert child.data.params["lead_lags"] == str(best.params["lead_lags"])
     assert child.data.metrics["score"] == pytest.approx(best.value)
     assert len(client.get_metric_history(child.info.run_id, "cum_score")) == len(best.intermediate_values)
     arts = {a.path for a in client.list_artifacts(parent.info.run_id, "study")}

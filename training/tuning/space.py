@@ -9,6 +9,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial
 
+from features.errors import ConfigError
 from models.forecaster import DEFAULT_LGBM_PARAMS
 from training.config import Config
 
@@ -114,11 +115,11 @@ class Param:
         return tuple(int(v) for v in value.split(",")) if isinstance(value, str) else value
 
 
-#: The search space, declared once: feature windows and LightGBM settings. The regime model's
-#: structure (states, covariance) is not tuned on the forecast: `regime regimes` chooses it by
-#: out-of-sample likelihood and stability (docs/decisions.md).
+#: The search space, declared once: the lead terms' lags and LightGBM settings. The regime model
+#: (states, covariance, the prior, its observations' windows: they define the thesis's phases) is
+#: not tuned on the forecast: `regime regimes` chooses it by out-of-sample likelihood, stability
+#: and whether the phases are named (docs/decisions.md).
 SEARCH_SPACE: dict[str, Param] = {
-    "regime_window": Param("features", "regime_window", choices=(10, 21, 42, 63)),
     "lead_lags": Param("features", "lead_lags", choices=("21", "42", "21,42", "21,42,63", "42,84")),
     "n_estimators": Param("lgbm", "n_estimators", 50, 600, log=True),
     "learning_rate": Param("lgbm", "learning_rate", 0.002, 0.1, log=True),
@@ -147,6 +148,10 @@ def apply_params(base: Config, params: dict[str, Any]) -> Config:
     Config
     """
     sections: dict[str, dict[str, Any]] = {"model": {}, "features": {}, "lgbm": {}}
+    unknown = sorted(set(params) - set(SEARCH_SPACE))
+    if unknown:
+        raise ConfigError(f"the study's trials set {', '.join(unknown)}, which `regime tune` no longer searches "
+                          "(the regime model is chosen by `regime regimes`): tune a new study (--study NAME)")
     for name, value in params.items():
         p = SEARCH_SPACE[name]
         sections[p.section][p.key] = p.to_config(value)
