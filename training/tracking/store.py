@@ -90,9 +90,10 @@ def configure_tracking(uri: str | None = None, write: bool = True) -> str:
     """Point MLflow at the store (checked by :func:`check_store`).
 
     A local store is created if missing. With ``write=False`` (predict, explain) an
-    existing store is only read, so a read-only store serves. A writable store is tidied
+    existing store is only read, so a read-only store serves. A store written to is tidied
     first: runs left RUNNING by processes that no longer exist are marked KILLED
-    (:func:`training.tracking.stale_runs.close_dead_runs`, which says so).
+    (:func:`training.tracking.stale_runs.close_dead_runs`, which says so); commands that
+    only read leave that to the next one that writes.
     """
     import mlflow
 
@@ -102,7 +103,7 @@ def configure_tracking(uri: str | None = None, write: bool = True) -> str:
         db.parent.mkdir(parents=True, exist_ok=True)
         _initialise_sqlite_store(uri)
     mlflow.set_tracking_uri(uri)
-    if db is None or os.access(db, os.W_OK):  # a read-only store is never written, not even to close runs
+    if write and (db is None or os.access(db, os.W_OK)):  # a read is not a write, not even to close runs
         from training.tracking.stale_runs import close_dead_runs
 
         close_dead_runs()
