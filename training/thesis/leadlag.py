@@ -248,7 +248,7 @@ class LagScan:
         fits = {g: self._fit(X, d, supports[g]) for g, d in parts.items()}
         if "fear" in fits and "debasement" in fits:
             db, fb = fits["debasement"], fits["fear"]
-            infl = np.empty((len(supports[DIFFERENCE].index), X.shape[1]))
+            infl = np.empty((supports[DIFFERENCE].size, X.shape[1]))
             infl[supports[DIFFERENCE].position[supports["debasement"].index]] = db[2]
             infl[supports[DIFFERENCE].position[supports["fear"].index]] = 0.0 - fb[2]
             fits[DIFFERENCE] = (db[0] - fb[0], np.full_like(db[0], np.nan), infl)
@@ -300,6 +300,11 @@ class _Support:
     index: np.ndarray | slice  # the group's rows (a slice when it is every row)
     position: np.ndarray  # position of each row among the group's rows (-1 outside)
     pairs: list[tuple[np.ndarray | slice, np.ndarray | slice]]  # per lag 1..: (later, earlier) positions
+
+    @property
+    def size(self) -> int:
+        """Number of rows in the group."""
+        return int((self.position >= 0).sum())
 
     @classmethod
     def of(cls, member: np.ndarray, lags: int) -> "_Support":
