@@ -168,7 +168,7 @@ def leadlag(
     from features.sources import load_panel
     from training.cli.common import followed_data
     from training.display.data_line import data_line
-    from training.thesis.leadlag import analyze_metal
+    from training.thesis.leadlag import analyze_metals
     from training.thesis.report import event_figure, leadlag_figure
 
     _check_scan(max_lag, horizon, window, shifts)
@@ -180,12 +180,13 @@ def leadlag(
     design = build_design(panel, FeatureConfig(), (horizon,), min_rows=2 * (max_lag + horizon) + 504)
     regimes, regime_source = _leadlag_regimes(panel, design, cfg.source, model_uri, tracking_uri, fit_hmm)
     start = design.index[design.first_complete()]
-    results = {m: analyze_metal(design.aligned, m, regimes, max_lag, horizon, window, shifts, start) for m in metals}
+    results = analyze_metals(design.aligned, metals, regimes, max_lag=max_lag, horizon=horizon, window=window,
+                             n_shifts=shifts, start=start)
     output_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for m, res in results.items():
         for name, fig in (("leadlag", leadlag_figure(res)), ("events", event_figure(res))):
-            fig.savefig(output_dir / f"{name}_{m}.png", dpi=110, bbox_inches="tight")
+            fig.savefig(output_dir / f"{name}_{m}.png", dpi=110)
             written.append(output_dir / f"{name}_{m}.png")
         for name, table in (("regressions", res.regressions), ("granger", res.granger), ("events", res.events.summary)):
             table.to_csv(output_dir / f"{name}_{m}.csv", index=False)
@@ -379,7 +380,7 @@ def report(
     from features.errors import ModelError
     from training.cli.common import check_output_file, data_for, load_model
     from training.display.data_line import describe_source, stale_warning
-    from training.thesis.leadlag import analyze_metal
+    from training.thesis.leadlag import analyze_metals
     from training.thesis.now import load_oos_regimes
     from training.thesis.report import ReportData, log_report, model_label, write_report
     from training.tracking.runs import read_run_csv
@@ -394,8 +395,8 @@ def report(
     stale = _warn_if_old(config, state.date, as_of)
     regimes = _model_regimes(pipeline, design)
     start = design.index[design.first_complete()]
-    leadlag_results = {m: analyze_metal(design.aligned, m, regimes, max_lag, horizon, n_shifts=shifts, start=start)
-                       for m in ("silver", "gold")}
+    leadlag_results = analyze_metals(design.aligned, ("silver", "gold"), regimes, max_lag=max_lag, horizon=horizon,
+                                     n_shifts=shifts, start=start)
     def optional_csv(name: str) -> "pd.DataFrame | None":
         try:
             return read_run_csv(info["run_id"], name)

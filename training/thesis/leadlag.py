@@ -20,7 +20,9 @@ against BTC (which keeps both series' autocorrelation and breaks their alignment
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -644,6 +646,22 @@ def analyze_metal(
         events=event_study(btc, events, max(max_lag, horizon), checkpoints, regimes, random_state=random_state),
         n_shifts=n_shifts,
     )
+
+
+def analyze_metals(aligned: pd.DataFrame, metals: Iterable[str], regimes: pd.Series | None = None,
+                   **kwargs: Any) -> dict[str, LeadLagResult]:
+    """:func:`analyze_metal` for each of ``metals`` (the other arguments as there), one thread each.
+
+    The metals share nothing, and their lag scans spend their time in NumPy, which releases
+    the GIL: on two cores two metals take about the time of one. The results are those of
+    calling :func:`analyze_metal` for one metal after the other.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    metals = list(metals)
+    with ThreadPoolExecutor(max_workers=max(1, len(metals))) as pool:
+        futures = {m: pool.submit(analyze_metal, aligned, m, regimes, **kwargs) for m in metals}
+    return {m: f.result() for m, f in futures.items()}
 
 
 def _call(beta: float, p: float, p_scan: float, floor: float, alpha: float) -> str:
