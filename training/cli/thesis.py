@@ -194,21 +194,20 @@ def leadlag(
     _print_leadlag(results, regime_source, written)
 
 
-def _state(pipeline: Any, info: dict[str, Any], panel: "pd.DataFrame") -> tuple["Design", Any, "NowState"]:
-    """Design, SHAP explanation (all dates: drivers are ranked against their history), current state and its skill."""
+def _state(pipeline: Any, info: dict[str, Any], design: "Design") -> tuple[Any, "NowState"]:
+    """SHAP explanation (all dates: drivers are ranked against their history), current state and its skill."""
     from models.explain import explain_pipeline
     from training.display.skill import skill_line, skill_note
     from training.thesis.now import current_state, load_oos_errors
     from training.tracking.runs import read_run_figures
 
-    design = _model_design(pipeline, panel)
     horizon = 21 if 21 in pipeline.forecasters_ else tuple(pipeline.forecasters_)[0]
     expl = explain_pipeline(pipeline, design, horizon)
     # Models with their own forecast distribution need no past errors (older ones fall back to them).
     errors = None if getattr(pipeline, "distribution_", None) is not None else load_oos_errors(info["run_id"])
     state = current_state(pipeline, design, expl, errors)
     figures, sealed = read_run_figures(info["run_id"])
-    return design, expl, dataclasses.replace(state, sequence=_sequence(info["run_id"], design),
+    return expl, dataclasses.replace(state, sequence=_sequence(info["run_id"], design),
                                              skill=skill_line(figures, tuple(pipeline.horizons), sealed),
                                              headline_skill=skill_note(figures, horizon))
 
@@ -352,7 +351,7 @@ def now(
     _quiet_mlflow()
     _, pipeline, info = load_model(model_uri, tracking_uri)
     panel, config, _ = _model_state_data(info, pipeline, source, data_dir, model_uri, tracking_uri, as_of)
-    _, _, state = _state(pipeline, info, panel)
+    _, state = _state(pipeline, info, _model_design(pipeline, panel))
     _warn_if_old(config, state.date, as_of)
     _print_now(state, model_uri)
 
@@ -376,6 +375,7 @@ def report(
     MLflow run under report/ unless --no-log.
     """
     import datetime as dt
+    from concurrent.futures import ThreadPoolExecutor
 
     from features.errors import ModelError
     from training.cli.common import check_output_file, data_for, load_model
@@ -391,12 +391,15 @@ def report(
     _quiet_mlflow()
     _, pipeline, info = load_model(model_uri, tracking_uri)
     panel, config, note = _model_state_data(info, pipeline, source, data_dir, model_uri, tracking_uri, as_of)
-    design, expl, state = _state(pipeline, info, panel)
-    stale = _warn_if_old(config, state.date, as_of)
+    design = _model_design(pipeline, panel)
     regimes = _model_regimes(pipeline, design)
     start = design.index[design.first_complete()]
-    leadlag_results = analyze_metals(design.aligned, ("silver", "gold"), regimes, max_lag=max_lag, horizon=horizon,
-                                     n_shifts=shifts, start=start)
+    pool = ThreadPoolExecutor(max_workers=1)  # the lag scans run while the rest of the report is drawn
+    leadlag_results = pool.submit(analyze_metals, design.aligned, ("silver", "gold"), regimes, max_lag=max_lag,
+                                  horizon=horizon, n_shifts=shifts, start=start)
+    pool.shutdown(wait=False)
+    expl, state = _state(pipeline, info, design)
+    stale = _warn_if_old(config, state.date, as_of)
     def optional_csv(name: str) -> "pd.DataFrame | None":
         try:
             return read_run_csv(info["run_id"], name)
