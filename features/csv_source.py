@@ -57,33 +57,37 @@ def read_series_csv(path: Path, series_id: str | None = None, today: pd.Timestam
     header = [h.strip().lower() for h in rows[0]]
     if header != ["date", "value"]:
         raise DataError(f"{path}: header must be 'date,value', got '{','.join(rows[0])}'")
-    numbered = [(lineno, row) for lineno, row in enumerate(rows[1:], start=2) if row]  # blank lines are no rows
-    if not numbered:
+    body = [row for row in rows[1:] if row]  # blank lines are no rows
+    if not body:
         raise DataError(f"{path}: no data rows below the header")
-    for lineno, row in numbered:
-        if len(row) != 2:
-            raise DataError(f"{path}, line {lineno}: expected 2 fields, got {len(row)}")
-    linenos = [lineno for lineno, _ in numbered]
-    raw_dates = [row[0].strip() for _, row in numbered]
-    raw_values = [row[1].strip() for _, row in numbered]
+    if any(len(row) != 2 for row in body):
+        lineno, row = next((n, r) for n, r in enumerate(rows[1:], start=2) if r and len(r) != 2)
+        raise DataError(f"{path}, line {lineno}: expected 2 fields, got {len(row)}")
+    raw_dates, raw_values = (list(column) for column in zip(*body))
+    raw_dates = [d.strip() for d in raw_dates]
     dates = parse_dates(raw_dates)  # the calendar day as written (time of day and UTC offset dropped)
     bad = dates.isna().nonzero()[0]
     if len(bad):
         i = int(bad[0])
-        raise DataError(f"{path}, line {linenos[i]}: cannot parse date '{raw_dates[i]}' (expected a whole day, "
-                        "YYYY-MM-DD)")
+        raise DataError(f"{path}, line {_line_number(rows, i)}: cannot parse date '{raw_dates[i]}' (expected a whole "
+                        "day, YYYY-MM-DD)")
     spellings = [day_spelling(d) for d in raw_dates]
     other = next((i for i, sp in enumerate(spellings) if sp != spellings[0]), None)
     if other is not None:
-        raise DataError(f"{path}, line {linenos[other]}: date '{raw_dates[other]}' is written {spellings[other]}, "
-                        f"line {linenos[0]} '{raw_dates[0]}' {spellings[0]}; write every date of a file alike "
-                        "(YYYY-MM-DD)")
+        raise DataError(f"{path}, line {_line_number(rows, other)}: date '{raw_dates[other]}' is written "
+                        f"{spellings[other]}, line {_line_number(rows, 0)} '{raw_dates[0]}' {spellings[0]}; write "
+                        "every date of a file alike (YYYY-MM-DD)")
     values, bad = parse_numbers(pd.Series(raw_values, dtype=object))
     if len(bad):
         i = int(bad[0])
-        raise DataError(f"{path}, line {linenos[i]}: cannot parse number '{raw_values[i]}'")
+        raise DataError(f"{path}, line {_line_number(rows, i)}: cannot parse number '{raw_values[i].strip()}'")
     series = pd.Series(values, index=dates)
     return validate_series(series, series_id, origin=str(path), today=today)
+
+
+def _line_number(rows: list[list[str]], i: int) -> int:
+    """Line in the file of the ``i``-th data row (blank lines are no rows; the header is line 1)."""
+    return [n for n, row in enumerate(rows[1:], start=2) if row][i]
 
 
 def parse_numbers(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -95,9 +99,13 @@ def parse_numbers(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     raw = pd.Series(raw).reset_index(drop=True)
     if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
         return raw.to_numpy(dtype=float), np.empty(0, dtype=int)
-    text = raw.map(lambda v: v.strip() if isinstance(v, str) else v)
+    if pd.api.types.infer_dtype(raw, skipna=False) == "string":  # text only (a csv file): no booleans, no None
+        text = raw.astype(object).str.strip()
+        boolean = np.zeros(len(text), dtype=bool)
+    else:
+        text = raw.map(lambda v: v.strip() if isinstance(v, str) else v)
+        boolean = text.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy()
     missing = (text.isna() | text.isin(MISSING_MARKERS)).to_numpy()
-    boolean = text.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy()
     values = pd.to_numeric(text.where(~missing & ~boolean), errors="coerce").to_numpy(dtype=float)
     return values, (np.isnan(values) & ~missing).nonzero()[0]
 

@@ -79,6 +79,17 @@ def history_needed(pipeline: RegimeForecastPipeline) -> int:
     return rows + 1
 
 
+def recent_history(pipeline: RegimeForecastPipeline, panel: pd.DataFrame, rows: int) -> pd.DataFrame:
+    """The end of a raw panel that holds enough history for exact answers on its last ``rows`` business days.
+
+    :func:`history_needed` plus ``rows - 1`` business days (and one spare day) before the
+    panel's last date; the whole panel when it is not longer. Whether the part really answers
+    those rows exactly is for :func:`first_exact_row` to say (a series with gaps may need more).
+    """
+    start = panel.index.max() - pd.offsets.BDay(history_needed(pipeline) + int(rows))
+    return panel.loc[start:] if len(panel.index) and panel.index.min() < start else panel
+
+
 def too_little_history(pipeline: RegimeForecastPipeline, design: Design, wanted: int | None = None) -> str:
     """The message for a history without (enough) exact rows: what is needed and from when."""
     needed = history_needed(pipeline)

@@ -18,7 +18,7 @@ from features.target import target_name
 from features.validation import validate_series
 from models.distribution import ReturnDistribution
 from models.forecaster import LGBMForecaster
-from models.history import first_exact_row, too_little_history
+from models.history import first_exact_row, recent_history, too_little_history
 from regime.engines import RegimeModel, make_regime_model
 from regime.forecast import regime_outlook
 from regime.memory import filter_memory
@@ -273,6 +273,11 @@ class RegimeForecastPipeline(BaseEstimator):
         """Fit the whole chain on a raw panel (DatetimeIndex, series-id columns)."""
         return self.fit_design(self.make_design(panel, min_rows=252))
 
+    def _exact_design(self, panel: pd.DataFrame, last: int) -> tuple[Design, int]:
+        """The design of ``panel`` for its ``last`` rows, and its first exact row."""
+        design = self.make_design(panel, min_rows=0, tail=last)
+        return design, first_exact_row(self, design)
+
     def predict(self, panel: pd.DataFrame, last: int | None = None, exact: bool = False) -> pd.DataFrame:
         """Forecast from a raw panel.
 
@@ -281,8 +286,10 @@ class RegimeForecastPipeline(BaseEstimator):
         panel : pd.DataFrame
             Raw panel with the series the model was trained on.
         last : int, optional
-            Only the latest ``last`` rows (a warm daily update); the regime filter still
-            runs over the whole history, so results equal those of a full prediction.
+            Only the latest ``last`` rows (a warm daily update); results equal those of a
+            full prediction. Without ``exact`` the regime filter runs over the whole history;
+            with it, over the history those rows need (:func:`models.history.recent_history`),
+            so the cost does not grow with the input.
         exact : bool
             Only rows whose answer equals what a longer history would give
             (:func:`models.history.first_exact_row`); a :class:`DataError` saying how much
@@ -301,11 +308,16 @@ class RegimeForecastPipeline(BaseEstimator):
         missing = [s for s in self.input_series_ if s not in panel.columns]
         if missing:
             raise ModelError(f"input is missing series the model was trained on: {', '.join(missing)}")
-        design = self.make_design(panel[self.input_series_], min_rows=0 if exact else 1, tail=last)
-        if exact:
-            first = first_exact_row(self, design)
-            if first >= len(design.index) or (last and len(design.index) - int(last) < first):
-                raise DataError(too_little_history(self, design, last))
+        panel = panel[self.input_series_]
+        if exact and last is not None and last > 0:  # a warm update computes from the history its rows need, not all it was sent
+            design, first = self._exact_design(recent_history(self, panel, last), last)
+            if first > len(design.index) - last:
+                design, first = self._exact_design(panel, last)
+        else:
+            design = self.make_design(panel, min_rows=0 if exact else 1, tail=last)
+            first = first_exact_row(self, design) if exact else 0
+        if exact and (first >= len(design.index) or (last and len(design.index) - int(last) < first)):
+            raise DataError(too_little_history(self, design, last))
         out = self.predict_design(design, last)
         if exact:
             out = out[out.index >= design.index[first]]

@@ -239,3 +239,30 @@ def test_leadlag_on_real_data_runs_and_is_finite(shared_data):
     assert np.isfinite(res.best.loc["all", ["beta", "t", "p"]].astype(float)).all()
     assert {"fear", "debasement"} <= set(res.best.index)
     assert len(res.events.events) >= 3
+
+
+@pytest.mark.parametrize("share", [0.2, 0.6, 1.0])
+def test_a_groups_hac_variance_on_its_rows_is_bitwise_the_whole_time_lines(share):
+    """Summing only the group's rows (and the pairs of them a lag apart) gives the long-run variance of the
+    zero-padded matrix to the last bit: the lag scan's shortcut changes no number."""
+    from training.thesis.leadlag import _Support
+
+    rng = np.random.default_rng(3)
+    member = rng.random(400) < share
+    member[:5] = True
+    V = rng.standard_normal((400, 7))
+    padded = np.where(member[:, None], V, 0.0)
+    support = _Support.of(member, 21)
+    got = support.long_run_variance(padded[support.index], len(V))
+    assert np.array_equal(got, long_run_variance(padded, 21))
+
+
+def test_the_metals_in_threads_give_the_one_by_one_results():
+    from training.thesis.leadlag import analyze_metals
+
+    aligned, regimes = _planted_market(n=1500)
+    both = analyze_metals(aligned, ("silver", "gold"), regimes, max_lag=20, horizon=1, window=WINDOW, n_shifts=5)
+    for metal, res in both.items():
+        alone = analyze_metal(aligned, metal, regimes, max_lag=20, horizon=1, window=WINDOW, n_shifts=5)
+        pd.testing.assert_frame_equal(res.regressions, alone.regressions, check_exact=True)
+        pd.testing.assert_frame_equal(res.best, alone.best, check_exact=True)

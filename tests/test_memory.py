@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from features.errors import DataError
-from models.history import first_exact_row, history_needed
+from models.history import first_exact_row, history_needed, recent_history
 from models.pipeline import RegimeForecastPipeline
 from regime.memory import filter_memory, rows_to_forget
 
@@ -125,3 +125,17 @@ def test_a_warm_update_is_exact_or_refused(fitted, small_panel) -> None:
     answerable = len(design.index) - first_exact_row(fitted, design)
     with pytest.raises(DataError, match=f"the last {answerable + 1} rows"):
         fitted.predict(small_panel, last=answerable + 1, exact=True)
+
+
+@pytest.mark.parametrize("rows", [1, 5])
+def test_a_warm_update_reads_only_the_history_it_needs(fitted, small_panel, rows) -> None:
+    """The recent part of the history answers the last rows exactly, so a warm update's cost does not
+    grow with the history sent; its answer is that of the whole history, bit for bit."""
+    part = recent_history(fitted, small_panel, rows)
+    assert len(part) < len(small_panel)
+    design = fitted.make_design(part, min_rows=0, tail=rows)
+    assert first_exact_row(fitted, design) <= len(design.index) - rows
+    full = fitted.predict(small_panel).set_index("date")
+    for history in (part, small_panel):
+        got = fitted.predict(history, last=rows, exact=True).set_index("date")
+        pd.testing.assert_frame_equal(got, full.iloc[-rows:], check_exact=True)

@@ -168,7 +168,7 @@ def leadlag(
     from features.sources import load_panel
     from training.cli.common import followed_data
     from training.display.data_line import data_line
-    from training.thesis.leadlag import analyze_metal
+    from training.thesis.leadlag import analyze_metals
     from training.thesis.report import event_figure, leadlag_figure
 
     _check_scan(max_lag, horizon, window, shifts)
@@ -180,12 +180,13 @@ def leadlag(
     design = build_design(panel, FeatureConfig(), (horizon,), min_rows=2 * (max_lag + horizon) + 504)
     regimes, regime_source = _leadlag_regimes(panel, design, cfg.source, model_uri, tracking_uri, fit_hmm)
     start = design.index[design.first_complete()]
-    results = {m: analyze_metal(design.aligned, m, regimes, max_lag, horizon, window, shifts, start) for m in metals}
+    results = analyze_metals(design.aligned, metals, regimes, max_lag=max_lag, horizon=horizon, window=window,
+                             n_shifts=shifts, start=start)
     output_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for m, res in results.items():
         for name, fig in (("leadlag", leadlag_figure(res)), ("events", event_figure(res))):
-            fig.savefig(output_dir / f"{name}_{m}.png", dpi=110, bbox_inches="tight")
+            fig.savefig(output_dir / f"{name}_{m}.png", dpi=110)
             written.append(output_dir / f"{name}_{m}.png")
         for name, table in (("regressions", res.regressions), ("granger", res.granger), ("events", res.events.summary)):
             table.to_csv(output_dir / f"{name}_{m}.csv", index=False)
@@ -193,21 +194,20 @@ def leadlag(
     _print_leadlag(results, regime_source, written)
 
 
-def _state(pipeline: Any, info: dict[str, Any], panel: "pd.DataFrame") -> tuple["Design", Any, "NowState"]:
-    """Design, SHAP explanation (all dates: drivers are ranked against their history), current state and its skill."""
+def _state(pipeline: Any, info: dict[str, Any], design: "Design") -> tuple[Any, "NowState"]:
+    """SHAP explanation (all dates: drivers are ranked against their history), current state and its skill."""
     from models.explain import explain_pipeline
     from training.display.skill import skill_line, skill_note
     from training.thesis.now import current_state, load_oos_errors
     from training.tracking.runs import read_run_figures
 
-    design = _model_design(pipeline, panel)
     horizon = 21 if 21 in pipeline.forecasters_ else tuple(pipeline.forecasters_)[0]
     expl = explain_pipeline(pipeline, design, horizon)
     # Models with their own forecast distribution need no past errors (older ones fall back to them).
     errors = None if getattr(pipeline, "distribution_", None) is not None else load_oos_errors(info["run_id"])
     state = current_state(pipeline, design, expl, errors)
     figures, sealed = read_run_figures(info["run_id"])
-    return design, expl, dataclasses.replace(state, sequence=_sequence(info["run_id"], design),
+    return expl, dataclasses.replace(state, sequence=_sequence(info["run_id"], design),
                                              skill=skill_line(figures, tuple(pipeline.horizons), sealed),
                                              headline_skill=skill_note(figures, horizon))
 
@@ -351,7 +351,7 @@ def now(
     _quiet_mlflow()
     _, pipeline, info = load_model(model_uri, tracking_uri)
     panel, config, _ = _model_state_data(info, pipeline, source, data_dir, model_uri, tracking_uri, as_of)
-    _, _, state = _state(pipeline, info, panel)
+    _, state = _state(pipeline, info, _model_design(pipeline, panel))
     _warn_if_old(config, state.date, as_of)
     _print_now(state, model_uri)
 
@@ -375,11 +375,12 @@ def report(
     MLflow run under report/ unless --no-log.
     """
     import datetime as dt
+    from concurrent.futures import ThreadPoolExecutor
 
     from features.errors import ModelError
     from training.cli.common import check_output_file, data_for, load_model
     from training.display.data_line import describe_source, stale_warning
-    from training.thesis.leadlag import analyze_metal
+    from training.thesis.leadlag import analyze_metals
     from training.thesis.now import load_oos_regimes
     from training.thesis.report import ReportData, log_report, model_label, write_report
     from training.tracking.runs import read_run_csv
@@ -390,12 +391,15 @@ def report(
     _quiet_mlflow()
     _, pipeline, info = load_model(model_uri, tracking_uri)
     panel, config, note = _model_state_data(info, pipeline, source, data_dir, model_uri, tracking_uri, as_of)
-    design, expl, state = _state(pipeline, info, panel)
-    stale = _warn_if_old(config, state.date, as_of)
+    design = _model_design(pipeline, panel)
     regimes = _model_regimes(pipeline, design)
     start = design.index[design.first_complete()]
-    leadlag_results = {m: analyze_metal(design.aligned, m, regimes, max_lag, horizon, n_shifts=shifts, start=start)
-                       for m in ("silver", "gold")}
+    pool = ThreadPoolExecutor(max_workers=1)  # the lag scans run while the rest of the report is drawn
+    leadlag_results = pool.submit(analyze_metals, design.aligned, ("silver", "gold"), regimes, max_lag=max_lag,
+                                  horizon=horizon, n_shifts=shifts, start=start)
+    pool.shutdown(wait=False)
+    expl, state = _state(pipeline, info, design)
+    stale = _warn_if_old(config, state.date, as_of)
     def optional_csv(name: str) -> "pd.DataFrame | None":
         try:
             return read_run_csv(info["run_id"], name)

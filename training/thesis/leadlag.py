@@ -20,7 +20,9 @@ against BTC (which keeps both series' autocorrelation and breaks their alignment
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,7 +33,7 @@ from features.errors import ConfigError, DataError
 from features.target import forward_log_returns, target_name
 from models.pipeline import RegimeForecastPipeline
 from regime.naming import regime_names
-from training.evaluation.metrics import bartlett_weights, long_run_variance
+from training.evaluation.metrics import bartlett_weights
 
 #: The group of the lead-lag tables that tests the lead's difference between the phases
 #: (debasement's slope minus fear's), not a regime of its own.
@@ -200,18 +202,66 @@ class LagScan:
         x = self.x if x is None else x
         return x[self.rows[:, None] - self.lags[None, :]]
 
-    def _fit(self, X: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Slope, corr and slope influence per column of X on the rows where d = 1."""
+    def _fit(self, X: np.ndarray, d: np.ndarray, rows: _Support) -> tuple[np.ndarray, ...]:
+        """Slope, corr and slope influence per column of X on the rows where d = 1.
+
+        The influence is zero outside the group, so it is returned on the group's rows only
+        (``rows``); every value equals the one computed on all rows.
+        """
         n = d.sum()
         xbar = d @ X / n
         ybar = d @ self.y / n
         Xc = (X - xbar) * d[:, None]
         yc = (self.y - ybar) * d
         sxx = np.einsum("ij,ij->j", Xc, Xc)
-        beta = Xc.T @ yc / sxx
-        corr = Xc.T @ yc / np.sqrt(sxx * (yc @ yc))
-        resid = yc[:, None] - Xc * beta  # zero outside the group
-        return beta, corr, Xc * resid / sxx
+        xy = Xc.T @ yc
+        beta = xy / sxx
+        corr = xy / np.sqrt(sxx * (yc @ yc))
+        Xg = Xc[rows.index]
+        resid = yc[rows.index, None] - Xg * beta
+        return beta, corr, Xg * resid / sxx
+
+    def _parts(self, min_obs: int) -> dict[str, np.ndarray]:
+        """Indicator of each group's rows: everything, then each regime with at least ``min_obs`` rows."""
+        if len(self.rows) < min_obs:
+            raise DataError(f"too little overlapping data for predictive regressions ({len(self.rows)} rows, need {min_obs})")
+        parts = {ALL: np.ones(len(self.rows))}
+        parts.update({g: self.dummies[:, j] for j, g in enumerate(self.groups) if self.dummies[:, j].sum() >= min_obs})
+        return parts
+
+    def _supports(self, parts: dict[str, np.ndarray]) -> dict[str, _Support]:
+        """Rows and Newey-West pairs of each group (and of the phases' difference): they do not depend on x."""
+        supports = {g: _Support.of(d > 0, self.hac_lags) for g, d in parts.items()}
+        if "fear" in parts and "debasement" in parts:
+            supports[DIFFERENCE] = _Support.of((parts["fear"] + parts["debasement"]) > 0, self.hac_lags)
+        return supports
+
+    def statistics(
+        self, x: np.ndarray | None = None, min_obs: int = 60, supports: dict[str, _Support] | None = None
+    ) -> dict[str, tuple[np.ndarray, ...]]:
+        """Per group: slope, HAC standard error, t and correlation at each lag, and the number of rows.
+
+        The numbers of :meth:`run` without the table; ``supports`` (from an earlier call on the
+        same scan, as :func:`scan_pvalue` passes) saves working out the groups' rows again.
+        """
+        X = self.lagged(x)
+        parts = self._parts(min_obs)
+        supports = self._supports(parts) if supports is None else supports
+        fits = {g: self._fit(X, d, supports[g]) for g, d in parts.items()}
+        if "fear" in fits and "debasement" in fits:
+            db, fb = fits["debasement"], fits["fear"]
+            infl = np.empty((supports[DIFFERENCE].size, X.shape[1]))
+            infl[supports[DIFFERENCE].position[supports["debasement"].index]] = db[2]
+            infl[supports[DIFFERENCE].position[supports["fear"].index]] = 0.0 - fb[2]
+            fits[DIFFERENCE] = (db[0] - fb[0], np.full_like(db[0], np.nan), infl)
+            parts[DIFFERENCE] = parts["fear"] + parts["debasement"]
+        out = {}
+        for g, (beta, corr, infl) in fits.items():
+            se = np.sqrt(np.clip(supports[g].long_run_variance(infl, len(X)), 0.0, None))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t = np.where(se > 0, beta / se, np.nan)
+            out[g] = (beta, se, t, corr, int(parts[g].sum()))
+        return out
 
     def run(self, x: np.ndarray | None = None, min_obs: int = 60) -> pd.DataFrame:
         """Slope, HAC standard error, t, p and correlation per lag and group.
@@ -234,27 +284,53 @@ class LagScan:
         pd.DataFrame
             Columns ``lag, group, beta, se, t, p, corr, n``.
         """
-        X = self.lagged(x)
-        parts = {ALL: np.ones(len(self.rows))}
-        parts.update({g: self.dummies[:, j] for j, g in enumerate(self.groups) if self.dummies[:, j].sum() >= min_obs})
-        if len(self.rows) < min_obs:
-            raise DataError(f"too little overlapping data for predictive regressions ({len(self.rows)} rows, need {min_obs})")
-        fits = {g: self._fit(X, d) for g, d in parts.items()}
-        frames = []
-        for g, (beta, corr, infl) in fits.items():
-            frames.append(self._frame(g, beta, corr, infl, int(parts[g].sum())))
-        if "fear" in fits and "debasement" in fits:
-            db, fb = fits["debasement"], fits["fear"]
-            frames.append(self._frame(DIFFERENCE, db[0] - fb[0], np.full_like(db[0], np.nan), db[2] - fb[2],
-                                      int(parts["fear"].sum() + parts["debasement"].sum())))
+        frames = [pd.DataFrame({"lag": self.lags, "group": g, "beta": beta, "se": se, "t": t, "p": _normal_p(t),
+                                "corr": corr, "n": n})
+                  for g, (beta, se, t, corr, n) in self.statistics(x, min_obs).items()]
         return pd.concat(frames, ignore_index=True)
 
-    def _frame(self, group: str, beta: np.ndarray, corr: np.ndarray, infl: np.ndarray, n: int) -> pd.DataFrame:
-        se = np.sqrt(np.clip(long_run_variance(infl, self.hac_lags), 0.0, None))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.where(se > 0, beta / se, np.nan)
-        return pd.DataFrame({"lag": self.lags, "group": group, "beta": beta, "se": se, "t": t,
-                             "p": _normal_p(t), "corr": corr, "n": n})
+
+@dataclass(frozen=True)
+class _Support:
+    """The rows of one group and, per Newey-West lag, the pairs of its rows that far apart.
+
+    A group's slope influence is zero outside its rows, so the long-run variance sums only
+    these pairs: in the same order as the sum over the whole time line, hence the same value
+    to the last bit, for a fraction of the work.
+    """
+
+    index: np.ndarray | slice  # the group's rows (a slice when it is every row)
+    position: np.ndarray  # position of each row among the group's rows (-1 outside)
+    pairs: list[tuple[np.ndarray | slice, np.ndarray | slice]]  # per lag 1..: (later, earlier) positions
+
+    @property
+    def size(self) -> int:
+        """Number of rows in the group."""
+        return int((self.position >= 0).sum())
+
+    @classmethod
+    def of(cls, member: np.ndarray, lags: int) -> "_Support":
+        n = len(member)
+        lags = min(int(lags), n - 1)
+        if member.all():
+            return cls(slice(None), np.arange(n), [(slice(lag, None), slice(None, -lag)) for lag in range(1, lags + 1)])
+        index = np.flatnonzero(member)
+        position = np.full(n, -1)
+        position[index] = np.arange(len(index))
+        pairs = []
+        for lag in range(1, lags + 1):
+            later = index[index >= lag]
+            earlier = position[later - lag]
+            keep = earlier >= 0
+            pairs.append((position[later[keep]], earlier[keep]))
+        return cls(index, position, pairs)
+
+    def long_run_variance(self, V: np.ndarray, n: int) -> np.ndarray:
+        """:func:`~training.evaluation.metrics.long_run_variance` of a matrix that is ``V`` on these rows of ``n``, zero elsewhere."""
+        out = np.einsum("ij,ij->j", V, V)
+        for (later, earlier), w in zip(self.pairs, bartlett_weights(len(self.pairs)), strict=True):
+            out += 2 * w * np.einsum("ij,ij->j", V[later], V[earlier])
+        return out
 
 
 def best_lags(regressions: pd.DataFrame) -> pd.DataFrame:
@@ -285,12 +361,19 @@ def scan_pvalue(scan: LagScan, best: pd.DataFrame, n_shifts: int = 100, random_s
         raise DataError(f"too little history ({b - a} days) for a lag scan up to {scan.lags.max()} days")
     rng = np.random.default_rng(random_state)
     exceed = pd.Series(0, index=observed.index)
+    supports = scan._supports(scan._parts(60))
     for shift in rng.integers(min_shift, b - a - min_shift, size=n_shifts):
         x = scan.x.copy()
         x[a:b] = np.roll(scan.x[a:b], shift)
-        null = scan.run(x).assign(abs_t=lambda d: d.t.abs()).groupby("group")["abs_t"].max()
+        null = pd.Series({g: _max_abs(stats[2]) for g, stats in scan.statistics(x, supports=supports).items()})
         exceed += (null.reindex(observed.index) >= observed).astype(int)
     return ((exceed + 1) / (n_shifts + 1)).rename("p_scan")
+
+
+def _max_abs(t: np.ndarray) -> float:
+    """Largest |t| ignoring NaN (NaN when there is none), as a table's group maximum gives it."""
+    finite = np.abs(t[~np.isnan(t)])
+    return float(finite.max()) if len(finite) else np.nan
 
 
 # --------------------------------------------------------------------------------------
@@ -563,6 +646,22 @@ def analyze_metal(
         events=event_study(btc, events, max(max_lag, horizon), checkpoints, regimes, random_state=random_state),
         n_shifts=n_shifts,
     )
+
+
+def analyze_metals(aligned: pd.DataFrame, metals: Iterable[str], regimes: pd.Series | None = None,
+                   **kwargs: Any) -> dict[str, LeadLagResult]:
+    """:func:`analyze_metal` for each of ``metals`` (the other arguments as there), one thread each.
+
+    The metals share nothing, and their lag scans spend their time in NumPy, which releases
+    the GIL: on two cores two metals take about the time of one. The results are those of
+    calling :func:`analyze_metal` for one metal after the other.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    metals = list(metals)
+    with ThreadPoolExecutor(max_workers=max(1, len(metals))) as pool:
+        futures = {m: pool.submit(analyze_metal, aligned, m, regimes, **kwargs) for m in metals}
+    return {m: f.result() for m, f in futures.items()}
 
 
 def _call(beta: float, p: float, p_scan: float, floor: float, alpha: float) -> str:

@@ -12,6 +12,7 @@ import html
 import io
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ def leadlag_figure(result: LeadLagResult) -> Figure:
                    f"vs BTC's {result.horizon}-day forward return\n(dashed: |t| = 1.96, nominal, before the "
                    "lag-scan correction)", fontsize=10)
     ax_t.legend(loc="upper right", ncol=4, fontsize=8)
-    fig.tight_layout()
+    fig.set_layout_engine("tight")  # laid out while it is drawn: one drawing per figure
     return fig
 
 
@@ -76,14 +77,14 @@ def event_figure(result: LeadLagResult) -> Figure:
     axes[0].set_ylabel("BTC excess log return, %")
     fig.suptitle(f"BTC after {result.metal} 52-week-high breakouts, minus BTC's average path "
                  f"({study.level:.0%} bootstrap band)", fontsize=10)
-    fig.tight_layout()
+    fig.set_layout_engine("tight")  # laid out while it is drawn: one drawing per figure
     return fig
 
 
 def figure_png(fig: Figure) -> bytes:
-    """PNG bytes of a matplotlib figure."""
+    """PNG bytes of a matplotlib figure (drawn once: no ``bbox_inches="tight"``, which draws it twice)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=100)
     return buf.getvalue()
 
 
@@ -113,7 +114,9 @@ class ReportData:
     trained_range : tuple of str
         The model's training data range.
     now : NowState
-    leadlag : dict of str -> LeadLagResult
+    leadlag : dict of str -> LeadLagResult, or a Future of one
+        A Future (the lag scans still running) is waited for once every other section is
+        drawn, so the scans and the other figures overlap.
     regime_source : str
         Where the lead-lag regimes came from.
     aligned : pd.DataFrame
@@ -148,7 +151,7 @@ class ReportData:
     data_range: tuple[str, str]
     trained_range: tuple[str, str]
     now: NowState
-    leadlag: dict[str, LeadLagResult]
+    leadlag: dict[str, LeadLagResult] | Future
     regime_source: str
     aligned: pd.DataFrame
     regimes: pd.Series
@@ -432,6 +435,12 @@ def render_html(data: ReportData) -> str:
     first, last = data.data_range
     note = f"; {html.escape(data.data_note)}" if data.data_note else ""
     stale = f'<div class="stale">Warning: {html.escape(data.stale)}</div>' if data.stale else ""
+    sections = [_now_section(data.now, data.aligned), _timeline_section(data), "",
+                _walk_forward_section(data.scores, data.dm, _distribution_html(data.distribution, data.regime_forecast)),
+                _shap_section(data.expl)]
+    leadlag = data.leadlag.result() if isinstance(data.leadlag, Future) else data.leadlag
+    sections[2] = _leadlag_section(leadlag, data.regime_source)  # last: its scans may still be running
+    body = "\n".join(sections)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>BTC macro regime report {html.escape(last)}</title><style>{_CSS}</style></head>
@@ -440,11 +449,7 @@ def render_html(data: ReportData) -> str:
 Model {html.escape(data.model_label)} (trained on {html.escape(" to ".join(data.trained_range))}) ·
 run {html.escape(data.run_id)} · generated {html.escape(data.generated)}</div>{stale}</header>
 <main>
-{_now_section(data.now, data.aligned)}
-{_timeline_section(data)}
-{_leadlag_section(data.leadlag, data.regime_source)}
-{_walk_forward_section(data.scores, data.dm, _distribution_html(data.distribution, data.regime_forecast))}
-{_shap_section(data.expl)}
+{body}
 </main><footer>Returns are shown as simple percentages (price changes) and contributions in points of them;
 the model's machine outputs (CSV, MLflow model) are log returns. Nothing here is investment advice.</footer>
 </body></html>"""

@@ -69,18 +69,22 @@ def load_pyfunc(model_uri: str) -> Any:
     The model's files are copied to a private temporary folder first: MLflow writes a
     ``registered_model_meta`` file into the folder it loads from, and loading straight from
     the store would write into it (and fail on a read-only store). The folder lives until
-    the process ends (the model's code is imported from it).
+    the process ends (the model's code is imported from it). MLflow's own check of the
+    environment is replaced by :func:`training.tracking.environment.warn_if_mismatched` (the
+    same warning, without MLflow's scan of every installed package).
     """
     import mlflow
     from mlflow.exceptions import MlflowException
 
+    from training.tracking.environment import warn_if_mismatched
     from training.tracking.registry import missing_model_files
 
     missing = missing_model_files(model_uri)
     if missing:
         raise ModelError(f"cannot load model '{model_uri}': {missing}")
+    folder = _private_folder()
     try:
-        return mlflow.pyfunc.load_model(model_uri, dst_path=_private_folder())
+        model = mlflow.pyfunc.load_model(model_uri, suppress_warnings=True, dst_path=folder)
     except MlflowException as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelError(f"cannot load model '{model_uri}': {msg}") from None
@@ -91,6 +95,11 @@ def load_pyfunc(model_uri: str) -> Any:
                          f"({type(exc).__name__}: {_first_line(exc)}); restore the store from a backup, or replace "
                          "the model: `regime train --force-promote` makes a new version champion, and "
                          "`--model-uri models:/<name>/<version>` uses another version") from None
+    meta = model.metadata
+    local = Path(folder)
+    local = next((p.parent for p in local.rglob("MLmodel")), local)
+    warn_if_mismatched(local, meta.flavors.get("python_function", {}).get("python_version"))
+    return model
 
 
 #: Exceptions of a model file that cannot be read: YAML (``MLmodel``) and pickle (``pipeline.joblib``).
