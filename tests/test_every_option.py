@@ -88,6 +88,8 @@ NO_RANGE = {
     "data.sources_file": "a file: checked when read, naming it",
     "evaluation.baselines": "a boolean", "evaluation.compare_regimes": "a boolean",
     "tracking.register": "a boolean", "tracking.force_promote": "a boolean",
+    "tracking.lock_url": "a database URL: checked before the work (reachable, PostgreSQL), naming it",
+    "tracking.promote_without_lock": "a boolean",
 }
 
 
