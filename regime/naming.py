@@ -104,7 +104,7 @@ def signature_scores(means: np.ndarray, columns: list[str], signatures: Signatur
     -------
     pd.DataFrame
         Rows ``state_0 ...``, one column per signature; ``>= 0`` where the state meets every
-        defining move the model observes (:func:`unobserved_moves` lists the others). NaN
+        defining move the model observes (moves on observations it lacks are left out). NaN
         where it observes none of them: no state gets that name.
     """
     signatures = DEFAULT_SIGNATURES if signatures is None else signatures
@@ -118,13 +118,6 @@ def signature_scores(means: np.ndarray, columns: list[str], signatures: Signatur
                 margins.append(np.max(_margin(means[:, idx], direction, min_match), axis=1))
         out[name] = np.min(np.column_stack(margins[1:]), axis=1) if len(margins) > 1 else margins[0]
     return pd.DataFrame(out, index=[f"state_{i}" for i in range(len(means))])
-
-
-def unobserved_moves(columns: list[str], signatures: Signatures | None = None) -> dict[str, list[str]]:
-    """Defining moves of each signature that the model cannot judge (none of their observations is a column)."""
-    signatures = DEFAULT_SIGNATURES if signatures is None else signatures
-    return {name: [k for k in moves if not any(c.strip() in columns for c in str(k).split("|"))]
-            for name, moves in signatures.items()}
 
 
 def name_states(
