@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.dates import day_spelling, parse_dates
+from features.dates import day_spelling, parse_dates, plain_days
 from features.errors import DataError
 from features.validation import validate_series
 
@@ -71,7 +71,7 @@ def read_series_csv(path: Path, series_id: str | None = None, today: pd.Timestam
         i = int(bad[0])
         raise DataError(f"{path}, line {_line_number(rows, i)}: cannot parse date '{raw_dates[i]}' (expected a whole "
                         "day, YYYY-MM-DD)")
-    spellings = [day_spelling(d) for d in raw_dates]
+    spellings = [] if plain_days(raw_dates) else [day_spelling(d) for d in raw_dates]
     other = next((i for i, sp in enumerate(spellings) if sp != spellings[0]), None)
     if other is not None:
         raise DataError(f"{path}, line {_line_number(rows, other)}: date '{raw_dates[other]}' is written "

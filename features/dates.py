@@ -27,6 +27,21 @@ _WITH_OFFSET = re.compile(
 #: A whole calendar day at the start of a date: ``2024-01-02`` or ``20240102`` (then an optional time of day).
 _DAY = re.compile(r"^(?:\d{4}-\d{2}-\d{2}|\d{8})(?:$|[T ])")
 
+#: Lines of plain ``YYYY-MM-DD`` days and nothing else (ASCII digits), the usual case.
+_PLAIN_DAYS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:\n[0-9]{4}-[0-9]{2}-[0-9]{2})*")
+
+
+def plain_days(values: list | pd.Series | pd.Index) -> bool:
+    """Whether every value is text of the form ``YYYY-MM-DD`` exactly (no time, no spaces).
+
+    One regular-expression match over the joined values: the common case of csv files and
+    model input is then read with one fixed format (:func:`parse_dates`) and needs no
+    spelling check per row (:func:`day_spelling`).
+    """
+    if not len(values) or not all(isinstance(v, str) for v in values):
+        return False
+    return _PLAIN_DAYS.fullmatch("\n".join(values)) is not None
+
 
 def day_spelling(text: str) -> str | None:
     """How the day of a date is written: ``YYYY-MM-DD``, ``YYYYMMDD``, or None when it is no whole day.
@@ -64,6 +79,9 @@ def parse_dates(values: pd.Series | pd.Index | list) -> pd.DatetimeIndex:
     s = pd.Series(values).reset_index(drop=True)
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_localize(None)  # the wall-clock date as written, not the UTC date
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype) and plain_days(raw := s.tolist()):
+        # The usual case, read with one fixed format: the same days as below, NaT for 2024-02-30.
+        return pd.DatetimeIndex(pd.to_datetime(raw, format="%Y-%m-%d", errors="coerce"))
     if not pd.api.types.is_datetime64_any_dtype(s.dtype):
         text = s if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty") else s.map(_as_text, na_action="ignore")
         text = text.astype(object).str.strip()

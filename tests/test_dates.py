@@ -44,3 +44,14 @@ def test_dates_compare_with_the_data_whatever_the_spelling() -> None:
     index = pd.bdate_range("2024-01-01", "2024-01-31")
     frame = pd.DataFrame({"x": range(len(index))}, index=index)
     assert len(frame.loc[parse_date("2024-01-15T00:00:00Z", "--start"):]) == len(frame.loc["2024-01-15":])
+
+
+def test_plain_days_read_with_one_format_give_the_general_rule() -> None:
+    """The fast path for plain YYYY-MM-DD text gives exactly what the general rule gives."""
+    from features.dates import plain_days
+
+    days = ["2024-01-02", "2024-02-29", "2023-02-29", "2024-13-01", "1999-12-31"]
+    assert plain_days(days) and not plain_days(days + ["2024-01-02 "]) and not plain_days(days + [None])
+    general = pd.DatetimeIndex(pd.to_datetime(pd.Series(days, dtype=object), format="ISO8601", errors="coerce"))
+    assert parse_dates(days).equals(general.normalize())
+    assert parse_dates(pd.Series(days, dtype="str")).equals(parse_dates(days + ["2024-01-02T00:00Z"])[:-1])
