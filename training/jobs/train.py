@@ -33,6 +33,7 @@ from models.pipeline import RegimeForecastPipeline
 from training.config import Config
 from training.display import plots
 from training.display.data_line import absolute, describe_source
+from training.display.plot_jobs import PlotJobs
 from training.display.progress import Reporter
 from training.evaluation.outlook import (
     OutlookEvaluation,
@@ -260,8 +261,8 @@ def _regime_checks(cfg: Config, design: Any, result: WalkForwardResult, template
 
 
 def _write_outlook(ev: OutlookEvaluation, final: RegimeForecastPipeline, design: Any, latest: pd.DataFrame,
-                   regimes: pd.Series, out: Path) -> None:
-    """Tables and plots of the distributions, the regime forecast and the level; the fan chart."""
+                   regimes: pd.Series, out: Path, jobs: PlotJobs) -> None:
+    """Tables and plots (drawn by ``jobs``) of the distributions, the regime forecast and the level; the fan chart."""
     from models.pipeline import forecast_name
     from models.quantiles import BAND, GRID, OUTPUT_LEVELS
 
@@ -274,22 +275,22 @@ def _write_outlook(ev: OutlookEvaluation, final: RegimeForecastPipeline, design:
             table.to_csv(folder / f"{name}.csv", index=False)
     pd.concat({k: fc.frame.join(fc.quantiles[list(OUTPUT_LEVELS)].rename(columns=lambda lv: f"q{lv * 100:02.0f}"))
                for k, fc in ev.forecasts.items()}, names=["horizon", "date"]).to_csv(folder / "oos_distribution.csv")
-    plots.quantile_calibration(ev.calibration, folder / "quantile_calibration.png")
-    plots.reliability_diagram(ev.p_up_reliability, folder / "p_up_reliability.png",
-                              "P(BTC up) reliability, walk-forward out of sample", "forecast P(up)")
+    jobs.submit(plots.quantile_calibration, ev.calibration, folder / "quantile_calibration.png")
+    jobs.submit(plots.reliability_diagram, ev.p_up_reliability, folder / "p_up_reliability.png",
+                "P(BTC up) reliability, walk-forward out of sample", "forecast P(up)")
     if len(ev.regime_reliability):
-        plots.reliability_diagram(ev.regime_reliability, folder / "regime_forecast_reliability.png",
-                                  "Regime forecast reliability (all regimes pooled), walk-forward out of sample",
-                                  "forecast P(regime at t+h)")
+        jobs.submit(plots.reliability_diagram, ev.regime_reliability, folder / "regime_forecast_reliability.png",
+                    "Regime forecast reliability (all regimes pooled), walk-forward out of sample",
+                    "forecast P(regime at t+h)")
     h = main_horizon(tuple(final.horizons))
     fc = ev.forecasts[h]
-    plots.oos_bands(fc.frame["realized"], fc.quantiles[BAND[0]], fc.quantiles[BAND[1]], regimes,
-                    folder / f"oos_bands_{h}d.png", h, fc.base_quantiles[BAND[0]], fc.base_quantiles[BAND[1]])
+    jobs.submit(plots.oos_bands, fc.frame["realized"], fc.quantiles[BAND[0]], fc.quantiles[BAND[1]], regimes,
+                folder / f"oos_bands_{h}d.png", h, fc.base_quantiles[BAND[0]], fc.base_quantiles[BAND[1]])
     date = latest.index[-1]
     btc = design.aligned["btc_usd"]
     fan = {k: final.distribution_.predict_quantiles(latest[forecast_name(k)].iloc[-1:], btc, k, GRID).iloc[0]
            for k in final.horizons}
-    plots.fan_chart(btc, date, fan, out / "fan_chart_latest.png")
+    jobs.submit(plots.fan_chart, btc, date, fan, out / "fan_chart_latest.png")
 
 
 def _segments(result: WalkForwardResult, sealed: pd.Timestamp | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -310,9 +311,32 @@ def _segment_metrics(prefix: str, table: pd.DataFrame) -> dict[str, float]:
 
 def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings,
                   outlook, tuned, lock: PromotionLock | None) -> TrainResult:
+    # The run's tables and figures are written to one folder and logged together; the figures
+    # are drawn in a second process while this one goes on (training.display.plot_jobs).
+    with tempfile.TemporaryDirectory() as tmp, PlotJobs(cfg.evaluation.n_jobs) as jobs:
+        return _tracked_steps(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings,
+                              outlook, tuned, lock, Path(tmp), jobs)
+
+
+def _draw_walk_forward(jobs: PlotJobs, result: WalkForwardResult, design: Any, out: Path, main_h: int) -> None:
+    """The figures that need only the walk-forward: submitted first, drawn while the final model is fitted."""
+    if not result.fold_importance.empty:
+        jobs.submit(plots.driver_stability, result.fold_importance, out / f"shap_stability_{main_h}d.png")
+    jobs.submit(plots.equity_curves, result.predictions, np.log(design.aligned["btc_usd"]), result.regimes["regime"],
+                out / "strategy_equity_illustrative.png")
+    jobs.submit(plots.regime_timeline, design.aligned, result.regimes["regime"], out / "regime_timeline_oos.png",
+                "Walk-forward (out-of-sample) filtered regimes")
+    jobs.submit(plots.predicted_vs_realized, result.predictions, out / "predicted_vs_realized.png")
+    jobs.submit(plots.cumulative_ic, result.predictions, out / "cumulative_ic.png")
+
+
+def _tracked_steps(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings,
+                   outlook, tuned, lock: PromotionLock | None, out: Path, jobs: PlotJobs) -> TrainResult:
     import mlflow
 
     tr = cfg.tracking
+    main_h = main_horizon(tuple(template.horizons))
+    _draw_walk_forward(jobs, result, design, out, main_h)
     strategy = strategy_table(result.predictions, np.log(design.aligned["btc_usd"]))
     per_fold = fold_scores(result)
     data_range = (design.index[design.first_complete()].date().isoformat(), design.index[-1].date().isoformat())
@@ -339,10 +363,12 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         with _timed(timings, "regime comparison", reporter):
             comparison, _ = compare_before_sealed(cfg, panel)
     with _timed(timings, "explanations", reporter):
-        main_h = main_horizon(tuple(final.horizons))
         expl = explain_pipeline(final, design, main_h)
-    with _timed(timings, "mlflow logging", reporter), tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp)
+    jobs.submit(plots.regime_timeline, design.aligned, latest["regime"], out / "regime_timeline_final.png",
+                "Final model, filtered regimes (HMM fit on all data)")
+    jobs.submit(plots.shap_summary, expl, out / f"shap_summary_{main_h}d.png")
+    jobs.submit(plots.dependence, expl, out / f"shap_dependence_{main_h}d.png")
+    with _timed(timings, "mlflow logging", reporter):
         # The model first: MLflow links every metric logged before it to the model, one by one (1.3 s).
         info = {
             "config": cfg.to_dict(),
@@ -380,9 +406,6 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
                              "regime.degenerate": "; ".join(report.degenerate)[:5000] or "no"})
         if not result.fold_importance.empty:
             result.fold_importance.to_csv(out / f"shap_by_fold_{main_h}d.csv")
-            plots.driver_stability(result.fold_importance, out / f"shap_stability_{main_h}d.png")
-        plots.equity_curves(result.predictions, np.log(design.aligned["btc_usd"]), result.regimes["regime"],
-                            out / "strategy_equity_illustrative.png")
         mlflow.log_dict(cfg.to_dict(), "config.json")
         with warnings.catch_warnings():  # MLflow guesses the source type of a plain string, noisily
             warnings.filterwarnings("ignore", message=".*dataset source can be interpreted.*")
@@ -403,18 +426,16 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         imp = global_importance(expl)
         imp.to_csv(out / f"shap_importance_{main_h}d.csv", index=False)
         expl.by_family().abs().mean().sort_values(ascending=False).rename("mean_abs_shap").to_csv(out / f"shap_families_{main_h}d.csv")
-        _write_outlook(outlook, final, design, latest, result.regimes["regime"], out)
-        plots.regime_timeline(design.aligned, result.regimes["regime"], out / "regime_timeline_oos.png",
-                              "Walk-forward (out-of-sample) filtered regimes")
-        plots.regime_timeline(design.aligned, latest["regime"], out / "regime_timeline_final.png",
-                              "Final model, filtered regimes (HMM fit on all data)")
-        plots.predicted_vs_realized(result.predictions, out / "predicted_vs_realized.png")
-        plots.cumulative_ic(result.predictions, out / "cumulative_ic.png")
-        plots.shap_summary(expl, out / f"shap_summary_{main_h}d.png")
-        plots.dependence(expl, out / f"shap_dependence_{main_h}d.png")
+        _write_outlook(outlook, final, design, latest, result.regimes["regime"], out, jobs)
         families_by_regime(expl, latest["regime"]).to_csv(out / f"shap_families_by_regime_{main_h}d.csv")
+        waited = time.perf_counter()
+        jobs.wait()  # the figures drawn in the worker process
+        waited = time.perf_counter() - waited
         mlflow.log_artifacts(str(out), "evaluation")
         tables = [f"evaluation/{p.relative_to(out).as_posix()}" for p in out.rglob("*") if p.is_file()]
+    # Time spent waiting for figures is its own stage, not MLflow's.
+    timings["mlflow logging"] -= waited
+    timings["figures (waiting)"] = waited
 
     summary = TrainResult(run.info.run_id, scores, dm, None, None, len(result.folds), data_range, fingerprint,
                           timings, strategy=strategy, regime_quality=quality, regime=report, regime_comparison=comparison,
