@@ -272,6 +272,8 @@ def main() -> None:
         print(f"served, 500 days   {d['serve_500d_p50_ms']:7.1f} ms  p50 (p90 {d['serve_500d_p90_ms']:.1f}; target <= 20 ms)")
         print(f"served, 1000 days  {d['serve_1000d_p50_ms']:7.1f} ms  p50 (p90 {d['serve_1000d_p90_ms']:.1f}; "
               f"{d['serve_1000d_p50_ms'] / d['serve_500d_p50_ms']:.2f} x the 500-day figure, target <= 1.2)")
+        print(f"served, floor      {d['serve_500d_floor_p50_ms']:7.1f} ms  p50 at 500 days, "
+              f"{d['serve_1000d_floor_p50_ms']:.1f} ms at 1000 (a model that does nothing, same signature)")
         for row in d.get("scaling", []):
             print(f"  scaling {row}")
     if "tune" in report:

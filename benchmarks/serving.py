@@ -2,6 +2,8 @@
 
 Each request is a daily update: ``days`` business days of history ending at the panel's last
 date, ``params={"last": 1}`` (the newest row's answer), sent over one kept-alive connection.
+The same requests to a model that does nothing, with the served model's signature
+(:func:`null_model`), give the server's own floor: HTTP, JSON and MLflow's input checks.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import socket
 import statistics
 import subprocess
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -59,6 +62,28 @@ def served(model_uri: str, env: dict[str, str], bin_dir: Path, log: Path) -> Ite
         proc.wait()
 
 
+def null_model(model_uri: str, tracking_uri: str) -> str:
+    """URI of a logged pyfunc model that answers the date of the newest row and nothing else.
+
+    It has ``model_uri``'s signature, so the server parses and checks a request exactly as it
+    does for the real model; what is left is the server's floor.
+    """
+    import mlflow
+    from mlflow.pyfunc import PythonModel
+
+    class _Null(PythonModel):
+        def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201 - MLflow's signature
+            return model_input[["date"]].iloc[-1:]
+
+    mlflow.set_tracking_uri(tracking_uri)
+    signature = mlflow.models.get_model_info(model_uri).signature
+    mlflow.set_experiment("bench-null-model")
+    with mlflow.start_run(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "no input example": the signature is the served model's
+        info = mlflow.pyfunc.log_model(name="null", python_model=_Null(), signature=signature, pip_requirements=[])
+    return info.model_uri
+
+
 def update_body(panel: pd.DataFrame, days: int) -> str:
     """A ``dataframe_split`` request: the last ``days`` business days of ``panel`` (raw rows), newest row only."""
     start = panel.index.max() - pd.offsets.BDay(days - 1)
@@ -88,11 +113,16 @@ def latencies(url: str, body: str, n: int, warm_up: int = 3) -> list[float]:
 
 def serving_latency(model_uri: str, panel: pd.DataFrame, env: dict[str, str], bin_dir: Path, log: Path,
                     days: tuple[int, ...] = (500, 1000), n: int = 30) -> dict[str, float]:
-    """p50 and p90 milliseconds of a daily update per history length, from one server."""
+    """p50 and p90 milliseconds of a daily update per history length, from one server; the same
+    for a model that does nothing (``serve_<d>d_floor_p50_ms``, :func:`null_model`)."""
     res: dict[str, float] = {}
     with served(model_uri, env, bin_dir, log) as url:
         for d in days:
             times = sorted(latencies(url, update_body(panel, d), n))
             res[f"serve_{d}d_p50_ms"] = statistics.median(times) * 1000
             res[f"serve_{d}d_p90_ms"] = times[int(0.9 * (len(times) - 1))] * 1000
+    null = null_model(model_uri, env["MLFLOW_TRACKING_URI"])
+    with served(null, env, bin_dir, log.with_suffix(".null.log")) as url:
+        for d in days:
+            res[f"serve_{d}d_floor_p50_ms"] = statistics.median(latencies(url, update_body(panel, d), n)) * 1000
     return res
