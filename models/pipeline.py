@@ -15,7 +15,7 @@ from features.dates import parse_dates
 from features.design import Design, build_design
 from features.errors import DataError, ModelError
 from features.target import target_name
-from features.validation import validate_series
+from features.validation import validate_columns
 from models.distribution import ReturnDistribution
 from models.forecaster import LGBMForecaster
 from models.history import first_exact_row, recent_history, too_little_history
@@ -332,7 +332,8 @@ def panel_from_frame(frame: pd.DataFrame, series: list[str] | None = None) -> pd
     written, time of day and UTC offset dropped). Values must be numbers or missing (``null``,
     or a csv missing marker): text in a number column is an error naming the series and the
     date, as in a csv file. Unknown columns are dropped when ``series`` is given. Each series
-    goes through :func:`features.validation.validate_series`, like data from any other source.
+    goes through the checks of :func:`features.validation.validate_series` (all at once:
+    :func:`~features.validation.validate_columns`), like data from any other source.
     """
     if "date" not in frame.columns:
         raise ModelError("input needs a 'date' column")
@@ -341,15 +342,14 @@ def panel_from_frame(frame: pd.DataFrame, series: list[str] | None = None) -> pd
         bad = frame["date"].iloc[int(dates.isna().argmax())]
         raise ModelError(f"cannot parse date '{bad}' in the 'date' column")
     cols = [c for c in frame.columns if c != "date" and (series is None or c in series)]
-    columns = {}
-    for c in cols:
+    table = np.empty((len(dates), len(cols)))
+    for j, c in enumerate(cols):
         numbers, bad = parse_numbers(frame[c])
         if len(bad):
             i = int(bad[0])
             raise ModelError(f"series '{c}' (model input): cannot parse number '{frame[c].iloc[i]}' on "
                              f"{dates[i]:%Y-%m-%d}" + (f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""))
-        columns[c] = pd.Series(numbers, index=pd.DatetimeIndex(dates, name="date"))
+        table[:, j] = numbers
     # The same checks as every other source: conflicting duplicate dates, non-positive prices, ...
-    panel = pd.concat({c: validate_series(v, c, origin="model input") for c, v in columns.items()}, axis=1)
-    panel.index.name = "date"
-    return panel
+    index, values = validate_columns(dates, table, [str(c) for c in cols], origin="model input")
+    return pd.DataFrame(values, index=index, columns=cols)
