@@ -90,8 +90,7 @@ def build_design(
     aligned = align_point_in_time(panel)
     design = Design(
         aligned=aligned,
-        features=build_features(aligned if tail is None else aligned.iloc[-(tail + cfg.warmup + 1):], cfg)
-        .reindex(aligned.index),
+        features=build_features(aligned, cfg, rows=tail),
         regime_obs=regime_observations(aligned, cfg),
         targets=forward_log_returns(aligned["btc_usd"], horizons),
     )
