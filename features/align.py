@@ -90,10 +90,16 @@ def align_point_in_time(panel: pd.DataFrame, calendar: pd.DatetimeIndex | None =
         before that date (NaN before the first publication). Only forward-fills.
     """
     calendar = business_calendar(panel) if calendar is None else calendar
-    out = {}
-    for col in panel.columns:
-        s = panel[col].dropna()
-        s = pd.Series(s.to_numpy(), index=availability_dates(s.rename(col)))
-        s = s[~s.index.duplicated(keep="last")]
-        out[col] = s.reindex(calendar, method="ffill")  # latest value published on or before each date
-    return pd.DataFrame(out, index=calendar)
+    days = calendar.to_numpy()
+    if not panel.index.is_monotonic_increasing:
+        panel = panel.sort_index(kind="stable")
+    dates = pd.DatetimeIndex(panel.index)
+    out = np.full((len(calendar), panel.shape[1]), np.nan)
+    for j, (col, values) in enumerate(zip(panel.columns, panel.to_numpy(dtype=float).T)):
+        have = ~np.isnan(values)
+        public = publication_dates(dates[have], str(col)).to_numpy()  # sorted, as the observation dates are
+        # The latest value published on or before each date (of several published the same day, the last).
+        latest = np.searchsorted(public, days, side="right") - 1
+        known = latest >= 0
+        out[known, j] = values[have][latest[known]]
+    return pd.DataFrame(out, index=calendar, columns=panel.columns)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from features.config import FeatureConfig
+from features.windows import lagged_difference, shifted
 
 #: Families of drivers in the thesis's terms, keyed by feature-name prefix.
 FAMILY_PREFIXES: tuple[tuple[str, str], ...] = (
@@ -45,22 +46,6 @@ def feature_family(name: str) -> str:
 
 #: Feature columns by name: one float array per feature, all on the rows of the input.
 Columns = dict[str, np.ndarray]
-
-
-def lagged_difference(x: np.ndarray, w: int) -> np.ndarray:
-    """``x_t - x_{t-w}`` along the first axis (NaN in the first ``w`` rows), as pandas' ``x - x.shift(w)`` computes it."""
-    out = np.full(x.shape, np.nan)
-    if w < len(x):
-        out[w:] = x[w:] - x[:-w]
-    return out
-
-
-def shifted(x: np.ndarray, lag: int) -> np.ndarray:
-    """``x_{t-lag}`` (NaN in the first ``lag`` rows)."""
-    out = np.full(x.shape, np.nan)
-    if lag < len(x):
-        out[lag:] = x[:len(x) - lag]
-    return out
 
 
 def _rolling(x: np.ndarray, window: int, stat: str) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Trailing-window moments computed window by window: the same bits whatever row a history starts at.
+"""Trailing windows on arrays: moments computed window by window (the same bits whatever row a
+history starts at), lagged differences and shifts (bit for bit as pandas' ``diff`` and ``shift``).
 
 pandas' ``rolling`` keeps running sums, so a row's rolling mean depends (in the last bits) on
 every row since the array's start. A served model must answer exactly what the full history
@@ -42,3 +43,19 @@ def trailing_moments(values: np.ndarray, window: int) -> tuple[np.ndarray, np.nd
             sd[:, window - 1:] = np.where(var > 0, np.sqrt(np.where(var > 0, var, 1.0)), np.nan)
     mean, sd = mean.T, sd.T
     return (mean[:, 0], sd[:, 0]) if flat else (mean, sd)
+
+
+def lagged_difference(x: np.ndarray, w: int) -> np.ndarray:
+    """``x_t - x_{t-w}`` (``w >= 1``) along the first axis, NaN in the first ``w`` rows: bit for bit pandas' ``x.diff(w)``."""
+    out = np.full(x.shape, np.nan)
+    if w < len(x):
+        out[w:] = x[w:] - x[:-w]
+    return out
+
+
+def shifted(x: np.ndarray, lag: int) -> np.ndarray:
+    """``x_{t-lag}`` (NaN in the first ``lag`` rows)."""
+    out = np.full(x.shape, np.nan)
+    if lag < len(x):
+        out[lag:] = x[:len(x) - lag]
+    return out
