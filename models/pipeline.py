@@ -230,14 +230,15 @@ class RegimeForecastPipeline(BaseEstimator):
         X = X.iloc[design.first_complete():]
         if last is not None:
             X = X.iloc[-int(last):] if last > 0 else X.iloc[:0]
-        out = pd.DataFrame(index=X.index)
+        columns: dict[str, np.ndarray] = {}
         if self.regime_ is not None:
             proba = X[[f"p_{n}" for n in self.regime_.label_names]]
             names = np.array(self.regime_.label_names, dtype=object)
-            out["regime"] = names[proba.to_numpy().argmax(axis=1)]
-            out = pd.concat([out, proba], axis=1)
+            columns["regime"] = names[proba.to_numpy().argmax(axis=1)]
+            columns.update({c: proba[c].to_numpy() for c in proba.columns})
         for h in self.horizons:
-            out[forecast_name(h)] = self.forecasters_[h].predict(X)
+            columns[forecast_name(h)] = self.forecasters_[h].predict(X)
+        out = pd.DataFrame(columns, index=X.index)
         return pd.concat([out, *self._outlook(design, out, states)], axis=1)
 
     def _outlook(self, design: Design, out: pd.DataFrame, states: pd.DataFrame | None = None) -> list[pd.DataFrame]:
@@ -245,7 +246,7 @@ class RegimeForecastPipeline(BaseEstimator):
         extra = []
         dist = getattr(self, "distribution_", None)  # models saved before distributions existed have none
         if dist is not None and len(out):
-            points = pd.DataFrame({h: out[forecast_name(h)] for h in self.horizons})
+            points = pd.DataFrame({h: out[forecast_name(h)].to_numpy() for h in self.horizons}, index=out.index)
             extra.append(dist.predict(points, design.aligned["btc_usd"]))
         if self.regime_ is not None and len(out):
             states = (self.regime_state_proba(design) if states is None else states).reindex(out.index)
