@@ -53,7 +53,7 @@ def availability_dates(series: pd.Series) -> pd.DatetimeIndex:
     return publication_dates(pd.DatetimeIndex(series.index), str(series.name))
 
 
-def publication_dates(dates: pd.DatetimeIndex, series_id: str) -> pd.DatetimeIndex:
+def publication_dates(dates: pd.DatetimeIndex | np.ndarray, series_id: str) -> pd.DatetimeIndex:
     """Dates on which values of ``series_id`` dated ``dates`` become public (its publication lag)."""
     spec = spec_for(series_id)
     idx = pd.DatetimeIndex(dates)
@@ -93,7 +93,7 @@ def align_point_in_time(panel: pd.DataFrame, calendar: pd.DatetimeIndex | None =
     days = calendar.to_numpy()
     if not panel.index.is_monotonic_increasing:
         panel = panel.sort_index(kind="stable")
-    dates = pd.DatetimeIndex(panel.index)
+    dates = pd.DatetimeIndex(panel.index).to_numpy()
     out = np.full((len(calendar), panel.shape[1]), np.nan)
     for j, (col, values) in enumerate(zip(panel.columns, panel.to_numpy(dtype=float).T)):
         have = ~np.isnan(values)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from features.config import FeatureConfig
-from features.windows import lagged_difference, shifted
+from features.windows import float_columns, lagged_difference, shifted
 
 #: Families of drivers in the thesis's terms, keyed by feature-name prefix.
 FAMILY_PREFIXES: tuple[tuple[str, str], ...] = (
@@ -68,18 +68,14 @@ def _frame(columns: Columns, index: pd.Index) -> pd.DataFrame:
     return pd.DataFrame(columns, index=index)
 
 
-def _columns(frame: pd.DataFrame) -> Columns:
-    return {str(c): frame[c].to_numpy(dtype=float) for c in frame.columns}
-
-
 def log_returns(prices: pd.DataFrame, windows: tuple[int, ...], prefix: str = "ret") -> pd.DataFrame:
     """Trailing log returns ``log(p_t / p_{t-w})`` of each column for each window."""
-    return _frame(_log_returns(_columns(prices), windows, prefix), prices.index)
+    return _frame(_log_returns(float_columns(prices), windows, prefix), prices.index)
 
 
 def level_changes(levels: pd.DataFrame, windows: tuple[int, ...], prefix: str = "chg") -> pd.DataFrame:
     """Trailing differences ``x_t - x_{t-w}`` (yields in percentage points)."""
-    return _frame(_level_changes(_columns(levels), windows, prefix), levels.index)
+    return _frame(_level_changes(float_columns(levels), windows, prefix), levels.index)
 
 
 def _level_changes(levels: Columns, windows: tuple[int, ...], prefix: str) -> Columns:
@@ -88,7 +84,7 @@ def _level_changes(levels: Columns, windows: tuple[int, ...], prefix: str) -> Co
 
 def realized_vol(prices: pd.DataFrame, window: int) -> pd.DataFrame:
     """Annualised realized volatility of daily log returns over ``window`` days."""
-    return _frame(_realized_vol(_columns(prices), window), prices.index)
+    return _frame(_realized_vol(float_columns(prices), window), prices.index)
 
 
 def metal_features(aligned: Columns, cfg: FeatureConfig) -> Columns:
@@ -164,7 +160,7 @@ def build_features(aligned: pd.DataFrame, cfg: FeatureConfig, rows: int | None =
         Float features on the same index; rows inside the warm-up hold NaN.
     """
     part = aligned if rows is None else aligned.iloc[-(rows + cfg.warmup + 1):]
-    columns = _columns(part)
+    columns = float_columns(part)
     out: Columns = {
         **metal_features(columns, cfg),
         **btc_features(columns, cfg),

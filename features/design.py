@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from features.align import align_point_in_time
@@ -49,9 +50,10 @@ class Design:
 
     @cached_property
     def _first_complete(self) -> int:
-        ok = self.regime_obs.notna().all(axis=1)
-        ok &= self.features.filter(regex="^(ret_btc_|lead_)").notna().all(axis=1)
-        return int(ok.to_numpy().argmax()) if ok.any() else len(ok)
+        core = [c.startswith(("ret_btc_", "lead_")) for c in self.features.columns]
+        ok = ~np.isnan(self.regime_obs.to_numpy(dtype=float)).any(axis=1)
+        ok &= ~np.isnan(self.features.to_numpy(dtype=float)[:, core]).any(axis=1)
+        return int(ok.argmax()) if ok.any() else len(ok)
 
     def regime_start(self) -> int:
         """Position of the first row with every HMM input known: where the regime filter starts."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from features.windows import lagged_difference, trailing_moments
+from features.windows import float_columns, lagged_difference, trailing_moments
 
 if TYPE_CHECKING:
     from features.config import FeatureConfig
@@ -84,7 +84,7 @@ def regime_observations(aligned: pd.DataFrame, cfg: FeatureConfig) -> pd.DataFra
     pandas' ``diff`` gives them.
     """
     w = cfg.regime_window
-    columns = {str(c): aligned[c].to_numpy(dtype=float) for c in aligned.columns}
+    columns = float_columns(aligned)
     present = {c for c, v in columns.items() if (~np.isnan(v)).any()}
     out = {}
     for name in cfg.regime_observations:

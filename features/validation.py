@@ -172,10 +172,11 @@ def validate_panel(panel: pd.DataFrame, required: tuple[str, ...], origin: str =
     """
     if not isinstance(panel.index, pd.DatetimeIndex):
         raise DataError(f"{origin}: expected a DatetimeIndex of dates")
-    missing = [c for c in required if c not in panel.columns or panel[c].notna().sum() == 0]
+    present = dict(zip(panel.columns, panel.notna().to_numpy().any(axis=0)))
+    missing = [c for c in required if not present.get(c, False)]
     if missing:
         raise DataError(f"{origin}: missing series {', '.join(missing)}")
-    return panel.sort_index()
+    return panel if panel.index.is_monotonic_increasing else panel.sort_index()
 
 
 #: Calendar days a series' last observation may age before it is stale, by frequency
