@@ -28,7 +28,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from features.windows import trailing_moments
+from features.windows import lagged_difference, trailing_moments
 from models.baselines import expanding_mean_forecast
 from models.quantiles import GRID, OUTPUT_LEVELS, p_up_name, quantile_name
 
@@ -43,12 +43,12 @@ def daily_volatility(btc: pd.Series, window: int) -> pd.Series:
     windows are computed each on its own (not by pandas' running sums), so a row's value is
     bitwise the same whatever row the history starts at (served answers are exact).
     """
-    daily = np.log(btc.astype(float)).diff()
-    out = daily.rolling(window, min_periods=min(window, MIN_VOL_ROWS)).std().to_numpy(copy=True)
-    _, full = trailing_moments(daily.to_numpy(dtype=float), window)
+    daily = lagged_difference(np.log(btc.to_numpy(dtype=float)), 1)
+    out = pd.Series(daily).rolling(window, min_periods=min(window, MIN_VOL_ROWS)).std().to_numpy(copy=True)
+    _, full = trailing_moments(daily, window)
     done = ~np.isnan(full)  # a window with a gap keeps pandas' value over the returns it has
     out[done] = full[done]
-    return pd.Series(out, index=daily.index, name=daily.name)
+    return pd.Series(out, index=btc.index, name=btc.name)
 
 
 class ReturnDistribution(BaseEstimator):
