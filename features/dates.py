@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import numpy as np
 import pandas as pd
 
 from features.errors import ConfigError
@@ -46,6 +47,25 @@ def _as_text(value: object) -> object:
     return value if value is None or isinstance(value, str) else str(value)
 
 
+def _plain_days(values: np.ndarray) -> np.ndarray | None:
+    """``values`` as text when each is written ``YYYY-MM-DD`` and nothing else (the usual input); else None.
+
+    Checked on the characters' codes at once, not value by value: such text needs none of
+    :func:`parse_dates`' clean-up (spaces, times of day, offsets, partial dates) and parses the same.
+    """
+    try:
+        text = np.asarray(values, dtype=str)  # what _as_text would write for each value, too
+    except (TypeError, ValueError):  # pragma: no cover - str() of a value failed: the general path says which
+        return None
+    if not len(text) or text.dtype.itemsize != 10 * np.dtype("U1").itemsize:
+        return None
+    codes = text.view(np.uint32).reshape(len(text), 10)
+    digits = codes[:, [0, 1, 2, 3, 5, 6, 8, 9]]
+    if ((digits >= ord("0")) & (digits <= ord("9"))).all() and (codes[:, [4, 7]] == ord("-")).all():
+        return text.astype(object)
+    return None
+
+
 def parse_dates(values: pd.Series | pd.Index | list) -> pd.DatetimeIndex:
     """Calendar days of ``values`` by the rule of this module; ``NaT`` where a value is no date.
 
@@ -64,7 +84,9 @@ def parse_dates(values: pd.Series | pd.Index | list) -> pd.DatetimeIndex:
     s = pd.Series(values).reset_index(drop=True)
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_localize(None)  # the wall-clock date as written, not the UTC date
-    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype) and (plain := _plain_days(s.to_numpy())) is not None:
+        s = pd.to_datetime(pd.Series(plain, name=s.name), format="ISO8601", errors="coerce")
+    elif not pd.api.types.is_datetime64_any_dtype(s.dtype):
         text = s if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty") else s.map(_as_text, na_action="ignore")
         text = text.astype(object).str.strip()
         text = text.where(text.str.match(_DAY).astype(object).fillna(True).astype(bool))  # NaT where no whole day
