@@ -227,15 +227,17 @@ class RegimeForecastPipeline(BaseEstimator):
         check_is_fitted(self, "forecasters_")
         states = self.regime_state_proba(design) if self.regime_ is not None else None  # one filter pass
         X = self.design_matrix(design, states).reindex(columns=self.feature_names_)
-        X = X.iloc[design.first_complete():]
+        first = design.first_complete()
         if last is not None:
-            X = X.iloc[-int(last):] if last > 0 else X.iloc[:0]
+            first = max(first, len(X) - int(last)) if last > 0 else len(X)
+        X = X.iloc[first:]
         columns: dict[str, np.ndarray] = {}
         if self.regime_ is not None:
-            proba = X[[f"p_{n}" for n in self.regime_.label_names]]
+            labels = [f"p_{n}" for n in self.regime_.label_names]
+            proba = X[labels].to_numpy()
             names = np.array(self.regime_.label_names, dtype=object)
-            columns["regime"] = names[proba.to_numpy().argmax(axis=1)]
-            columns.update({c: proba[c].to_numpy() for c in proba.columns})
+            columns["regime"] = names[proba.argmax(axis=1)]
+            columns.update({c: proba[:, j] for j, c in enumerate(labels)})
         for h in self.horizons:
             columns[forecast_name(h)] = self.forecasters_[h].predict(X)
         out = pd.DataFrame(columns, index=X.index)
