@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from features.config import FeatureConfig
-from features.windows import float_columns, lagged_difference, shifted
+from features.windows import float_columns, frame_from_columns, lagged_difference, shifted
 
 #: Families of drivers in the thesis's terms, keyed by feature-name prefix.
 FAMILY_PREFIXES: tuple[tuple[str, str], ...] = (
@@ -171,4 +171,4 @@ def build_features(aligned: pd.DataFrame, cfg: FeatureConfig, rows: int | None =
     skipped = len(aligned) - len(part)
     if skipped:
         out = {name: np.concatenate([np.full(skipped, np.nan), v]) for name, v in out.items()}
-    return pd.DataFrame(out, index=aligned.index, dtype=float)
+    return frame_from_columns(out, aligned.index)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from features.windows import float_columns, lagged_difference, trailing_moments
+from features.windows import float_columns, frame_from_columns, lagged_difference, trailing_moments
 
 if TYPE_CHECKING:
     from features.config import FeatureConfig
@@ -91,7 +91,7 @@ def regime_observations(aligned: pd.DataFrame, cfg: FeatureConfig) -> pd.DataFra
         needs, _ = REGIME_OBSERVATIONS[name]
         if all(c in present for c in needs):
             out[name] = _observation(name, columns, w)
-    obs = pd.DataFrame(out, index=aligned.index, dtype=float)
+    obs = frame_from_columns(out, aligned.index)
     z = cfg.regime_zscore_window
     return trailing_zscores(obs, z) if z else obs
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from features.errors import ConfigError
+from features.windows import frame_from_columns
 
 
 def target_name(horizon: int) -> str:
@@ -39,4 +40,4 @@ def forward_log_returns(btc: pd.Series, horizons: tuple[int, ...]) -> pd.DataFra
         if h < len(logp):
             fwd[:-h] = logp[h:] - logp[:-h]
         out[target_name(h)] = fwd
-    return pd.DataFrame(out, index=btc.index)
+    return frame_from_columns(out, btc.index)

@@ -28,7 +28,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from features.windows import lagged_difference, trailing_moments
+from features.windows import frame_from_columns, lagged_difference, trailing_moments
 from models.baselines import expanding_mean_forecast
 from models.quantiles import GRID, OUTPUT_LEVELS, p_up_name, quantile_name
 
@@ -176,4 +176,4 @@ class ReturnDistribution(BaseEstimator):
             for j, lv in enumerate(levels):
                 out[quantile_name(lv, h)] = q[:, j]
             out[p_up_name(h)] = self._p_up(f, scale, h)
-        return pd.DataFrame(out, index=forecasts.index)
+        return frame_from_columns(out, forecasts.index)

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from features.windows import frame_from_columns
+
 
 def regime_forecast_name(label: str, horizon: int) -> str:
     """Output column of P(regime ``label`` ``horizon`` business days ahead): ``p_fear_21d``."""
@@ -80,8 +82,8 @@ def regime_forecast(
         horizon's columns sum to one.
     """
     A = _check(state_proba, transmat)
-    return pd.DataFrame(_forecast_columns(state_proba.to_numpy(dtype=float), A, labels, label_names, horizons),
-                        index=state_proba.index)
+    return frame_from_columns(_forecast_columns(state_proba.to_numpy(dtype=float), A, labels, label_names, horizons),
+                              state_proba.index)
 
 
 def _forecast_columns(P: np.ndarray, A: np.ndarray, labels: Sequence[str], label_names: Sequence[str],
@@ -149,4 +151,4 @@ def regime_outlook(
     P = state_proba.to_numpy(dtype=float)
     columns = _forecast_columns(P, A, labels, label_names, horizons)
     columns[SPELL_LEFT] = _spell_left(P, A, labels, label_names)
-    return pd.DataFrame(columns, index=state_proba.index)
+    return frame_from_columns(columns, state_proba.index)
