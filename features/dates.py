@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -47,11 +48,17 @@ def _as_text(value: object) -> object:
     return value if value is None or isinstance(value, str) else str(value)
 
 
+#: Days the fast path of :func:`parse_dates` reads itself; text naming a day outside goes through
+#: pandas (which knows what it refuses, such as year 0).
+_PLAIN_RANGE = (np.datetime64("1678-01-01"), np.datetime64("2261-12-31"))
+
+
 def _plain_days(values: np.ndarray) -> np.ndarray | None:
-    """``values`` as text when each is written ``YYYY-MM-DD`` and nothing else (the usual input); else None.
+    """The days of ``values`` (``datetime64[D]``) when each is written ``YYYY-MM-DD`` and nothing else; else None.
 
     Checked on the characters' codes at once, not value by value: such text needs none of
-    :func:`parse_dates`' clean-up (spaces, times of day, offsets, partial dates) and parses the same.
+    :func:`parse_dates`' clean-up (spaces, times of day, offsets, partial dates). An impossible
+    day (``2024-02-30``) or one outside :data:`_PLAIN_RANGE` leaves it to the general path.
     """
     try:
         text = np.asarray(values, dtype=str)  # what _as_text would write for each value, too
@@ -61,9 +68,19 @@ def _plain_days(values: np.ndarray) -> np.ndarray | None:
         return None
     codes = text.view(np.uint32).reshape(len(text), 10)
     digits = codes[:, [0, 1, 2, 3, 5, 6, 8, 9]]
-    if ((digits >= ord("0")) & (digits <= ord("9"))).all() and (codes[:, [4, 7]] == ord("-")).all():
-        return text.astype(object)
-    return None
+    if not (((digits >= ord("0")) & (digits <= ord("9"))).all() and (codes[:, [4, 7]] == ord("-")).all()):
+        return None
+    try:
+        days = np.asarray(values, dtype=object).astype("datetime64[D]")
+    except ValueError:  # an impossible day: pandas' NaT and the caller's message
+        return None
+    return days if _PLAIN_RANGE[0] <= days.min() and days.max() <= _PLAIN_RANGE[1] else None
+
+
+@cache
+def _text_date_dtype() -> np.dtype:
+    """The dtype pandas gives dates parsed from text (microseconds in pandas 3): the fast path's too."""
+    return pd.to_datetime(pd.Series(["2000-01-01"]), format="ISO8601").dtype
 
 
 def parse_dates(values: pd.Series | pd.Index | list) -> pd.DatetimeIndex:
@@ -85,7 +102,7 @@ def parse_dates(values: pd.Series | pd.Index | list) -> pd.DatetimeIndex:
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_localize(None)  # the wall-clock date as written, not the UTC date
     if not pd.api.types.is_datetime64_any_dtype(s.dtype) and (plain := _plain_days(s.to_numpy())) is not None:
-        s = pd.to_datetime(pd.Series(plain, name=s.name), format="ISO8601", errors="coerce")
+        s = pd.Series(plain.astype(_text_date_dtype()), name=s.name)
     elif not pd.api.types.is_datetime64_any_dtype(s.dtype):
         text = s if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty") else s.map(_as_text, na_action="ignore")
         text = text.astype(object).str.strip()
