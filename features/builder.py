@@ -49,8 +49,8 @@ Columns = dict[str, np.ndarray]
 
 
 def _rolling(x: np.ndarray, window: int, stat: str) -> np.ndarray:
-    """pandas' trailing ``rolling(window, min_periods=window).<stat>()`` of each column of ``x``."""
-    return getattr(pd.DataFrame(x).rolling(window, min_periods=window), stat)().to_numpy().reshape(x.shape)
+    """pandas' trailing ``rolling(window, min_periods=window).<stat>()`` of the 1-D array ``x``."""
+    return getattr(pd.Series(x).rolling(window, min_periods=window), stat)().to_numpy()
 
 
 def _log_returns(prices: Columns, windows: tuple[int, ...], prefix: str) -> Columns:
@@ -59,9 +59,8 @@ def _log_returns(prices: Columns, windows: tuple[int, ...], prefix: str) -> Colu
 
 
 def _realized_vol(prices: Columns, window: int) -> Columns:
-    r = np.column_stack([lagged_difference(np.log(v), 1) for v in prices.values()])
-    vol = _rolling(r, window, "std") * np.sqrt(252)
-    return {f"vol_{c}_{window}": vol[:, j] for j, c in enumerate(prices)}
+    return {f"vol_{c}_{window}": _rolling(lagged_difference(np.log(v), 1), window, "std") * np.sqrt(252)
+            for c, v in prices.items()}
 
 
 def _frame(columns: Columns, index: pd.Index) -> pd.DataFrame:

@@ -45,7 +45,7 @@ class Design:
 
     @cached_property
     def _regime_start(self) -> int:
-        ok = self.regime_obs.notna().all(axis=1).to_numpy()
+        ok = ~np.isnan(self.regime_obs.to_numpy(dtype=float)).any(axis=1)
         return int(ok.argmax()) if ok.any() else len(ok)
 
     @cached_property

@@ -124,21 +124,22 @@ def validate_columns(
     DataError
         For the first series that fails a check, naming it and the first offending dates.
     """
-    dates = pd.DatetimeIndex(dates)
+    index = pd.DatetimeIndex(dates)
+    dates = index.to_numpy()  # datetime64: the checks below on arrays
     values = np.asarray(values, dtype=float).reshape(len(dates), len(series_ids))
-    if not dates.is_monotonic_increasing:
+    if not index.is_monotonic_increasing:
         for sid in series_ids:
             logger.warning("%s: dates were not sorted; sorting them", series_where(sid, origin))
-        order = np.argsort(dates.to_numpy(), kind="stable")  # NaT last, as sort_index puts it
+        order = np.argsort(dates, kind="stable")  # NaT last, as sort_index puts it
         dates, values = dates[order], values[order]
-    repeated = np.asarray(dates[1:] == dates[:-1])  # row i + 1 repeats row i's date
-    conflicts: list[pd.DatetimeIndex | None] = [None] * len(series_ids)
+    repeated = dates[1:] == dates[:-1]  # row i + 1 repeats row i's date
+    conflicts: list[np.ndarray | None] = [None] * len(series_ids)
     if repeated.any():
         missing = np.isnan(values)
         # Dates with two values: some neighbour in their run differs (two missing values agree).
         differs = repeated[:, None] & (values[1:] != values[:-1]) & ~(missing[1:] & missing[:-1])
         for j in np.flatnonzero(differs.any(axis=0)):
-            conflicts[j] = dates[1:][differs[:, j]].unique()
+            conflicts[j] = np.unique(dates[1:][differs[:, j]])
         keep = np.concatenate([[True], ~repeated])  # the first row of each date
         dates, values = dates[keep], values[keep]
     infinite = np.isinf(values)
@@ -146,8 +147,8 @@ def validate_columns(
     must_be_positive = np.array([spec_for(sid).must_be_positive for sid in series_ids], dtype=bool)
     with np.errstate(invalid="ignore"):
         non_positive = present & (values <= 0) & must_be_positive
-    today = pd.Timestamp.today().normalize() if today is None else today
-    future = present & np.asarray(dates > today)[:, None]
+    today = pd.Timestamp.today().normalize() if today is None else pd.Timestamp(today)
+    future = present & (dates > today.to_datetime64())[:, None]
     conflicting = np.array([c is not None for c in conflicts], dtype=bool)
     failing = conflicting | infinite.any(axis=0) | ~present.any(axis=0) | non_positive.any(axis=0) | future.any(axis=0)
     for j in np.flatnonzero(failing):
