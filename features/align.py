@@ -64,6 +64,14 @@ def publication_dates(dates: pd.DatetimeIndex | np.ndarray, series_id: str) -> p
     return idx
 
 
+def publication_days(dates: np.ndarray, series_id: str) -> np.ndarray:
+    """:func:`publication_dates` on a ``datetime64`` array (the same array for a series public the day it is dated)."""
+    spec = spec_for(series_id)
+    if not (spec.publication_lag_days or spec.daily_lag_bdays):
+        return dates
+    return publication_dates(dates, series_id).to_numpy()
+
+
 def business_calendar(panel: pd.DataFrame, anchor: str = "btc_usd") -> pd.DatetimeIndex:
     """Business days (Mon-Fri) from the first to the last observation of ``anchor``."""
     if anchor not in panel.columns or panel[anchor].notna().sum() == 0:
@@ -97,7 +105,7 @@ def align_point_in_time(panel: pd.DataFrame, calendar: pd.DatetimeIndex | None =
     out = np.full((len(calendar), panel.shape[1]), np.nan)
     for j, (col, values) in enumerate(zip(panel.columns, panel.to_numpy(dtype=float).T)):
         have = ~np.isnan(values)
-        public = publication_dates(dates[have], str(col)).to_numpy()  # sorted, as the observation dates are
+        public = publication_days(dates[have], str(col))  # sorted, as the observation dates are
         # The latest value published on or before each date (of several published the same day, the last).
         latest = np.searchsorted(public, days, side="right") - 1
         known = latest >= 0

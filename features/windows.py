@@ -11,6 +11,7 @@ few milliseconds for 3,000 rows x 9 columns x 252 days).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -74,7 +75,13 @@ def frame_from_columns(columns: Mapping[str, np.ndarray], index: pd.Index) -> pd
     if not columns:
         return pd.DataFrame(index=index, dtype=float)
     return pd.DataFrame(np.column_stack(list(columns.values())).astype(float, copy=False), index=index,
-                        columns=list(columns))
+                        columns=_labels(tuple(columns)))
+
+
+@lru_cache(maxsize=64)
+def _labels(names: tuple[str, ...]) -> pd.Index:
+    """The column labels ``names`` (an immutable Index, made once: text labels cost a conversion each time)."""
+    return pd.Index(names)
 
 
 def float_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -234,7 +234,7 @@ class RegimeForecastPipeline(BaseEstimator):
         columns: dict[str, np.ndarray] = {}
         if self.regime_ is not None:
             labels = [f"p_{n}" for n in self.regime_.label_names]
-            proba = X[labels].to_numpy()
+            proba = X.to_numpy()[:, [self.feature_names_.index(c) for c in labels]]
             names = np.array(self.regime_.label_names, dtype=object)
             columns["regime"] = names[proba.argmax(axis=1)]
             columns.update({c: proba[:, j] for j, c in enumerate(labels)})
@@ -311,7 +311,8 @@ class RegimeForecastPipeline(BaseEstimator):
         missing = [s for s in self.input_series_ if s not in panel.columns]
         if missing:
             raise ModelError(f"input is missing series the model was trained on: {', '.join(missing)}")
-        panel = panel[self.input_series_]
+        if list(panel.columns) != self.input_series_:
+            panel = panel[self.input_series_]
         if exact and last is not None and last > 0:  # a warm update computes from the history its rows need, not all it was sent
             design, first = self._exact_design(recent_history(self, panel, last), last)
             if first > len(design.index) - last:

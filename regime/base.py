@@ -113,7 +113,9 @@ class RegimeModelMixin:
         remembered between calls.
         """
         check_is_fitted(self, "labels_")
-        X = pd.DataFrame(X)[self.columns_]
+        X = pd.DataFrame(X)
+        if list(X.columns) != self.columns_:
+            X = X[self.columns_]
         values = X.to_numpy(dtype=float)
         ok = ~np.isnan(values).any(axis=1)
         out = np.full((len(X), int(self.n_states)), np.nan)
