@@ -347,7 +347,13 @@ def panel_from_frame(frame: pd.DataFrame, series: list[str] | None = None) -> pd
         raise ModelError(f"cannot parse date '{bad}' in the 'date' column")
     cols = [c for c in frame.columns if c != "date" and (series is None or c in series)]
     table = np.empty((len(dates), len(cols)))
+    dtypes = dict(zip(frame.columns, frame.dtypes))
+    floats = [j for j, c in enumerate(cols) if dtypes[c] == np.float64]
+    if floats:  # float columns are numbers already (NaN: missing), as parse_numbers returns them: one conversion
+        table[:, floats] = frame[[cols[j] for j in floats]].to_numpy()
     for j, c in enumerate(cols):
+        if j in floats:
+            continue
         numbers, bad = parse_numbers(frame[c])
         if len(bad):
             i = int(bad[0])
