@@ -89,7 +89,8 @@ def realized_vol(prices: pd.DataFrame, window: int) -> pd.DataFrame:
 def metal_features(aligned: Columns, cfg: FeatureConfig) -> Columns:
     """Silver and gold returns, volatility, silver/gold ratio z-score and lead terms."""
     metals = {"silver": aligned["silver_usd"], "gold": aligned["gold_usd"]}
-    out = {**_log_returns(metals, cfg.return_windows, "ret"), **_realized_vol({"silver": metals["silver"]}, cfg.vol_window)}
+    out = {**_log_returns(metals, cfg.return_windows, "ret"),
+           **_realized_vol({"silver": metals["silver"]}, cfg.vol_window)}
     ratio = np.log(metals["silver"] / metals["gold"])
     z = cfg.zscore_window
     mean, std = _rolling(ratio, z, "mean"), _rolling(ratio, z, "std")
@@ -109,7 +110,8 @@ def btc_features(aligned: Columns, cfg: FeatureConfig) -> Columns:
 
 def rate_features(aligned: Columns, cfg: FeatureConfig) -> Columns:
     """Changes in nominal and real 10y yields and breakevens; the 10y-2y curve if present."""
-    out = _level_changes({c: aligned[c] for c in ("dgs10", "dfii10", "t10yie") if c in aligned}, cfg.return_windows, "chg")
+    yields = {c: aligned[c] for c in ("dgs10", "dfii10", "t10yie") if c in aligned}
+    out = _level_changes(yields, cfg.return_windows, "chg")
     if "dgs2" in aligned and "dgs10" in aligned:
         out["curve_10y2y"] = aligned["dgs10"] - aligned["dgs2"]
     return out

@@ -129,15 +129,15 @@ def _findings(index: np.ndarray, raw: np.ndarray, series_id: str) -> list[Findin
     if not len(x):
         return []
     dates = index[have]
-    day = pd.Timestamp
     cls, spec = asset_class(series_id), spec_for(series_id)
     cadence = CADENCE_DAYS[spec.frequency]
     out: list[Finding] = []
     absurd = (x < cls.low) | (x > cls.high)
     if absurd.any():
         i = int(absurd.argmax())
-        out.append(Finding(series_id, day(dates[i]), f"implausible value {_number(x[i])} on {day(dates[i]):%Y-%m-%d} "
-                                                f"(plausible for {cls.name}: {_number(cls.low)} to {_number(cls.high)})"))
+        on = pd.Timestamp(dates[i])
+        out.append(Finding(series_id, on, f"implausible value {_number(x[i])} on {on:%Y-%m-%d} "
+                                          f"(plausible for {cls.name}: {_number(cls.low)} to {_number(cls.high)})"))
     y, when = x[~absurd], dates[~absurd]  # an absurd value is reported once, above, not again as two moves
     if len(y) > 1:
         move = np.diff(np.log(y) if cls.log_moves else y)
@@ -149,24 +149,27 @@ def _findings(index: np.ndarray, raw: np.ndarray, series_id: str) -> list[Findin
             size = (f"x{np.exp(move[i]):.3g}" if move[i] > 0 else f"-{1 - np.exp(move[i]):.1%}") if cls.log_moves \
                 else f"{move[i]:+.3g} points"
             span = "one observation" if days[i] <= cadence else f"{days[i]:.0f} days"
-            out.append(Finding(series_id, day(when[i + 1]),
-                               f"implausible move on {day(when[i + 1]):%Y-%m-%d}: {_number(y[i])} -> {_number(y[i + 1])} "
+            on = pd.Timestamp(when[i + 1])
+            out.append(Finding(series_id, on,
+                               f"implausible move on {on:%Y-%m-%d}: {_number(y[i])} -> {_number(y[i + 1])} "
                                f"({size} in {span}; the limit for {cls.name} is {_limit_text(cls, limit[i])})"))
     run = np.concatenate([[0], np.cumsum(x[1:] != x[:-1])])  # run id of each observation
     lengths = np.bincount(run)
     longest = int(lengths.argmax())
     if len(x) > 1 and len(lengths) == 1:
-        out.append(Finding(series_id, day(dates[0]), f"constant: every value is {_number(x[0])} from "
-                                                f"{day(dates[0]):%Y-%m-%d} to {day(dates[-1]):%Y-%m-%d}; a constant series "
-                                                "carries no information and the regime model cannot use it",
+        first, last = pd.Timestamp(dates[0]), pd.Timestamp(dates[-1])
+        out.append(Finding(series_id, first, f"constant: every value is {_number(x[0])} from "
+                                             f"{first:%Y-%m-%d} to {last:%Y-%m-%d}; a constant series "
+                                             "carries no information and the regime model cannot use it",
                            acceptable=False))
     elif lengths[longest] > MAX_FLAT[spec.frequency]:
         stuck = dates[run == longest]
-        out.append(Finding(series_id, day(stuck[0]), f"the same value {_number(x[run == longest][0])} on "
-                                                f"{int(lengths[longest])} consecutive observations from "
-                                                f"{day(stuck[0]):%Y-%m-%d} to {day(stuck[-1]):%Y-%m-%d} (more than "
-                                                f"{MAX_FLAT[spec.frequency]} is implausible for a {spec.frequency} "
-                                                "series: a stale feed?)"))
+        first, last = pd.Timestamp(stuck[0]), pd.Timestamp(stuck[-1])
+        out.append(Finding(series_id, first, f"the same value {_number(x[run == longest][0])} on "
+                                             f"{int(lengths[longest])} consecutive observations from "
+                                             f"{first:%Y-%m-%d} to {last:%Y-%m-%d} (more than "
+                                             f"{MAX_FLAT[spec.frequency]} is implausible for a {spec.frequency} "
+                                             "series: a stale feed?)"))
     return out
 
 

@@ -160,7 +160,8 @@ def validate_columns(
         if not present[:, j].any():
             raise DataError(f"{where}: no observations (empty or all values missing)")
         if non_positive[:, j].any():
-            raise DataError(f"{where}: prices must be positive; non-positive values on {_dates(dates[non_positive[:, j]])}")
+            raise DataError(f"{where}: prices must be positive; non-positive values on "
+                            f"{_dates(dates[non_positive[:, j]])}")
         raise DataError(f"{where}: dates in the future (after {today:%Y-%m-%d}): {_dates(dates[future[:, j]])}")
     rows = present.any(axis=1)
     return pd.DatetimeIndex(dates[rows], name="date"), values[rows]

@@ -51,7 +51,10 @@ def trailing_moments(values: np.ndarray, window: int) -> tuple[np.ndarray, np.nd
 
 
 def lagged_difference(x: np.ndarray, w: int) -> np.ndarray:
-    """``x_t - x_{t-w}`` (``w >= 1``) along the first axis, NaN in the first ``w`` rows: bit for bit pandas' ``x.diff(w)``."""
+    """``x_t - x_{t-w}`` (``w >= 1``) along the first axis, NaN in the first ``w`` rows.
+
+    Bit for bit what pandas' ``x.diff(w)`` (or ``x - x.shift(w)``) gives.
+    """
     out = np.full(x.shape, np.nan)
     if w < len(x):
         out[w:] = x[w:] - x[:-w]

@@ -77,6 +77,9 @@ class LGBMForecaster(RegressorMixin, BaseEstimator):
         return self.model_.booster_.predict(X, num_threads=self.predict_threads())
 
     def predict_threads(self) -> int:
-        """Threads for the booster's ``predict``: the ``n_jobs`` it was fitted with (0, OpenMP's default, for None or < 0)."""
+        """Threads for the booster's ``predict``: the ``n_jobs`` it was fitted with.
+
+        0 (OpenMP's default) when ``n_jobs`` is None or negative.
+        """
         n_jobs = getattr(self.model_, "n_jobs", None)
         return int(n_jobs) if n_jobs is not None and n_jobs > 0 else 0
