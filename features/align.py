@@ -53,7 +53,7 @@ def availability_dates(series: pd.Series) -> pd.DatetimeIndex:
     return publication_dates(pd.DatetimeIndex(series.index), str(series.name))
 
 
-def publication_dates(dates: pd.DatetimeIndex, series_id: str) -> pd.DatetimeIndex:
+def publication_dates(dates: pd.DatetimeIndex | np.ndarray, series_id: str) -> pd.DatetimeIndex:
     """Dates on which values of ``series_id`` dated ``dates`` become public (its publication lag)."""
     spec = spec_for(series_id)
     idx = pd.DatetimeIndex(dates)
@@ -62,6 +62,14 @@ def publication_dates(dates: pd.DatetimeIndex, series_id: str) -> pd.DatetimeInd
     if spec.daily_lag_bdays:
         idx = add_fed_business_days(idx, spec.daily_lag_bdays)
     return idx
+
+
+def publication_days(dates: np.ndarray, series_id: str) -> np.ndarray:
+    """:func:`publication_dates` on a ``datetime64`` array (the same array for a series public the day it is dated)."""
+    spec = spec_for(series_id)
+    if not (spec.publication_lag_days or spec.daily_lag_bdays):
+        return dates
+    return publication_dates(dates, series_id).to_numpy()
 
 
 def business_calendar(panel: pd.DataFrame, anchor: str = "btc_usd") -> pd.DatetimeIndex:
@@ -90,10 +98,16 @@ def align_point_in_time(panel: pd.DataFrame, calendar: pd.DatetimeIndex | None =
         before that date (NaN before the first publication). Only forward-fills.
     """
     calendar = business_calendar(panel) if calendar is None else calendar
-    out = {}
-    for col in panel.columns:
-        s = panel[col].dropna()
-        s = pd.Series(s.to_numpy(), index=availability_dates(s.rename(col)))
-        s = s[~s.index.duplicated(keep="last")]
-        out[col] = s.reindex(calendar, method="ffill")  # latest value published on or before each date
-    return pd.DataFrame(out, index=calendar)
+    days = calendar.to_numpy()
+    if not panel.index.is_monotonic_increasing:
+        panel = panel.sort_index(kind="stable")
+    dates = pd.DatetimeIndex(panel.index).to_numpy()
+    out = np.full((len(calendar), panel.shape[1]), np.nan)
+    for j, (col, values) in enumerate(zip(panel.columns, panel.to_numpy(dtype=float).T)):
+        have = ~np.isnan(values)
+        public = publication_days(dates[have], str(col))  # sorted, as the observation dates are
+        # The latest value published on or before each date (of several published the same day, the last).
+        latest = np.searchsorted(public, days, side="right") - 1
+        known = latest >= 0
+        out[known, j] = values[have][latest[known]]
+    return pd.DataFrame(out, index=calendar, columns=panel.columns)

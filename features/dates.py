@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import cache
 
+import numpy as np
 import pandas as pd
 
 from features.errors import ConfigError
@@ -26,21 +28,6 @@ _WITH_OFFSET = re.compile(
 
 #: A whole calendar day at the start of a date: ``2024-01-02`` or ``20240102`` (then an optional time of day).
 _DAY = re.compile(r"^(?:\d{4}-\d{2}-\d{2}|\d{8})(?:$|[T ])")
-
-#: Lines of plain ``YYYY-MM-DD`` days and nothing else (ASCII digits), the usual case.
-_PLAIN_DAYS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:\n[0-9]{4}-[0-9]{2}-[0-9]{2})*")
-
-
-def plain_days(values: list | pd.Series | pd.Index) -> bool:
-    """Whether every value is text of the form ``YYYY-MM-DD`` exactly (no time, no spaces).
-
-    One regular-expression match over the joined values: the common case of csv files and
-    model input is then read with one fixed format (:func:`parse_dates`) and needs no
-    spelling check per row (:func:`day_spelling`).
-    """
-    if not len(values) or not all(isinstance(v, str) for v in values):
-        return False
-    return _PLAIN_DAYS.fullmatch("\n".join(values)) is not None
 
 
 def day_spelling(text: str) -> str | None:
@@ -61,6 +48,50 @@ def _as_text(value: object) -> object:
     return value if value is None or isinstance(value, str) else str(value)
 
 
+#: Days the fast path of :func:`parse_dates` reads itself; text naming a day outside goes through
+#: pandas (which knows what it refuses, such as year 0).
+_PLAIN_RANGE = (np.datetime64("1678-01-01"), np.datetime64("2261-12-31"))
+
+
+def _plain_days(values: np.ndarray) -> np.ndarray | None:
+    """The days of ``values`` (``datetime64[D]``) when each is written ``YYYY-MM-DD`` and nothing else; else None.
+
+    Checked on the characters' codes at once, not value by value: such text needs none of
+    :func:`parse_dates`' clean-up (spaces, times of day, offsets, partial dates). An impossible
+    day (``2024-02-30``) or one outside :data:`_PLAIN_RANGE` leaves it to the general path.
+    """
+    try:
+        text = np.asarray(values, dtype=str)  # what _as_text would write for each value, too
+    except (TypeError, ValueError):  # pragma: no cover - str() of a value failed: the general path says which
+        return None
+    if not len(text) or text.dtype.itemsize != 10 * np.dtype("U1").itemsize:
+        return None
+    codes = text.view(np.uint32).reshape(len(text), 10)
+    digits = codes[:, [0, 1, 2, 3, 5, 6, 8, 9]]
+    if not (((digits >= ord("0")) & (digits <= ord("9"))).all() and (codes[:, [4, 7]] == ord("-")).all()):
+        return None
+    try:
+        days = np.asarray(values, dtype=object).astype("datetime64[D]")
+    except ValueError:  # an impossible day: pandas' NaT and the caller's message
+        return None
+    return days if _PLAIN_RANGE[0] <= days.min() and days.max() <= _PLAIN_RANGE[1] else None
+
+
+def plain_days(values: list | pd.Series | pd.Index) -> bool:
+    """Whether every value is text of the form ``YYYY-MM-DD`` exactly, naming a real day.
+
+    Such dates need no spelling check per row (:func:`day_spelling`): a csv file of them is
+    written alike by construction.
+    """
+    return _plain_days(np.asarray(values, dtype=object)) is not None
+
+
+@cache
+def _text_date_dtype() -> np.dtype:
+    """The dtype pandas gives dates parsed from text (microseconds in pandas 3): the fast path's too."""
+    return pd.to_datetime(pd.Series(["2000-01-01"]), format="ISO8601").dtype
+
+
 def parse_dates(values: pd.Series | pd.Index | list) -> pd.DatetimeIndex:
     """Calendar days of ``values`` by the rule of this module; ``NaT`` where a value is no date.
 
@@ -79,10 +110,9 @@ def parse_dates(values: pd.Series | pd.Index | list) -> pd.DatetimeIndex:
     s = pd.Series(values).reset_index(drop=True)
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_localize(None)  # the wall-clock date as written, not the UTC date
-    if not pd.api.types.is_datetime64_any_dtype(s.dtype) and plain_days(raw := s.tolist()):
-        # The usual case, read with one fixed format: the same days as below, NaT for 2024-02-30.
-        return pd.DatetimeIndex(pd.to_datetime(raw, format="%Y-%m-%d", errors="coerce"))
-    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype) and (plain := _plain_days(s.to_numpy())) is not None:
+        s = pd.Series(plain.astype(_text_date_dtype()), name=s.name)
+    elif not pd.api.types.is_datetime64_any_dtype(s.dtype):
         text = s if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty") else s.map(_as_text, na_action="ignore")
         text = text.astype(object).str.strip()
         text = text.where(text.str.match(_DAY).astype(object).fillna(True).astype(bool))  # NaT where no whole day

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from features.align import align_point_in_time
@@ -44,14 +45,15 @@ class Design:
 
     @cached_property
     def _regime_start(self) -> int:
-        ok = self.regime_obs.notna().all(axis=1).to_numpy()
+        ok = ~np.isnan(self.regime_obs.to_numpy(dtype=float)).any(axis=1)
         return int(ok.argmax()) if ok.any() else len(ok)
 
     @cached_property
     def _first_complete(self) -> int:
-        ok = self.regime_obs.notna().all(axis=1)
-        ok &= self.features.filter(regex="^(ret_btc_|lead_)").notna().all(axis=1)
-        return int(ok.to_numpy().argmax()) if ok.any() else len(ok)
+        core = [c.startswith(("ret_btc_", "lead_")) for c in self.features.columns]
+        ok = ~np.isnan(self.regime_obs.to_numpy(dtype=float)).any(axis=1)
+        ok &= ~np.isnan(self.features.to_numpy(dtype=float)[:, core]).any(axis=1)
+        return int(ok.argmax()) if ok.any() else len(ok)
 
     def regime_start(self) -> int:
         """Position of the first row with every HMM input known: where the regime filter starts."""
@@ -90,8 +92,7 @@ def build_design(
     aligned = align_point_in_time(panel)
     design = Design(
         aligned=aligned,
-        features=build_features(aligned if tail is None else aligned.iloc[-(tail + cfg.warmup + 1):], cfg)
-        .reindex(aligned.index),
+        features=build_features(aligned, cfg, rows=tail),
         regime_obs=regime_observations(aligned, cfg),
         targets=forward_log_returns(aligned["btc_usd"], horizons),
     )

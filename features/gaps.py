@@ -20,6 +20,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from features.errors import DataError
@@ -56,13 +57,17 @@ class Gap:
 
 def series_gaps(values: pd.Series, series_id: str) -> list[Gap]:
     """The holes of one series longer than :data:`MAX_GAP_DAYS` allows for its frequency."""
-    dates = values.dropna().index
-    if len(dates) < 2:
+    return _gaps(pd.DatetimeIndex(values.index).to_numpy(), values.to_numpy(dtype=float), series_id)
+
+
+def _gaps(dates: np.ndarray, values: np.ndarray, series_id: str) -> list[Gap]:
+    """:func:`series_gaps` on arrays: ``dates`` (datetime64) and ``values`` (NaN = no observation)."""
+    seen = dates[~np.isnan(values)]
+    if len(seen) < 2:
         return []
-    steps = pd.Series(dates[1:] - dates[:-1], index=dates[1:]).dt.days
+    steps = np.diff(seen) // np.timedelta64(1, "D")  # whole calendar days, as Timedelta.days counts them
     limit = MAX_GAP_DAYS[spec_for(series_id).frequency]
-    return [Gap(series_id, pd.Timestamp(dates[dates.get_loc(end) - 1]), pd.Timestamp(end))
-            for end in steps.index[steps > limit]]
+    return [Gap(series_id, pd.Timestamp(seen[i]), pd.Timestamp(seen[i + 1])) for i in np.flatnonzero(steps > limit)]
 
 
 def check_gaps(panel: pd.DataFrame, bridged: Iterable[str] = (),
@@ -90,7 +95,8 @@ def check_gaps(panel: pd.DataFrame, bridged: Iterable[str] = (),
         Naming every series with a hole that is not bridged, its first hole and how to go on.
     """
     bridged = set(bridged)
-    gaps = [g for column in panel.columns for g in series_gaps(panel[column], str(column))]
+    dates, table = pd.DatetimeIndex(panel.index).to_numpy(), panel.to_numpy(dtype=float)
+    gaps = [g for j, column in enumerate(panel.columns) for g in _gaps(dates, table[:, j], str(column))]
     refused: dict[str, list[Gap]] = {}
     for gap in gaps:
         if gap.series_id in bridged:

@@ -7,12 +7,13 @@ set without an optional series (``walcl``, ``sp500`` ...) simply lacks that obse
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from features.windows import trailing_moments
+from features.windows import float_columns, frame_from_columns, lagged_difference, trailing_moments
 
 if TYPE_CHECKING:
     from features.config import FeatureConfig
@@ -50,23 +51,23 @@ def observation_lookback(names: tuple[str, ...], window: int, zscore_window: int
     return move + (zscore_window - 1 if zscore_window else 0)
 
 
-def _observation(name: str, aligned: pd.DataFrame, w: int) -> pd.Series:
+def _observation(name: str, aligned: Mapping[str, np.ndarray], w: int) -> np.ndarray:
     logp = lambda c: np.log(aligned[c])  # noqa: E731 - a one-line local helper
     if name in ("gold", "silver", "dollar", "equity"):
         col = {"gold": "gold_usd", "silver": "silver_usd", "dollar": "dxy", "equity": "sp500"}[name]
-        return logp(col).diff(w)
+        return lagged_difference(logp(col), w)
     if name in ("real_yield", "breakeven"):
-        return aligned["dfii10" if name == "real_yield" else "t10yie"].diff(w)
+        return lagged_difference(aligned["dfii10" if name == "real_yield" else "t10yie"], w)
     if name == "vix":
         return logp("vix")
     if name == "liquidity":
-        return logp("walcl").diff(63)
+        return lagged_difference(logp("walcl"), 63)
     if name == "money":
-        return logp("m2sl").diff(252)
+        return lagged_difference(logp("m2sl"), 252)
     if name in ("metals", "metals_63", "metals_vs_btc", "metals_vs_btc_63"):
         days = 63 if name.endswith("_63") else w
-        metals = (logp("gold_usd").diff(days) + logp("silver_usd").diff(days)) / 2
-        return metals - logp("btc_usd").diff(days) if "vs_btc" in name else metals
+        metals = (lagged_difference(logp("gold_usd"), days) + lagged_difference(logp("silver_usd"), days)) / 2
+        return metals - lagged_difference(logp("btc_usd"), days) if "vs_btc" in name else metals
     raise KeyError(name)
 
 
@@ -79,15 +80,18 @@ def regime_observations(aligned: pd.DataFrame, cfg: FeatureConfig) -> pd.DataFra
     observation is expressed as a trailing z-score over the last ``w`` business days
     (``(x_t - mean) / sd`` of rows ``t-w+1 .. t``): the same move means the same thing in
     2014 and in 2024, so regime models fitted on different spans find the same states.
-    Every column only looks back.
+    Every column only looks back; moves are computed on NumPy arrays, bit for bit as
+    pandas' ``diff`` gives them.
     """
     w = cfg.regime_window
+    columns = float_columns(aligned)
+    present = {c for c, v in columns.items() if (~np.isnan(v)).any()}
     out = {}
     for name in cfg.regime_observations:
         needs, _ = REGIME_OBSERVATIONS[name]
-        if all(c in aligned and aligned[c].notna().any() for c in needs):
-            out[name] = _observation(name, aligned, w)
-    obs = pd.DataFrame(out, index=aligned.index, dtype=float)
+        if all(c in present for c in needs):
+            out[name] = _observation(name, columns, w)
+    obs = frame_from_columns(out, aligned.index)
     z = cfg.regime_zscore_window
     return trailing_zscores(obs, z) if z else obs
 

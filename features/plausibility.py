@@ -119,23 +119,29 @@ def _number(x: float) -> str:
 
 def series_findings(values: pd.Series, series_id: str) -> list[Finding]:
     """Implausible values, moves and stuck stretches of one raw series (NaN = no observation)."""
-    raw = values.to_numpy(dtype=float)
+    return _findings(pd.DatetimeIndex(values.index).to_numpy(), values.to_numpy(dtype=float), series_id)
+
+
+def _findings(index: np.ndarray, raw: np.ndarray, series_id: str) -> list[Finding]:
+    """:func:`series_findings` on the values ``raw`` (NaN = no observation) dated ``index`` (datetime64)."""
     have = ~np.isnan(raw)
-    x, dates = raw[have], pd.DatetimeIndex(values.index)[have]
+    x = raw[have]
     if not len(x):
         return []
+    dates = index[have]
     cls, spec = asset_class(series_id), spec_for(series_id)
     cadence = CADENCE_DAYS[spec.frequency]
     out: list[Finding] = []
     absurd = (x < cls.low) | (x > cls.high)
     if absurd.any():
         i = int(absurd.argmax())
-        out.append(Finding(series_id, dates[i], f"implausible value {_number(x[i])} on {dates[i]:%Y-%m-%d} "
-                                                f"(plausible for {cls.name}: {_number(cls.low)} to {_number(cls.high)})"))
+        on = pd.Timestamp(dates[i])
+        out.append(Finding(series_id, on, f"implausible value {_number(x[i])} on {on:%Y-%m-%d} "
+                                          f"(plausible for {cls.name}: {_number(cls.low)} to {_number(cls.high)})"))
     y, when = x[~absurd], dates[~absurd]  # an absurd value is reported once, above, not again as two moves
     if len(y) > 1:
         move = np.diff(np.log(y) if cls.log_moves else y)
-        days = np.diff(when.to_numpy()).astype("timedelta64[D]").astype(float)
+        days = np.diff(when).astype("timedelta64[D]").astype(float)
         limit = cls.max_move * np.sqrt(np.maximum(1.0, days / cadence))
         bad = np.abs(move) > limit
         if bad.any():
@@ -143,24 +149,27 @@ def series_findings(values: pd.Series, series_id: str) -> list[Finding]:
             size = (f"x{np.exp(move[i]):.3g}" if move[i] > 0 else f"-{1 - np.exp(move[i]):.1%}") if cls.log_moves \
                 else f"{move[i]:+.3g} points"
             span = "one observation" if days[i] <= cadence else f"{days[i]:.0f} days"
-            out.append(Finding(series_id, when[i + 1],
-                               f"implausible move on {when[i + 1]:%Y-%m-%d}: {_number(y[i])} -> {_number(y[i + 1])} "
+            on = pd.Timestamp(when[i + 1])
+            out.append(Finding(series_id, on,
+                               f"implausible move on {on:%Y-%m-%d}: {_number(y[i])} -> {_number(y[i + 1])} "
                                f"({size} in {span}; the limit for {cls.name} is {_limit_text(cls, limit[i])})"))
     run = np.concatenate([[0], np.cumsum(x[1:] != x[:-1])])  # run id of each observation
     lengths = np.bincount(run)
     longest = int(lengths.argmax())
     if len(x) > 1 and len(lengths) == 1:
-        out.append(Finding(series_id, dates[0], f"constant: every value is {_number(x[0])} from "
-                                                f"{dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d}; a constant series "
-                                                "carries no information and the regime model cannot use it",
+        first, last = pd.Timestamp(dates[0]), pd.Timestamp(dates[-1])
+        out.append(Finding(series_id, first, f"constant: every value is {_number(x[0])} from "
+                                             f"{first:%Y-%m-%d} to {last:%Y-%m-%d}; a constant series "
+                                             "carries no information and the regime model cannot use it",
                            acceptable=False))
     elif lengths[longest] > MAX_FLAT[spec.frequency]:
         stuck = dates[run == longest]
-        out.append(Finding(series_id, stuck[0], f"the same value {_number(x[run == longest][0])} on "
-                                                f"{int(lengths[longest])} consecutive observations from "
-                                                f"{stuck[0]:%Y-%m-%d} to {stuck[-1]:%Y-%m-%d} (more than "
-                                                f"{MAX_FLAT[spec.frequency]} is implausible for a {spec.frequency} "
-                                                "series: a stale feed?)"))
+        first, last = pd.Timestamp(stuck[0]), pd.Timestamp(stuck[-1])
+        out.append(Finding(series_id, first, f"the same value {_number(x[run == longest][0])} on "
+                                             f"{int(lengths[longest])} consecutive observations from "
+                                             f"{first:%Y-%m-%d} to {last:%Y-%m-%d} (more than "
+                                             f"{MAX_FLAT[spec.frequency]} is implausible for a {spec.frequency} "
+                                             "series: a stale feed?)"))
     return out
 
 
@@ -172,7 +181,8 @@ def _limit_text(cls: AssetClass, limit: float) -> str:
 
 def panel_findings(panel: pd.DataFrame) -> list[Finding]:
     """Every finding of every series of a raw panel, plus series that end long before the others."""
-    out = [f for col in panel.columns for f in series_findings(panel[col], str(col))]
+    index, table = pd.DatetimeIndex(panel.index).to_numpy(), panel.to_numpy(dtype=float)
+    out = [f for j, col in enumerate(panel.columns) for f in _findings(index, table[:, j], str(col))]
     lasts = last_observations(panel)
     if lasts:
         end = max(lasts.values())

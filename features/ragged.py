@@ -96,7 +96,9 @@ class RaggedEnd:
 
 def last_observations(panel: pd.DataFrame) -> dict[str, pd.Timestamp]:
     """Date of the last observation of each series of a raw panel that has one."""
-    return {str(c): pd.Timestamp(panel[c].last_valid_index()) for c in panel.columns if panel[c].notna().any()}
+    present = panel.notna().to_numpy()
+    last = len(present) - 1 - present[::-1].argmax(axis=0)
+    return {str(c): pd.Timestamp(panel.index[last[j]]) for j, c in enumerate(panel.columns) if present[:, j].any()}
 
 
 def current_through(series_id: str, last: pd.Timestamp) -> pd.Timestamp:

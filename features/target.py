@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from features.errors import ConfigError
+from features.windows import frame_from_columns
 
 
 def target_name(horizon: int) -> str:
@@ -32,5 +33,11 @@ def forward_log_returns(btc: pd.Series, horizons: tuple[int, ...]) -> pd.DataFra
     """
     if not horizons or any(int(h) < 1 for h in horizons):
         raise ConfigError(f"`horizons` must be positive integers. Got {horizons}.")
-    logp = np.log(btc.astype(float))
-    return pd.DataFrame({target_name(h): logp.shift(-h) - logp for h in horizons}, index=btc.index)
+    logp = np.log(btc.to_numpy(dtype=float))
+    out = {}
+    for h in map(int, horizons):
+        fwd = np.full(len(logp), np.nan)
+        if h < len(logp):
+            fwd[:-h] = logp[h:] - logp[:-h]
+        out[target_name(h)] = fwd
+    return frame_from_columns(out, btc.index)

@@ -71,32 +71,9 @@ def validate_series(
     where = series_where(series_id, origin)
     if not isinstance(values.index, pd.DatetimeIndex):
         raise DataError(f"{where}: index must be dates, got {type(values.index).__name__}")
-    s = pd.to_numeric(values, errors="coerce").astype(float)
-    if not s.index.is_monotonic_increasing:
-        logger.warning("%s: dates were not sorted; sorting them", where)
-        s = s.sort_index(kind="stable")
-    dup = s.index.duplicated(keep=False)
-    if dup.any():
-        groups = s[dup].groupby(level=0).nunique(dropna=False)
-        conflicting = groups[groups > 1].index
-        if len(conflicting):
-            raise DataError(
-                f"{where}: duplicate dates with different values: {_dates(conflicting)}"
-            )
-        s = s[~s.index.duplicated(keep="first")]
-    if np.isinf(s.to_numpy()).any():
-        raise DataError(f"{where}: infinite values on {_dates(s.index[np.isinf(s.to_numpy())])}")
-    s = s.dropna()
-    if s.empty:
-        raise DataError(f"{where}: no observations (empty or all values missing)")
-    if spec_for(series_id).must_be_positive and (s <= 0).any():
-        raise DataError(
-            f"{where}: prices must be positive; non-positive values on {_dates(s.index[s <= 0])}"
-        )
-    today = pd.Timestamp.today().normalize() if today is None else today
-    future = s.index[s.index > today]
-    if len(future):
-        raise DataError(f"{where}: dates in the future (after {today:%Y-%m-%d}): {_dates(future)}")
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    dates, table = validate_columns(values.index, numbers[:, None], [series_id], origin, today)
+    s = pd.Series(table[:, 0], index=dates, name=series_id)
     if max_gap_days is not None and len(s) > 1:
         gaps = s.index.to_series().diff().dt.days
         long = gaps[gaps > max_gap_days]
@@ -104,8 +81,90 @@ def validate_series(
             raise DataError(
                 f"{where}: gap longer than {max_gap_days} days ending {_dates(long.index)}"
             )
-    s.index.name = "date"
-    return s.rename(series_id)
+    return s
+
+
+def validate_columns(
+    dates: pd.DatetimeIndex,
+    values: np.ndarray,
+    series_ids: list[str],
+    origin: Mapping[str, str] | str | None = None,
+    today: pd.Timestamp | None = None,
+) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """Check raw series that share one date column (a table) and return them as a clean panel.
+
+    Each column is checked as :func:`validate_series` describes (the rules live here, for one
+    series or many): dates sorted (stably, with a warning), duplicate dates collapsed when
+    their values agree (a missing value differs from a number), no infinite values, at least
+    one observation, positive prices where the series must be positive, no dates after
+    ``today``. The first failing column, in column order, is reported.
+
+    Parameters
+    ----------
+    dates : pd.DatetimeIndex
+        Date of each row (may be unsorted or repeat).
+    values : ndarray of shape (n_rows, n_series)
+        Floats; NaN marks a missing value.
+    series_ids : list of str
+        Id of each column.
+    origin : mapping or str, optional
+        Where each series (mapping) or every series (str) came from, for messages.
+    today : pd.Timestamp, optional
+        Dates after it are an error; defaults to the current date.
+
+    Returns
+    -------
+    dates : pd.DatetimeIndex
+        Sorted unique dates (named ``date``) on which at least one series has a value.
+    values : ndarray of shape (n_dates, n_series)
+        The values on those dates (NaN where a series has none).
+
+    Raises
+    ------
+    DataError
+        For the first series that fails a check, naming it and the first offending dates.
+    """
+    index = pd.DatetimeIndex(dates)
+    dates = index.to_numpy()  # datetime64: the checks below on arrays
+    values = np.asarray(values, dtype=float).reshape(len(dates), len(series_ids))
+    if not index.is_monotonic_increasing:
+        for sid in series_ids:
+            logger.warning("%s: dates were not sorted; sorting them", series_where(sid, origin))
+        order = np.argsort(dates, kind="stable")  # NaT last, as sort_index puts it
+        dates, values = dates[order], values[order]
+    repeated = dates[1:] == dates[:-1]  # row i + 1 repeats row i's date
+    conflicts: list[np.ndarray | None] = [None] * len(series_ids)
+    if repeated.any():
+        missing = np.isnan(values)
+        # Dates with two values: some neighbour in their run differs (two missing values agree).
+        differs = repeated[:, None] & (values[1:] != values[:-1]) & ~(missing[1:] & missing[:-1])
+        for j in np.flatnonzero(differs.any(axis=0)):
+            conflicts[j] = np.unique(dates[1:][differs[:, j]])
+        keep = np.concatenate([[True], ~repeated])  # the first row of each date
+        dates, values = dates[keep], values[keep]
+    infinite = np.isinf(values)
+    present = ~np.isnan(values)
+    must_be_positive = np.array([spec_for(sid).must_be_positive for sid in series_ids], dtype=bool)
+    with np.errstate(invalid="ignore"):
+        non_positive = present & (values <= 0) & must_be_positive
+    today = pd.Timestamp.today().normalize() if today is None else pd.Timestamp(today)
+    future = present & (dates > today.to_datetime64())[:, None]
+    conflicting = np.array([c is not None for c in conflicts], dtype=bool)
+    failing = conflicting | infinite.any(axis=0) | ~present.any(axis=0) | non_positive.any(axis=0) | future.any(axis=0)
+    for j in np.flatnonzero(failing):
+        where = series_where(series_ids[j], origin)
+        if conflicts[j] is not None:
+            raise DataError(f"{where}: duplicate dates with different values: {_dates(conflicts[j])}")
+        if infinite[:, j].any():
+            raise DataError(f"{where}: infinite values on {_dates(dates[infinite[:, j]])}")
+        if not present[:, j].any():
+            raise DataError(f"{where}: no observations (empty or all values missing)")
+        if non_positive[:, j].any():
+            raise DataError(f"{where}: prices must be positive; non-positive values on "
+                            f"{_dates(dates[non_positive[:, j]])}")
+        raise DataError(f"{where}: dates in the future (after {today:%Y-%m-%d}): {_dates(dates[future[:, j]])}")
+    rows = present.any(axis=1)
+    return pd.DatetimeIndex(dates[rows], name="date"), values[rows]
 
 
 def validate_panel(panel: pd.DataFrame, required: tuple[str, ...], origin: str = "panel") -> pd.DataFrame:
@@ -115,10 +174,11 @@ def validate_panel(panel: pd.DataFrame, required: tuple[str, ...], origin: str =
     """
     if not isinstance(panel.index, pd.DatetimeIndex):
         raise DataError(f"{origin}: expected a DatetimeIndex of dates")
-    missing = [c for c in required if c not in panel.columns or panel[c].notna().sum() == 0]
+    present = dict(zip(panel.columns, panel.notna().to_numpy().any(axis=0)))
+    missing = [c for c in required if not present.get(c, False)]
     if missing:
         raise DataError(f"{origin}: missing series {', '.join(missing)}")
-    return panel.sort_index()
+    return panel if panel.index.is_monotonic_increasing else panel.sort_index()
 
 
 #: Calendar days a series' last observation may age before it is stale, by frequency

@@ -28,7 +28,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from features.windows import trailing_moments
+from features.windows import frame_from_columns, lagged_difference, trailing_moments
 from models.baselines import expanding_mean_forecast
 from models.quantiles import GRID, OUTPUT_LEVELS, p_up_name, quantile_name
 
@@ -43,12 +43,12 @@ def daily_volatility(btc: pd.Series, window: int) -> pd.Series:
     windows are computed each on its own (not by pandas' running sums), so a row's value is
     bitwise the same whatever row the history starts at (served answers are exact).
     """
-    daily = np.log(btc.astype(float)).diff()
-    out = daily.rolling(window, min_periods=min(window, MIN_VOL_ROWS)).std().to_numpy(copy=True)
-    _, full = trailing_moments(daily.to_numpy(dtype=float), window)
+    daily = lagged_difference(np.log(btc.to_numpy(dtype=float)), 1)
+    out = pd.Series(daily).rolling(window, min_periods=min(window, MIN_VOL_ROWS)).std().to_numpy(copy=True)
+    _, full = trailing_moments(daily, window)
     done = ~np.isnan(full)  # a window with a gap keeps pandas' value over the returns it has
     out[done] = full[done]
-    return pd.Series(out, index=daily.index, name=daily.name)
+    return pd.Series(out, index=btc.index, name=btc.name)
 
 
 class ReturnDistribution(BaseEstimator):
@@ -115,6 +115,23 @@ class ReturnDistribution(BaseEstimator):
         vol = self.volatility(btc) if vol is None else vol
         return vol.reindex(forecast.index).to_numpy(dtype=float) * np.sqrt(horizon)
 
+    def _quantiles(self, forecast: np.ndarray, scale: np.ndarray, horizon: int, levels: Sequence[float]) -> np.ndarray:
+        """Quantiles ``forecast + scale * q(eps)`` (rows x levels); NaN when the horizon has too few scores."""
+        if not self._ready(horizon):
+            return np.full((len(forecast), len(levels)), np.nan)
+        q = np.quantile(self.shape_[horizon], list(levels))
+        return forecast[:, None] + scale[:, None] * q[None, :]
+
+    def _p_up(self, forecast: np.ndarray, scale: np.ndarray, horizon: int) -> np.ndarray:
+        """P(return > 0) = share of scores above ``-forecast / scale``; NaN when not ready or not finite."""
+        if not self._ready(horizon):
+            return np.full(len(forecast), np.nan)
+        eps = self.shape_[horizon]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cut = -forecast / scale
+        p = 1.0 - np.searchsorted(eps, cut, side="right") / len(eps)
+        return np.where(np.isfinite(cut), p, np.nan)
+
     def predict_quantiles(self, forecast: pd.Series, btc: pd.Series | None, horizon: int,
                           levels: Sequence[float] = GRID, vol: pd.Series | None = None) -> pd.DataFrame:
         """Quantiles of the ``horizon``-day log return at each date of ``forecast`` (columns: the levels).
@@ -122,11 +139,8 @@ class ReturnDistribution(BaseEstimator):
         ``vol`` (:meth:`volatility` of ``btc``) may be passed instead of ``btc`` to reuse it.
         """
         check_is_fitted(self, "shape_")
-        if not self._ready(horizon):
-            return pd.DataFrame(np.nan, index=forecast.index, columns=list(levels))
-        s = self._scale(forecast, btc, vol, horizon)
-        q = np.quantile(self.shape_[horizon], list(levels))
-        values = forecast.to_numpy(dtype=float)[:, None] + s[:, None] * q[None, :]
+        scale = self._scale(forecast, btc, vol, horizon) if self._ready(horizon) else np.full(len(forecast), np.nan)
+        values = self._quantiles(forecast.to_numpy(dtype=float), scale, horizon, levels)
         return pd.DataFrame(values, index=forecast.index, columns=list(levels))
 
     def predict_p_up(self, forecast: pd.Series, btc: pd.Series | None, horizon: int,
@@ -136,26 +150,30 @@ class ReturnDistribution(BaseEstimator):
         ``vol`` as in :meth:`predict_quantiles`.
         """
         check_is_fitted(self, "shape_")
-        if not self._ready(horizon):
-            return pd.Series(np.nan, index=forecast.index)
-        s = self._scale(forecast, btc, vol, horizon)
-        eps = self.shape_[horizon]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cut = -forecast.to_numpy(dtype=float) / s
-        p = 1.0 - np.searchsorted(eps, cut, side="right") / len(eps)
-        return pd.Series(np.where(np.isfinite(cut), p, np.nan), index=forecast.index)
+        scale = self._scale(forecast, btc, vol, horizon) if self._ready(horizon) else np.full(len(forecast), np.nan)
+        return pd.Series(self._p_up(forecast.to_numpy(dtype=float), scale, horizon), index=forecast.index)
 
     def predict(self, forecasts: pd.DataFrame, btc: pd.Series, levels: Sequence[float] = OUTPUT_LEVELS) -> pd.DataFrame:
         """Columns ``q<level>_<h>d`` for ``levels`` and ``p_up_<h>d``, horizon by horizon.
 
-        ``forecasts`` holds the point forecasts, one column per horizon (integer labels).
+        ``forecasts`` holds the point forecasts, one column per horizon (integer labels), on
+        dates of ``btc``'s index. Only the ``window`` returns before the first forecast are
+        read when ``btc`` has no gap there: every volatility is then a full window's, the same
+        bits as from the whole history (:func:`daily_volatility`), so a warm update costs the
+        same whatever history it is sent.
         """
+        check_is_fitted(self, "shape_")
+        if len(forecasts):
+            start = max(0, int(btc.index.searchsorted(forecasts.index[0])) - self.window)
+            if start and btc.iloc[start:].notna().all():
+                btc = btc.iloc[start:]
+        vol = self.volatility(btc).reindex(forecasts.index).to_numpy(dtype=float)
         out = {}
-        vol = self.volatility(btc)
         for h in self.horizons:
-            f = forecasts[h]
-            q = self.predict_quantiles(f, None, h, levels, vol=vol)
-            for lv in levels:
-                out[quantile_name(lv, h)] = q[lv]
-            out[p_up_name(h)] = self.predict_p_up(f, None, h, vol=vol)
-        return pd.DataFrame(out, index=forecasts.index)
+            f = forecasts[h].to_numpy(dtype=float)
+            scale = vol * np.sqrt(h)
+            q = self._quantiles(f, scale, h, levels)
+            for j, lv in enumerate(levels):
+                out[quantile_name(lv, h)] = q[:, j]
+            out[p_up_name(h)] = self._p_up(f, scale, h)
+        return frame_from_columns(out, forecasts.index)

@@ -21,11 +21,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from features.design import Design
 from features.observations import REGIME_OBSERVATIONS
 from features.series import spec_for
+from features.windows import float_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     from models.pipeline import RegimeForecastPipeline
@@ -52,7 +54,8 @@ def first_exact_row(pipeline: RegimeForecastPipeline, design: Design) -> int:
 
     ``len(design.index)`` when no row qualifies.
     """
-    known = design.aligned[list(pipeline.input_series_)].notna().all(axis=1).to_numpy()
+    columns = float_columns(design.aligned)
+    known = ~np.isnan(np.column_stack([columns[s] for s in pipeline.input_series_])).any(axis=1)
     n = len(known)
     first = (int(known.argmax()) if known.any() else n) + pipeline.feature_config.warmup
     if getattr(pipeline, "regime_", None) is not None:

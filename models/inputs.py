@@ -36,6 +36,8 @@ def validate_predict_input(estimator: BaseEstimator, X) -> np.ndarray:
     """
     names = getattr(estimator, "feature_names_in_", None)
     if names is not None and isinstance(X, pd.DataFrame):
+        if list(X.columns) == list(names):  # already in fit's order (the pipeline's own matrix): no selection
+            return check_array(X.to_numpy(dtype=np.float64), ensure_all_finite="allow-nan")
         missing = [str(c) for c in names if c not in X.columns]
         if missing:
             shown = ", ".join(missing[:5]) + (f" (and {len(missing) - 5} more)" if len(missing) > 5 else "")

@@ -15,7 +15,7 @@ from features.dates import parse_dates
 from features.design import Design, build_design
 from features.errors import DataError, ModelError
 from features.target import target_name
-from features.validation import validate_series
+from features.validation import validate_columns
 from models.distribution import ReturnDistribution
 from models.forecaster import LGBMForecaster
 from models.history import first_exact_row, recent_history, too_little_history
@@ -227,17 +227,20 @@ class RegimeForecastPipeline(BaseEstimator):
         check_is_fitted(self, "forecasters_")
         states = self.regime_state_proba(design) if self.regime_ is not None else None  # one filter pass
         X = self.design_matrix(design, states).reindex(columns=self.feature_names_)
-        X = X.iloc[design.first_complete():]
+        first = design.first_complete()
         if last is not None:
-            X = X.iloc[-int(last):] if last > 0 else X.iloc[:0]
-        out = pd.DataFrame(index=X.index)
+            first = max(first, len(X) - int(last)) if last > 0 else len(X)
+        X = X.iloc[first:]
+        columns: dict[str, np.ndarray] = {}
         if self.regime_ is not None:
-            proba = X[[f"p_{n}" for n in self.regime_.label_names]]
+            labels = [f"p_{n}" for n in self.regime_.label_names]
+            proba = X.to_numpy()[:, [self.feature_names_.index(c) for c in labels]]
             names = np.array(self.regime_.label_names, dtype=object)
-            out["regime"] = names[proba.to_numpy().argmax(axis=1)]
-            out = pd.concat([out, proba], axis=1)
+            columns["regime"] = names[proba.argmax(axis=1)]
+            columns.update({c: proba[:, j] for j, c in enumerate(labels)})
         for h in self.horizons:
-            out[forecast_name(h)] = self.forecasters_[h].predict(X)
+            columns[forecast_name(h)] = self.forecasters_[h].predict(X)
+        out = pd.DataFrame(columns, index=X.index)
         return pd.concat([out, *self._outlook(design, out, states)], axis=1)
 
     def _outlook(self, design: Design, out: pd.DataFrame, states: pd.DataFrame | None = None) -> list[pd.DataFrame]:
@@ -245,7 +248,7 @@ class RegimeForecastPipeline(BaseEstimator):
         extra = []
         dist = getattr(self, "distribution_", None)  # models saved before distributions existed have none
         if dist is not None and len(out):
-            points = pd.DataFrame({h: out[forecast_name(h)] for h in self.horizons})
+            points = pd.DataFrame({h: out[forecast_name(h)].to_numpy() for h in self.horizons}, index=out.index)
             extra.append(dist.predict(points, design.aligned["btc_usd"]))
         if self.regime_ is not None and len(out):
             states = (self.regime_state_proba(design) if states is None else states).reindex(out.index)
@@ -308,7 +311,8 @@ class RegimeForecastPipeline(BaseEstimator):
         missing = [s for s in self.input_series_ if s not in panel.columns]
         if missing:
             raise ModelError(f"input is missing series the model was trained on: {', '.join(missing)}")
-        panel = panel[self.input_series_]
+        if list(panel.columns) != self.input_series_:
+            panel = panel[self.input_series_]
         if exact and last is not None and last > 0:  # a warm update computes from the history its rows need, not all it was sent
             design, first = self._exact_design(recent_history(self, panel, last), last)
             if first > len(design.index) - last:
@@ -332,7 +336,8 @@ def panel_from_frame(frame: pd.DataFrame, series: list[str] | None = None) -> pd
     written, time of day and UTC offset dropped). Values must be numbers or missing (``null``,
     or a csv missing marker): text in a number column is an error naming the series and the
     date, as in a csv file. Unknown columns are dropped when ``series`` is given. Each series
-    goes through :func:`features.validation.validate_series`, like data from any other source.
+    goes through the checks of :func:`features.validation.validate_series` (all at once:
+    :func:`~features.validation.validate_columns`), like data from any other source.
     """
     if "date" not in frame.columns:
         raise ModelError("input needs a 'date' column")
@@ -341,15 +346,20 @@ def panel_from_frame(frame: pd.DataFrame, series: list[str] | None = None) -> pd
         bad = frame["date"].iloc[int(dates.isna().argmax())]
         raise ModelError(f"cannot parse date '{bad}' in the 'date' column")
     cols = [c for c in frame.columns if c != "date" and (series is None or c in series)]
-    columns = {}
-    for c in cols:
+    table = np.empty((len(dates), len(cols)))
+    dtypes = dict(zip(frame.columns, frame.dtypes))
+    floats = [j for j, c in enumerate(cols) if dtypes[c] == np.float64]
+    if floats:  # float columns are numbers already (NaN: missing), as parse_numbers returns them: one conversion
+        table[:, floats] = frame[[cols[j] for j in floats]].to_numpy()
+    for j, c in enumerate(cols):
+        if j in floats:
+            continue
         numbers, bad = parse_numbers(frame[c])
         if len(bad):
             i = int(bad[0])
             raise ModelError(f"series '{c}' (model input): cannot parse number '{frame[c].iloc[i]}' on "
                              f"{dates[i]:%Y-%m-%d}" + (f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""))
-        columns[c] = pd.Series(numbers, index=pd.DatetimeIndex(dates, name="date"))
+        table[:, j] = numbers
     # The same checks as every other source: conflicting duplicate dates, non-positive prices, ...
-    panel = pd.concat({c: validate_series(v, c, origin="model input") for c, v in columns.items()}, axis=1)
-    panel.index.name = "date"
-    return panel
+    index, values = validate_columns(dates, table, [str(c) for c in cols], origin="model input")
+    return pd.DataFrame(values, index=index, columns=cols)

@@ -113,11 +113,14 @@ class RegimeModelMixin:
         remembered between calls.
         """
         check_is_fitted(self, "labels_")
-        X = pd.DataFrame(X)[self.columns_]
-        ok = X.notna().all(axis=1).to_numpy()
+        X = pd.DataFrame(X)
+        if list(X.columns) != self.columns_:
+            X = X[self.columns_]
+        values = X.to_numpy(dtype=float)
+        ok = ~np.isnan(values).any(axis=1)
         out = np.full((len(X), int(self.n_states)), np.nan)
         if ok.any():
-            out[ok] = self._filter(self._standardise(X[ok]))
+            out[ok] = self._filter(self._standardise(values[ok]))
         return pd.DataFrame(out, index=X.index, columns=[f"state_{i}" for i in range(int(self.n_states))])
 
     def aggregate(self, state_proba: np.ndarray | pd.DataFrame) -> np.ndarray:

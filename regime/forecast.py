@@ -23,6 +23,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from features.windows import frame_from_columns
+
 
 def regime_forecast_name(label: str, horizon: int) -> str:
     """Output column of P(regime ``label`` ``horizon`` business days ahead): ``p_fear_21d``."""
@@ -80,8 +82,14 @@ def regime_forecast(
         horizon's columns sum to one.
     """
     A = _check(state_proba, transmat)
+    return frame_from_columns(_forecast_columns(state_proba.to_numpy(dtype=float), A, labels, label_names, horizons),
+                              state_proba.index)
+
+
+def _forecast_columns(P: np.ndarray, A: np.ndarray, labels: Sequence[str], label_names: Sequence[str],
+                      horizons: Sequence[int]) -> dict[str, np.ndarray]:
+    """:func:`regime_forecast` on arrays: filtered state probabilities ``P`` (rows x states), ``A`` checked."""
     names = _name_matrix(labels, label_names)
-    P = state_proba.to_numpy(dtype=float)
     out = {}
     for h in horizons:
         # Row by row (no matrix product over rows, whose BLAS kernel depends on the row count),
@@ -89,7 +97,7 @@ def regime_forecast(
         ahead = (P[:, :, None] * (np.linalg.matrix_power(A, int(h)) @ names)[None, :, :]).sum(axis=1)
         for j, name in enumerate(label_names):
             out[regime_forecast_name(name, int(h))] = ahead[:, j]
-    return pd.DataFrame(out, index=state_proba.index)
+    return out
 
 
 def expected_spell_left(
@@ -104,8 +112,13 @@ def expected_spell_left(
     for the formula. ``inf`` when its states cannot be left; NaN in the warm-up.
     """
     A = _check(state_proba, transmat)
+    return pd.Series(_spell_left(state_proba.to_numpy(dtype=float), A, labels, label_names),
+                     index=state_proba.index, name=SPELL_LEFT)
+
+
+def _spell_left(P: np.ndarray, A: np.ndarray, labels: Sequence[str], label_names: Sequence[str]) -> np.ndarray:
+    """:func:`expected_spell_left` on arrays: filtered state probabilities ``P`` (rows x states), ``A`` checked."""
     names = _name_matrix(labels, label_names)
-    P = state_proba.to_numpy(dtype=float)
     out = np.full(len(P), np.nan)
     ok = np.isfinite(P).all(axis=1)
     current = np.full(len(P), -1)
@@ -123,7 +136,7 @@ def expected_spell_left(
         total = w.sum(axis=1, keepdims=True)
         w = np.where(total > 0, w / np.where(total > 0, total, 1.0), 1.0 / len(S))
         out[rows] = w @ stay
-    return pd.Series(out, index=state_proba.index, name=SPELL_LEFT)
+    return out
 
 
 def regime_outlook(
@@ -134,6 +147,8 @@ def regime_outlook(
     horizons: Sequence[int],
 ) -> pd.DataFrame:
     """:func:`regime_forecast` columns followed by :data:`SPELL_LEFT`."""
-    return regime_forecast(state_proba, transmat, labels, label_names, horizons).assign(
-        **{SPELL_LEFT: expected_spell_left(state_proba, transmat, labels, label_names)}
-    )
+    A = _check(state_proba, transmat)
+    P = state_proba.to_numpy(dtype=float)
+    columns = _forecast_columns(P, A, labels, label_names, horizons)
+    columns[SPELL_LEFT] = _spell_left(P, A, labels, label_names)
+    return frame_from_columns(columns, state_proba.index)

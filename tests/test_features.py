@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.align import add_fed_business_days, align_point_in_time
+from features.align import add_fed_business_days, align_point_in_time, publication_dates
 from features.builder import (
     build_features,
     feature_family,
@@ -203,3 +203,43 @@ def test_trailing_moments_match_pandas_and_do_not_depend_on_where_the_history_st
     assert np.array_equal(later_sd[40:], sd[97:], equal_nan=True)
     flat_mean, flat_sd = trailing_moments(np.ones(50), 10)
     assert np.isnan(flat_sd).all() and np.allclose(flat_mean[9:], 1.0)
+
+
+def test_features_and_regime_inputs_equal_their_pandas_definitions_bit_for_bit(demo_market):
+    """The builder computes on NumPy arrays for speed; each value is still exactly the pandas expression that
+    defines it (what the models were fitted on), with the alignment a plain forward fill of published values."""
+    panel = demo_market.panel.loc["2016":"2021"]
+    aligned = align_point_in_time(panel)
+    for col in ("btc_usd", "walcl", "dgs10"):
+        s = panel[col].dropna()
+        public = pd.Series(s.to_numpy(), index=publication_dates(s.index, col))
+        expected = public[~public.index.duplicated(keep="last")].reindex(aligned.index, method="ffill")
+        pd.testing.assert_series_equal(aligned[col], expected, check_names=False, check_freq=False, check_exact=True)
+    cfg = FeatureConfig()
+    got = build_features(aligned, cfg)
+    logp = np.log(aligned[["btc_usd", "silver_usd", "gold_usd", "vix", "walcl"]])
+    ratio = np.log(aligned["silver_usd"] / aligned["gold_usd"])
+    z = cfg.zscore_window
+    expected = {
+        "ret_silver_21": logp["silver_usd"] - logp["silver_usd"].shift(21),
+        "ret_btc_63": logp["btc_usd"] - logp["btc_usd"].shift(63),
+        "vol_btc_21": logp["btc_usd"].diff().rolling(21, min_periods=21).std() * np.sqrt(252),
+        "sgr_z": (ratio - ratio.rolling(z, min_periods=z).mean()) / ratio.rolling(z, min_periods=z).std(),
+        "lead_gold_63_lag42": logp["gold_usd"].diff(63).shift(42),
+        "dd_btc": logp["btc_usd"] - logp["btc_usd"].rolling(z, min_periods=z).max(),
+        "chg_dfii10_5": aligned["dfii10"] - aligned["dfii10"].shift(5),
+        "vix_chg_21": logp["vix"] - logp["vix"].shift(21),
+        "liq_walcl_63": logp["walcl"].diff(63),
+    }
+    for name, values in expected.items():
+        pd.testing.assert_series_equal(got[name], values, check_names=False, check_freq=False, check_exact=True,
+                                       obj=name)
+    raw = regime_observations(aligned, FeatureConfig(regime_zscore_window=0))
+    metals = (logp["gold_usd"].diff(21) + logp["silver_usd"].diff(21)) / 2
+    pd.testing.assert_series_equal(raw["metals_vs_btc"], metals - logp["btc_usd"].diff(21), check_names=False,
+                                   check_freq=False, check_exact=True)
+    pd.testing.assert_series_equal(raw["real_yield"], aligned["dfii10"].diff(21), check_names=False,
+                                   check_freq=False, check_exact=True)
+    fwd = forward_log_returns(aligned["btc_usd"], (5,))["fwd_5d"]
+    pd.testing.assert_series_equal(fwd, logp["btc_usd"].shift(-5) - logp["btc_usd"], check_names=False,
+                                   check_freq=False, check_exact=True)

@@ -12,6 +12,7 @@ from features.errors import DataError
 from features.validation import (
     max_age_days,
     tail_age_days,
+    validate_columns,
     validate_panel,
     validate_series,
     warn_if_stale,
@@ -123,3 +124,21 @@ def test_stale_tail_is_reported(caplog: pytest.LogCaptureFixture) -> None:
 def test_monthly_series_is_not_stale_within_its_release_cycle() -> None:
     m2 = _series([21000.0], ["2024-04-01"])
     assert not warn_if_stale(m2, "m2sl", today=TODAY)
+
+
+def test_a_table_is_checked_like_its_series_one_by_one() -> None:
+    """``validate_columns`` (a served request's table at once) gives what each column through ``validate_series``
+    gives, outer-joined on dates; the first failing column is the one reported."""
+    dates = pd.DatetimeIndex(["2024-01-03", "2024-01-01", "2024-01-02", "2024-01-02", "2024-01-04"])
+    table = np.array([[3.0, np.nan], [1.0, 10.0], [2.0, np.nan], [2.0, np.nan], [np.nan, 12.0]])
+    index, values = validate_columns(dates, table, ["gold_usd", "dgs10"], "input", today=TODAY)
+    one_by_one = pd.concat({sid: validate_series(pd.Series(table[:, j], index=dates), sid, "input", today=TODAY)
+                            for j, sid in enumerate(["gold_usd", "dgs10"])}, axis=1)
+    pd.testing.assert_frame_equal(pd.DataFrame(values, index=index, columns=["gold_usd", "dgs10"]), one_by_one,
+                                  check_exact=True, check_freq=False)
+    table[3, 1] = 11.0  # dgs10 now has two values on 2024-01-02; gold_usd a non-positive price after it
+    table[4, 0] = -1.0
+    with pytest.raises(DataError, match=r"series 'gold_usd' \(input\): prices must be positive"):
+        validate_columns(dates, table, ["gold_usd", "dgs10"], "input", today=TODAY)
+    with pytest.raises(DataError, match=r"series 'dgs10' \(input\): duplicate dates with different values: 2024-01-02"):
+        validate_columns(dates, table[:, [1, 0]], ["dgs10", "gold_usd"], "input", today=TODAY)
