@@ -154,3 +154,110 @@ def test_now_without_a_model_is_a_model_error(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/other/mlflow.db")
     result = CliRunner().invoke(app, ["now"])
     assert isinstance(result.exception, ModelError)
+
+
+# --- the lead-lag scan logged with the training run ------------------------------------------------
+
+
+def _same_frame(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    """Equal tables to the last bit: values, dtypes, index and column names (NaN equal to NaN)."""
+    pd.testing.assert_frame_equal(a, b, check_exact=True, check_index_type=True, check_column_type=True)
+    assert a.columns.name == b.columns.name and a.index.names == b.index.names and type(a.index) is type(b.index)
+    for col in a.columns:
+        x, y = a[col].to_numpy(), b[col].to_numpy()
+        if x.dtype.kind == "f":
+            assert np.array_equal(x.view(np.int64), y.view(np.int64)), col
+
+
+def _same_leadlag(a, b) -> None:
+    """Two :class:`LeadLagResult` objects hold the same numbers, bit for bit."""
+    assert (a.metal, a.window, a.horizon, a.n_shifts) == (b.metal, b.window, b.horizon, b.n_shifts)
+    for name in ("xcorr", "regressions", "best", "granger"):
+        _same_frame(getattr(a, name), getattr(b, name))
+    _same_frame(a.events.paths, b.events.paths)
+    _same_frame(a.events.summary, b.events.summary)
+    _same_frame(a.events.events.to_frame(), b.events.events.to_frame())
+    assert (a.events.level, a.events.groups) == (b.events.level, b.events.groups)
+
+
+def _leadlag_html(path: Path) -> str:
+    """The report's lead-lag section without the line saying where the scan came from."""
+    section = re.search(r'<section id="leadlag">.*?</section>', path.read_text(encoding="utf-8"), re.S).group(0)
+    return re.sub(r'<p class="note">Lead-lag scan: [^<]*</p>', "", section)
+
+
+def test_scan_round_trips_and_its_key_names_what_changed(demo_market, tmp_path):
+    import json
+
+    from features.align import align_point_in_time
+    from training.thesis import leadlag_store as store
+
+    aligned = align_point_in_time(demo_market.panel.loc["2016":"2022"])
+    regimes = demo_market.regimes.reindex(aligned.index)
+    start = aligned.index[300]
+    settings = store.ScanSettings(metals=("silver",), max_lag=42, n_shifts=3)
+    key = store.scan_key(aligned, regimes, start, settings)
+    results = store.run_scan(aligned, regimes, start, settings)
+    store.write_scan(results, key, tmp_path)
+    logged = json.loads((tmp_path / store.KEY_FILE).read_text(encoding="utf-8"))
+    _same_leadlag(store.load_scan(tmp_path, logged)["silver"], results["silver"])
+    logged = {k: v for k, v in logged.items() if k != "results"}
+    assert store.key_difference(logged, key) is None
+    changed = {
+        "settings differ": store.scan_key(aligned, regimes, start, settings.__class__(("silver",), 21, n_shifts=3)),
+        "end 2022-06-30": store.scan_key(aligned.loc[:"2022-06-30"], regimes, start, settings),
+        "prices differ": store.scan_key(aligned.assign(silver_usd=aligned.silver_usd * 1.0001), regimes, start, settings),
+        "regime labels differ": store.scan_key(aligned, regimes.shift(1), start, settings),
+    }
+    for phrase, other in changed.items():
+        assert phrase in store.key_difference(logged, other)
+
+
+@pytest.mark.slow
+def test_report_reuses_the_runs_scan_and_shows_what_computing_now_shows(trained_store, tmp_path, monkeypatch):
+    """The default report reuses the scan logged by training; its tables and figures are those of computing now."""
+    from training.cli import app
+    from training.cli.common import load_model
+    from training.cli.thesis import _model_design, _model_regimes, _model_state_data
+    from training.thesis import leadlag_store as store
+
+    store_dir, result = trained_store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store_dir}/mlflow.db")
+    reused, fresh = tmp_path / "reused.html", tmp_path / "fresh.html"
+    out = CliRunner().invoke(app, ["report", "--no-log", "-o", str(reused)])
+    assert out.exit_code == 0, out.output
+    assert f"Lead-lag scan: from the training run {result.run_id}" in out.output
+    assert f"Lead-lag scan: from the training run {result.run_id}" in reused.read_text(encoding="utf-8")
+    with monkeypatch.context() as mp:  # the same report, its scan computed now
+        mp.setattr(store, "logged_scan", lambda run_id, key: (None, "lead-lag scan: computed now because a test asks"))
+        out = CliRunner().invoke(app, ["report", "--no-log", "-o", str(fresh)])
+    assert out.exit_code == 0, out.output
+    assert "Lead-lag scan: computed now because a test asks" in fresh.read_text(encoding="utf-8")
+    assert _leadlag_html(reused) == _leadlag_html(fresh)
+
+    uri = "models:/btc-forward-return@champion"
+    _, pipeline, info = load_model(uri, None)
+    design = _model_design(pipeline, _model_state_data(info, pipeline, None, None, uri, None, None)[0])
+    regimes = _model_regimes(pipeline, design)
+    start = design.index[design.first_complete()]
+    logged, _ = store.logged_scan(info["run_id"], store.scan_key(design.aligned, regimes, start, store.ScanSettings()))
+    now = store.run_scan(design.aligned, regimes, start, store.ScanSettings())
+    assert set(logged) == set(now) == {"silver", "gold"}
+    for metal in now:
+        _same_leadlag(logged[metal], now[metal])
+
+
+@pytest.mark.slow
+def test_report_computes_the_scan_now_for_other_settings_or_an_earlier_date(report_file, trained_store, tmp_path,
+                                                                         monkeypatch):
+    from training.cli import app
+
+    store_dir, result = trained_store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store_dir}/mlflow.db")
+    text = report_file.read_text(encoding="utf-8")  # --max-lag 42 --shifts 5
+    assert "Lead-lag scan: computed now because its settings differ from the training run" in text
+    assert "max_lag 42 here, 126 in the run" in text
+    out = CliRunner().invoke(app, ["report", "--no-log", "-o", str(tmp_path / "r.html"), "--as-of", "2023-06-30"])
+    assert out.exit_code == 0, out.output
+    assert "Lead-lag scan: computed now because its data end 2023-06-30" in out.output
+    assert "from the training run" not in (tmp_path / "r.html").read_text(encoding="utf-8")

@@ -380,7 +380,7 @@ def report(
     from features.errors import ModelError
     from training.cli.common import check_output_file, data_for, load_model
     from training.display.data_line import describe_source, stale_warning
-    from training.thesis.leadlag import analyze_metals
+    from training.thesis.leadlag_store import ScanSettings, logged_scan, run_scan, scan_key
     from training.thesis.now import load_oos_regimes
     from training.thesis.report import ReportData, log_report, model_label, write_report
     from training.tracking.runs import read_run_csv
@@ -394,10 +394,14 @@ def report(
     design = _model_design(pipeline, panel)
     regimes = _model_regimes(pipeline, design)
     start = design.index[design.first_complete()]
-    pool = ThreadPoolExecutor(max_workers=1)  # the lag scans run while the rest of the report is drawn
-    leadlag_results = pool.submit(analyze_metals, design.aligned, ("silver", "gold"), regimes, max_lag=max_lag,
-                                  horizon=horizon, n_shifts=shifts, start=start)
-    pool.shutdown(wait=False)
+    settings = ScanSettings(max_lag=max_lag, horizon=horizon, n_shifts=shifts)
+    # The training run's scan when it was computed from the same settings, dates, prices and regimes.
+    leadlag_results, leadlag_note = logged_scan(info["run_id"], scan_key(design.aligned, regimes, start, settings))
+    typer.echo(leadlag_note[0].upper() + leadlag_note[1:])
+    if leadlag_results is None:
+        pool = ThreadPoolExecutor(max_workers=1)  # the lag scans run while the rest of the report is drawn
+        leadlag_results = pool.submit(run_scan, design.aligned, regimes, start, settings)
+        pool.shutdown(wait=False)
     expl, state = _state(pipeline, info, design)
     stale = _warn_if_old(config, state.date, as_of)
     def optional_csv(name: str) -> "pd.DataFrame | None":
@@ -412,7 +416,7 @@ def report(
         data_note=note, stale=stale, oos_regimes=load_oos_regimes(info["run_id"]),
         data_range=(f"{start:%Y-%m-%d}", f"{design.index[-1]:%Y-%m-%d}"),
         trained_range=tuple(str(d) for d in info.get("data_range", ("?", "?"))), now=state, leadlag=leadlag_results,
-        regime_source=f"the filtered regimes of {model_uri}", aligned=design.aligned, regimes=regimes,
+        regime_source=f"the filtered regimes of {model_uri}", leadlag_note=leadlag_note, aligned=design.aligned, regimes=regimes,
         scores=read_run_csv(info["run_id"], "evaluation/walk_forward_scores.csv"), dm=dm, expl=expl,
         generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         distribution=optional_csv("evaluation/distribution/distribution.csv"),

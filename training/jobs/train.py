@@ -308,6 +308,46 @@ def _segment_metrics(prefix: str, table: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def _start_leadlag(design: Any, latest: pd.DataFrame, final: RegimeForecastPipeline) -> Any:
+    """Start the report's lead-lag scan on the final model's filtered regimes in a thread (None without regimes).
+
+    ``regime report`` on the same data reuses what :func:`_finish_leadlag` logs
+    (:mod:`training.thesis.leadlag_store`). The scan spends its time in NumPy, which releases
+    the GIL, so it overlaps the regime checks, explanations and plots of the run.
+    """
+    if final.regime_ is None:
+        return None
+    from concurrent.futures import ThreadPoolExecutor
+
+    from training.thesis.leadlag_store import ScanSettings, run_scan, scan_key
+
+    settings = ScanSettings()
+    regimes = latest["regime"].reindex(design.index)  # what the report's model regimes are on this data
+    start = design.index[design.first_complete()]
+    key = scan_key(design.aligned, regimes, start, settings)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadlag")
+    future = pool.submit(run_scan, design.aligned, regimes, start, settings)
+    pool.shutdown(wait=False)
+    return future, key
+
+
+def _finish_leadlag(started: Any, folder: Path) -> str:
+    """Wait for the scan of :func:`_start_leadlag`, write it into ``folder``; the run's ``leadlag.logged`` tag."""
+    from features.errors import ConfigError, DataError
+    from training.thesis.leadlag_store import ARTIFACT_DIR, write_scan
+
+    if started is None:
+        return "no: the model has no regime model"
+    future, key = started
+    try:
+        results = future.result()
+    except (DataError, ConfigError) as exc:  # too little history for the scan: the report says so when it runs
+        return f"no: {str(exc).splitlines()[0]}"[:5000]
+    write_scan(results, key, folder)
+    return f"yes: {ARTIFACT_DIR} (max lag {key['settings']['max_lag']}, horizon {key['settings']['horizon']}, " \
+           f"{key['settings']['n_shifts']} shifts, {key['start']} → {key['last']})"
+
+
 def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings,
                   outlook, tuned, lock: PromotionLock | None) -> TrainResult:
     import mlflow
@@ -329,6 +369,7 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         latest = final.predict_design(design)
         blocking = blocking_reasons(final, design, result.predictions, sealed,
                                     sealed if sealed is not None else first_test, tuned)
+    leadlag = _start_leadlag(design, latest, final)  # in the background until the artifacts are written
     with _timed(timings, "regime checks", reporter):
         report = _regime_checks(cfg, design, result, template, final)
         quality = report.metrics if report else {}
@@ -413,6 +454,8 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         plots.shap_summary(expl, out / f"shap_summary_{main_h}d.png")
         plots.dependence(expl, out / f"shap_dependence_{main_h}d.png")
         families_by_regime(expl, latest["regime"]).to_csv(out / f"shap_families_by_regime_{main_h}d.csv")
+        with _timed(timings, "lead-lag scan (wait)", reporter):
+            mlflow.set_tag("leadlag.logged", _finish_leadlag(leadlag, out / "leadlag"))
         mlflow.log_artifacts(str(out), "evaluation")
         tables = [f"evaluation/{p.relative_to(out).as_posix()}" for p in out.rglob("*") if p.is_file()]
 

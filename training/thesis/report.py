@@ -119,6 +119,9 @@ class ReportData:
         drawn, so the scans and the other figures overlap.
     regime_source : str
         Where the lead-lag regimes came from.
+    leadlag_note : str
+        Whether the lead-lag scan comes from the training run or was computed now, and why
+        (:func:`training.thesis.leadlag_store.logged_scan`).
     aligned : pd.DataFrame
         Point-in-time prices (for the timeline).
     regimes : pd.Series
@@ -164,6 +167,7 @@ class ReportData:
     oos_regimes: pd.Series | None = None
     distribution: pd.DataFrame | None = None
     regime_forecast: pd.DataFrame | None = None
+    leadlag_note: str = ""
 
 
 _CSS = """
@@ -317,13 +321,14 @@ def _event_cell(row) -> str:
     return f"{row.mean_excess:+.3f}{band}{p}, n={row.events}"
 
 
-def _leadlag_section(results: dict[str, LeadLagResult], regime_source: str) -> str:
+def _leadlag_section(results: dict[str, LeadLagResult], regime_source: str, note: str = "") -> str:
     parts = [f"""<section id="leadlag"><h2>Lead-lag evidence: does metal strength lead Bitcoin?</h2>
 <p class="note">Predictive regressions of BTC's forward return on the metal's trailing return lagged L business
 days (Newey-West standard errors); <b>p scan</b> is the family-wise p-value of the best lag after scanning every
 lag (circular-shift null). A regime's row fits the slope on that regime's days; the row <i>debasement minus
 fear</i> is the difference of the two phases' slopes (does the metals' lead pay off more in phase two?), not a
-regime. Regimes: {html.escape(regime_source)}.</p>"""]
+regime. Regimes: {html.escape(regime_source)}.</p>""" + (f'<p class="note">{html.escape(note[0].upper() + note[1:])}.</p>'
+                                                          if note else "")]
     for metal, res in results.items():
         best = res.best.reset_index()[["group", "lag", "beta", "t", "p", "p_scan", "n"]].rename(columns={"p_scan": "p scan"})
         granger = {col: res.granger.pivot(index="group", columns="weeks", values=col)
@@ -439,7 +444,7 @@ def render_html(data: ReportData) -> str:
                 _walk_forward_section(data.scores, data.dm, _distribution_html(data.distribution, data.regime_forecast)),
                 _shap_section(data.expl)]
     leadlag = data.leadlag.result() if isinstance(data.leadlag, Future) else data.leadlag
-    sections[2] = _leadlag_section(leadlag, data.regime_source)  # last: its scans may still be running
+    sections[2] = _leadlag_section(leadlag, data.regime_source, data.leadlag_note)  # last: its scans may still be running
     body = "\n".join(sections)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -1,0 +1,198 @@
+"""The report's lead-lag scan, computed once with the training run and reused by ``regime report``.
+
+``regime train`` runs :func:`run_scan` with the report's default settings on the final model's
+filtered regimes and logs the results under ``evaluation/leadlag/`` with a key
+(:func:`scan_key`): the settings, the first and last date, and SHA-256 fingerprints of the
+BTC and metal prices and of the regime labels the scan read. ``regime report`` computes the
+key of its own inputs and reuses the logged results only when the two keys are equal, so a
+reused table is the one computing now would give, to the last bit (the tables are parquet
+files: float64 exactly). Anything else (other settings, an ``--as-of`` cut, other data or
+regimes, a run logged before the scan was) is computed as before, and the report says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Where a training run logs the scan (under its ``evaluation/`` artifacts).
+ARTIFACT_DIR = "evaluation/leadlag"
+KEY_FILE = "key.json"
+#: Bump when :func:`training.thesis.leadlag.analyze_metal` would give other numbers on the same
+#: inputs: results logged by an older computation are then recomputed, not reused.
+METHOD = 1
+_FORMAT = 1
+_TABLES = ("xcorr", "regressions", "best", "granger", "events_summary", "events_paths", "events_labels")
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """The settings of the report's lead-lag scan (:func:`training.thesis.leadlag.analyze_metals`)."""
+
+    metals: tuple[str, ...] = ("silver", "gold")
+    max_lag: int = 126
+    horizon: int = 21
+    window: int = 63
+    n_shifts: int = 100
+    random_state: int = 0
+
+
+def _series_digest(series: Sequence[pd.Series]) -> str:
+    """SHA-256 of the dates and float64 bits of each series (names included)."""
+    h = hashlib.sha256()
+    for s in series:
+        h.update(str(s.name).encode())
+        h.update(np.ascontiguousarray(s.index.asi8).tobytes())
+        h.update(np.ascontiguousarray(s.to_numpy(dtype=np.float64)).tobytes())
+    return h.hexdigest()
+
+
+def _labels_digest(labels: pd.Series) -> str:
+    """SHA-256 of the dates and labels (missing labels distinct from every name)."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(labels.index.asi8).tobytes())
+    text = ["\x00" if v is None or (isinstance(v, float) and v != v) else str(v) for v in labels.astype(object)]
+    h.update("\x1f".join(text).encode())
+    return h.hexdigest()
+
+
+def scan_key(aligned: pd.DataFrame, regimes: pd.Series, start: pd.Timestamp, settings: ScanSettings) -> dict[str, Any]:
+    """What a scan is computed from: settings, dates and fingerprints of the inputs it reads.
+
+    The scan reads BTC's and each metal's point-in-time prices over the whole index (the
+    trailing returns and breakouts look back before ``start``) and the regime labels on the
+    index from ``start`` on; those are what the fingerprints cover.
+    """
+    from training.thesis.leadlag import METALS
+
+    labels = regimes.reindex(aligned.index)
+    labels = labels.where(labels.index >= start)
+    return {
+        "format": _FORMAT,
+        "method": METHOD,
+        "settings": {**asdict(settings), "metals": list(settings.metals)},
+        "start": f"{start:%Y-%m-%d}",
+        "first": f"{aligned.index[0]:%Y-%m-%d}",
+        "last": f"{aligned.index[-1]:%Y-%m-%d}",
+        "prices": _series_digest([aligned["btc_usd"], *(aligned[METALS[m]] for m in settings.metals)]),
+        "regimes": _labels_digest(labels),
+    }
+
+
+def run_scan(aligned: pd.DataFrame, regimes: pd.Series, start: pd.Timestamp, settings: ScanSettings) -> dict[str, Any]:
+    """:func:`~training.thesis.leadlag.analyze_metals` with ``settings`` (what the report computes)."""
+    from training.thesis.leadlag import analyze_metals
+
+    return analyze_metals(aligned, settings.metals, regimes, max_lag=settings.max_lag, horizon=settings.horizon,
+                          window=settings.window, n_shifts=settings.n_shifts, start=start,
+                          random_state=settings.random_state)
+
+
+def key_difference(logged: dict[str, Any], wanted: dict[str, Any]) -> str | None:
+    """Why a logged scan does not answer for ``wanted`` (a phrase), or None when the keys are equal."""
+    if logged == wanted:
+        return None
+    if logged.get("format") != wanted["format"] or logged.get("method") != wanted["method"]:
+        return "the training run's scan was computed by an older version of the lead-lag code"
+    ours, theirs = wanted["settings"], logged.get("settings", {})
+    if ours != theirs:
+        diffs = [f"{k} {ours[k]} here, {theirs.get(k, 'none')} in the run" for k in ours if ours[k] != theirs.get(k)]
+        return "its settings differ from the training run's (" + "; ".join(diffs) + ")"
+    for field, what in (("first", "start"), ("last", "end"), ("start", "first complete row is")):
+        if logged.get(field) != wanted[field]:
+            return (f"its data {what} {wanted[field]}, the training run's scan {what} {logged.get(field)}"
+                    + (" (--as-of or data that end earlier)" if field == "last" else ""))
+    if logged.get("prices") != wanted["prices"]:
+        return "the BTC or metal prices differ from those the training run scanned"
+    return "the regime labels differ from those the training run scanned"
+
+
+def write_scan(results: dict[str, Any], key: dict[str, Any], folder: Path) -> None:
+    """Write ``results`` (metal -> :class:`LeadLagResult`) and ``key`` into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = {}
+    for metal, res in results.items():
+        tables = {"xcorr": res.xcorr, "regressions": res.regressions, "best": res.best, "granger": res.granger,
+                  "events_summary": res.events.summary, "events_paths": res.events.paths,
+                  "events_labels": res.events.events.to_frame()}
+        (folder / metal).mkdir(exist_ok=True)
+        for name, table in tables.items():
+            table.to_parquet(folder / metal / f"{name}.parquet")
+        meta[metal] = {"window": res.window, "horizon": res.horizon, "n_shifts": res.n_shifts,
+                       "level": res.events.level, "groups": list(res.events.groups),
+                       "dtypes": {name: _dtypes(t) for name, t in tables.items()}}
+    (folder / KEY_FILE).write_text(json.dumps({**key, "results": meta}, indent=1), encoding="utf-8")
+
+
+def _dtypes(frame: pd.DataFrame) -> dict[str, Any]:
+    """The dtypes parquet may not restore by itself (object columns read back as strings)."""
+    return {"columns": {str(c): str(t) for c, t in frame.dtypes.items()}, "index": str(frame.index.dtype)}
+
+
+def _restore(frame: pd.DataFrame, dtypes: dict[str, Any]) -> pd.DataFrame:
+    for col, t in dtypes["columns"].items():
+        if str(frame[col].dtype) != t:
+            frame[col] = frame[col].astype(t)
+    if str(frame.index.dtype) != dtypes["index"]:
+        frame.index = frame.index.astype(dtypes["index"])
+    return frame
+
+
+def read_logged_key(run_id: str) -> dict[str, Any] | None:
+    """The key of the scan a training run logged, or None (runs logged before it was, or without one)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=f"{ARTIFACT_DIR}/{KEY_FILE}")
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (MlflowException, OSError, ValueError):
+        return None
+
+
+def read_scan(run_id: str, logged: dict[str, Any]) -> dict[str, Any]:
+    """The results a training run logged with key ``logged`` (metal -> :class:`LeadLagResult`)."""
+    import mlflow
+
+    return load_scan(Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=ARTIFACT_DIR)), logged)
+
+
+def load_scan(root: Path, logged: dict[str, Any]) -> dict[str, Any]:
+    """The results :func:`write_scan` wrote into ``root`` with key ``logged``."""
+    from training.thesis.leadlag import EventStudy, LeadLagResult
+
+    out = {}
+    for metal, meta in logged["results"].items():
+        t = {name: _restore(pd.read_parquet(root / metal / f"{name}.parquet"), meta["dtypes"][name]) for name in _TABLES}
+        events = EventStudy(t["events_labels"].iloc[:, 0], t["events_paths"], t["events_summary"], meta["level"],
+                            list(meta["groups"]))
+        out[metal] = LeadLagResult(metal=metal, window=meta["window"], horizon=meta["horizon"], xcorr=t["xcorr"],
+                                   regressions=t["regressions"], best=t["best"], granger=t["granger"], events=events,
+                                   n_shifts=meta["n_shifts"])
+    return out
+
+
+def logged_scan(run_id: str, wanted: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The training run's scan when its key equals ``wanted``, else None; and a sentence saying which.
+
+    Returns
+    -------
+    results : dict of str -> LeadLagResult, or None
+    note : str
+        ``lead-lag scan: from the training run ...`` or ``lead-lag scan: computed now because ...``.
+    """
+    logged = read_logged_key(run_id)
+    if logged is None:
+        return None, "lead-lag scan: computed now because the training run logged none (runs before this version did not)"
+    why = key_difference({k: v for k, v in logged.items() if k != "results"}, wanted)
+    if why is not None:
+        return None, f"lead-lag scan: computed now because {why}"
+    return read_scan(run_id, logged), (f"lead-lag scan: from the training run {run_id} (same settings, dates, "
+                                       "prices and regime labels)")
