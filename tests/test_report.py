@@ -201,7 +201,7 @@ def test_scan_round_trips_and_its_key_names_what_changed(demo_market, tmp_path):
     store.write_scan(results, key, tmp_path)
     logged = json.loads((tmp_path / store.KEY_FILE).read_text(encoding="utf-8"))
     _same_leadlag(store.load_scan(tmp_path, logged)["silver"], results["silver"])
-    logged = {k: v for k, v in logged.items() if k != "results"}
+    logged = {k: v for k, v in logged.items() if k not in ("results", "figures")}
     assert store.key_difference(logged, key) is None
     changed = {
         "settings differ": store.scan_key(aligned, regimes, start, settings.__class__(("silver",), 21, n_shifts=3)),
@@ -229,7 +229,8 @@ def test_report_reuses_the_runs_scan_and_shows_what_computing_now_shows(trained_
     assert f"Lead-lag scan: from the training run {result.run_id}" in out.output
     assert f"Lead-lag scan: from the training run {result.run_id}" in reused.read_text(encoding="utf-8")
     with monkeypatch.context() as mp:  # the same report, its scan computed now
-        mp.setattr(store, "logged_scan", lambda run_id, key: (None, "lead-lag scan: computed now because a test asks"))
+        mp.setattr(store, "logged_scan",
+                   lambda run_id, key: store.LoggedScan(None, None, "lead-lag scan: computed now because a test asks"))
         out = CliRunner().invoke(app, ["report", "--no-log", "-o", str(fresh)])
     assert out.exit_code == 0, out.output
     assert "Lead-lag scan: computed now because a test asks" in fresh.read_text(encoding="utf-8")
@@ -240,11 +241,21 @@ def test_report_reuses_the_runs_scan_and_shows_what_computing_now_shows(trained_
     design = _model_design(pipeline, _model_state_data(info, pipeline, None, None, uri, None, None)[0])
     regimes = _model_regimes(pipeline, design)
     start = design.index[design.first_complete()]
-    logged, _ = store.logged_scan(info["run_id"], store.scan_key(design.aligned, regimes, start, store.ScanSettings()))
+    logged = store.logged_scan(info["run_id"], store.scan_key(design.aligned, regimes, start, store.ScanSettings()))
     now = store.run_scan(design.aligned, regimes, start, store.ScanSettings())
-    assert set(logged) == set(now) == {"silver", "gold"}
+    assert set(logged.results) == set(now) == {"silver", "gold"}
     for metal in now:
-        _same_leadlag(logged[metal], now[metal])
+        _same_leadlag(logged.results[metal], now[metal])
+    assert logged.figures == store.figure_pngs(now)  # the figures drawn with the run are those drawn now
+    from models.explain import explain_pipeline
+    from training.display import plots
+    from training.thesis.figure_cache import logged_figure, shap_summary_artifact, shap_summary_key
+    from training.thesis.report import _via_file
+
+    expl = explain_pipeline(pipeline, design, 21)
+    shap_png = logged_figure(info["run_id"], shap_summary_artifact(21), shap_summary_key(expl))
+    assert shap_png is not None and shap_png == _via_file(plots.shap_summary, expl)
+    assert logged_figure(info["run_id"], shap_summary_artifact(21), {**shap_summary_key(expl), "font": "other"}) is None
 
 
 @pytest.mark.slow

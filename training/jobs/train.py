@@ -10,6 +10,7 @@ promotion lock (:mod:`training.promotion.lock`).
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import tempfile
 import time
@@ -53,6 +54,7 @@ from training.promotion.gate import Candidate, GateDecision, decide_promotion
 from training.promotion.lock import PromotionLock, choose_lock, promotion_lock
 from training.promotion.origin import TuningOrigin
 from training.settings_fit import check_settings_fit
+from training.thesis.figure_cache import FIGURE_KEYS, shap_summary_artifact, shap_summary_key
 from training.tracking.fingerprint import (
     coverage,
     panel_fingerprint,
@@ -331,10 +333,12 @@ def _start_leadlag(design: Any, latest: pd.DataFrame, final: RegimeForecastPipel
     return future, key
 
 
-def _finish_leadlag(started: Any, folder: Path) -> str:
-    """Wait for the scan of :func:`_start_leadlag`, write it into ``folder``; the run's ``leadlag.logged`` tag."""
+def _finish_leadlag(started: Any) -> str:
+    """Wait for the scan of :func:`_start_leadlag` and log it; returns the run's ``leadlag.logged`` tag."""
+    import mlflow
+
     from features.errors import ConfigError, DataError
-    from training.thesis.leadlag_store import ARTIFACT_DIR, write_scan
+    from training.thesis.leadlag_store import ARTIFACT_DIR, figure_pngs, write_scan
 
     if started is None:
         return "no: the model has no regime model"
@@ -343,7 +347,9 @@ def _finish_leadlag(started: Any, folder: Path) -> str:
         results = future.result()
     except (DataError, ConfigError) as exc:  # too little history for the scan: the report says so when it runs
         return f"no: {str(exc).splitlines()[0]}"[:5000]
-    write_scan(results, key, folder)
+    with tempfile.TemporaryDirectory() as tmp:
+        write_scan(results, key, Path(tmp), figure_pngs(results))  # the report's figures too: drawn once
+        mlflow.log_artifacts(tmp, ARTIFACT_DIR)
     return f"yes: {ARTIFACT_DIR} (max lag {key['settings']['max_lag']}, horizon {key['settings']['horizon']}, " \
            f"{key['settings']['n_shifts']} shifts, {key['start']} → {key['last']})"
 
@@ -452,10 +458,11 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         plots.predicted_vs_realized(result.predictions, out / "predicted_vs_realized.png")
         plots.cumulative_ic(result.predictions, out / "cumulative_ic.png")
         plots.shap_summary(expl, out / f"shap_summary_{main_h}d.png")
+        # ``regime report`` on the same data and model reuses it rather than drawing it again.
+        (out / Path(FIGURE_KEYS).name).write_text(json.dumps({shap_summary_artifact(main_h): shap_summary_key(expl)}),
+                                                  encoding="utf-8")
         plots.dependence(expl, out / f"shap_dependence_{main_h}d.png")
         families_by_regime(expl, latest["regime"]).to_csv(out / f"shap_families_by_regime_{main_h}d.csv")
-        with _timed(timings, "lead-lag scan (wait)", reporter):
-            mlflow.set_tag("leadlag.logged", _finish_leadlag(leadlag, out / "leadlag"))
         mlflow.log_artifacts(str(out), "evaluation")
         tables = [f"evaluation/{p.relative_to(out).as_posix()}" for p in out.rglob("*") if p.is_file()]
 
@@ -486,6 +493,8 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
                          "registry.lock": lock.describe(),
                          "gate.details": "\n".join(decision.details)[:5000] or "none"})
         figures |= decision.figures
+    with _timed(timings, "lead-lag scan", reporter):  # waited for last: it overlapped everything since the final fit
+        mlflow.set_tag("leadlag.logged", _finish_leadlag(leadlag))
     mlflow.log_dict(figures, FIGURES_ARTIFACT)
     mlflow.set_tag("mlflow.note.content", describe_tables(
         mlflow.get_run(run.info.run_id).data.tags.get("mlflow.note.content", ""), run.info.experiment_id,

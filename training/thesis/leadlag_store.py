@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from training.thesis.figure_cache import render_key
+
 #: Where a training run logs the scan (under its ``evaluation/`` artifacts).
 ARTIFACT_DIR = "evaluation/leadlag"
 KEY_FILE = "key.json"
@@ -114,10 +116,19 @@ def key_difference(logged: dict[str, Any], wanted: dict[str, Any]) -> str | None
     return "the regime labels differ from those the training run scanned"
 
 
-def write_scan(results: dict[str, Any], key: dict[str, Any], folder: Path) -> None:
-    """Write ``results`` (metal -> :class:`LeadLagResult`) and ``key`` into ``folder``."""
+def figure_pngs(results: dict[str, Any]) -> dict[str, dict[str, bytes]]:
+    """The report's lead-lag figures of ``results`` as PNG bytes (metal -> name -> bytes)."""
+    from training.thesis.report import event_figure, figure_png, leadlag_figure
+
+    return {m: {"leadlag": figure_png(leadlag_figure(r)), "events": figure_png(event_figure(r))}
+            for m, r in results.items()}
+
+
+def write_scan(results: dict[str, Any], key: dict[str, Any], folder: Path,
+               pngs: dict[str, dict[str, bytes]] | None = None) -> None:
+    """Write ``results`` (metal -> :class:`LeadLagResult`), their figures ``pngs`` and ``key`` into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    meta = {}
+    meta: dict[str, Any] = {}
     for metal, res in results.items():
         tables = {"xcorr": res.xcorr, "regressions": res.regressions, "best": res.best, "granger": res.granger,
                   "events_summary": res.events.summary, "events_paths": res.events.paths,
@@ -128,7 +139,10 @@ def write_scan(results: dict[str, Any], key: dict[str, Any], folder: Path) -> No
         meta[metal] = {"window": res.window, "horizon": res.horizon, "n_shifts": res.n_shifts,
                        "level": res.events.level, "groups": list(res.events.groups),
                        "dtypes": {name: _dtypes(t) for name, t in tables.items()}}
-    (folder / KEY_FILE).write_text(json.dumps({**key, "results": meta}, indent=1), encoding="utf-8")
+        for name, png in (pngs or {}).get(metal, {}).items():
+            (folder / metal / f"{name}.png").write_bytes(png)
+    figures = render_key() if pngs else None
+    (folder / KEY_FILE).write_text(json.dumps({**key, "results": meta, "figures": figures}, indent=1), encoding="utf-8")
 
 
 def _dtypes(frame: pd.DataFrame) -> dict[str, Any]:
@@ -157,13 +171,6 @@ def read_logged_key(run_id: str) -> dict[str, Any] | None:
         return None
 
 
-def read_scan(run_id: str, logged: dict[str, Any]) -> dict[str, Any]:
-    """The results a training run logged with key ``logged`` (metal -> :class:`LeadLagResult`)."""
-    import mlflow
-
-    return load_scan(Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=ARTIFACT_DIR)), logged)
-
-
 def load_scan(root: Path, logged: dict[str, Any]) -> dict[str, Any]:
     """The results :func:`write_scan` wrote into ``root`` with key ``logged``."""
     from training.thesis.leadlag import EventStudy, LeadLagResult
@@ -179,20 +186,42 @@ def load_scan(root: Path, logged: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def logged_scan(run_id: str, wanted: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
-    """The training run's scan when its key equals ``wanted``, else None; and a sentence saying which.
+def load_pngs(root: Path, logged: dict[str, Any]) -> dict[str, dict[str, bytes]] | None:
+    """The figures :func:`write_scan` wrote into ``root``, or None when there are none or this
+    machine would draw them otherwise (another matplotlib version or font)."""
+    if logged.get("figures") != render_key():
+        return None
+    try:
+        return {m: {name: (root / m / f"{name}.png").read_bytes() for name in ("leadlag", "events")}
+                for m in logged["results"]}
+    except OSError:
+        return None
 
-    Returns
-    -------
-    results : dict of str -> LeadLagResult, or None
-    note : str
-        ``lead-lag scan: from the training run ...`` or ``lead-lag scan: computed now because ...``.
+
+@dataclass(frozen=True)
+class LoggedScan:
+    """What :func:`logged_scan` found: the results (None: compute now), their figures (None: draw now), why."""
+
+    results: dict[str, Any] | None
+    figures: dict[str, dict[str, bytes]] | None
+    note: str
+
+
+def logged_scan(run_id: str, wanted: dict[str, Any]) -> LoggedScan:
+    """The training run's scan when its key equals ``wanted`` (else None) and a sentence saying which.
+
+    The note reads ``lead-lag scan: from the training run ...`` or ``lead-lag scan: computed now
+    because ...``. The logged figures come with the results when this machine draws them the same way.
     """
     logged = read_logged_key(run_id)
     if logged is None:
-        return None, "lead-lag scan: computed now because the training run logged none (runs before this version did not)"
-    why = key_difference({k: v for k, v in logged.items() if k != "results"}, wanted)
+        return LoggedScan(None, None, "lead-lag scan: computed now because the training run logged none "
+                                      "(runs before this version did not)")
+    why = key_difference({k: v for k, v in logged.items() if k not in ("results", "figures")}, wanted)
     if why is not None:
-        return None, f"lead-lag scan: computed now because {why}"
-    return read_scan(run_id, logged), (f"lead-lag scan: from the training run {run_id} (same settings, dates, "
-                                       "prices and regime labels)")
+        return LoggedScan(None, None, f"lead-lag scan: computed now because {why}")
+    import mlflow
+
+    root = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=ARTIFACT_DIR))
+    return LoggedScan(load_scan(root, logged), load_pngs(root, logged),
+                      f"lead-lag scan: from the training run {run_id} (same settings, dates, prices and regime labels)")

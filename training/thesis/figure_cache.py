@@ -1,0 +1,68 @@
+"""Figures a training run draws once and ``regime report`` reuses when it would draw the same pixels.
+
+A reused figure is keyed by what its pixels depend on: a SHA-256 fingerprint of the data it
+draws and :func:`render_key` (matplotlib's version and the font it draws text in). The report
+reads a logged figure only when both equal what it has now, else it draws the figure itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: The run's keys of the figures it drew for the report (figure artifact path -> key).
+FIGURE_KEYS = "evaluation/figure_keys.json"
+
+
+def render_key() -> dict[str, str]:
+    """What a figure's pixels depend on beyond its data: matplotlib's version and the font it draws text in."""
+    import matplotlib
+    from matplotlib.font_manager import FontProperties, findfont
+
+    return {"matplotlib": matplotlib.__version__, "font": Path(findfont(FontProperties())).name}
+
+
+def _frame_digest(h: Any, frame: pd.DataFrame) -> None:
+    h.update("\x1f".join(map(str, frame.columns)).encode())
+    h.update(np.ascontiguousarray(frame.index.asi8 if hasattr(frame.index, "asi8") else frame.index.to_numpy()).tobytes())
+    h.update(np.ascontiguousarray(frame.to_numpy(dtype=np.float64)).tobytes())
+
+
+def explanation_digest(expl: Any) -> str:
+    """SHA-256 of everything an :class:`~models.explain.Explanation` holds (values, features, base, forecast)."""
+    h = hashlib.sha256()
+    h.update(f"{expl.horizon}|{float(expl.base_value).hex()}".encode())
+    _frame_digest(h, expl.values)
+    _frame_digest(h, expl.features)
+    _frame_digest(h, expl.forecast.to_frame())
+    return h.hexdigest()
+
+
+def shap_summary_key(expl: Any) -> dict[str, Any]:
+    """The key of the SHAP summary figure of ``expl`` (:func:`training.display.plots.shap_summary`)."""
+    return {"explanation": explanation_digest(expl), **render_key()}
+
+
+def shap_summary_artifact(horizon: int) -> str:
+    """Where a training run logs the SHAP summary figure of ``horizon``."""
+    return f"evaluation/shap_summary_{horizon}d.png"
+
+
+def logged_figure(run_id: str, artifact: str, key: dict[str, Any]) -> bytes | None:
+    """The PNG bytes of ``artifact`` when the run logged it with ``key`` (None otherwise: draw it now)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        keys = json.loads(Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=FIGURE_KEYS))
+                          .read_text(encoding="utf-8"))
+        if keys.get(artifact) != key:
+            return None
+        return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact)).read_bytes()
+    except (MlflowException, OSError, ValueError):
+        return None
