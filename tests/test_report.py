@@ -256,6 +256,13 @@ def test_report_reuses_the_runs_scan_and_shows_what_computing_now_shows(trained_
     shap_png = logged_figure(info["run_id"], shap_summary_artifact(21), shap_summary_key(expl))
     assert shap_png is not None and shap_png == _via_file(plots.shap_summary, expl)
     assert logged_figure(info["run_id"], shap_summary_artifact(21), {**shap_summary_key(expl), "font": "other"}) is None
+    from training.thesis.figure_cache import TIMELINE_ARTIFACT, timeline_key
+    from training.thesis.now import load_oos_regimes
+
+    oos = load_oos_regimes(info["run_id"]).dropna()
+    timeline = logged_figure(info["run_id"], TIMELINE_ARTIFACT, timeline_key(design.aligned, oos))
+    assert timeline is not None and timeline == _via_file(plots.regime_timeline, design.aligned, oos)
+    assert logged_figure(info["run_id"], TIMELINE_ARTIFACT, timeline_key(design.aligned, oos.iloc[:-1])) is None
 
 
 @pytest.mark.slow

@@ -384,7 +384,13 @@ def report(
     from features.errors import ModelError
     from training.cli.common import check_output_file, data_for, load_model
     from training.display.data_line import describe_source, stale_warning
-    from training.thesis.figure_cache import logged_figure, shap_summary_artifact, shap_summary_key
+    from training.thesis.figure_cache import (
+        TIMELINE_ARTIFACT,
+        logged_figure,
+        shap_summary_artifact,
+        shap_summary_key,
+        timeline_key,
+    )
     from training.thesis.leadlag_store import ScanSettings, logged_scan, run_scan, scan_key
     from training.thesis.now import load_oos_regimes
     from training.thesis.report import ReportData, log_report, model_label, write_report
@@ -429,6 +435,8 @@ def report(
         distribution=optional_csv("evaluation/distribution/distribution.csv"),
         regime_forecast=optional_csv("evaluation/distribution/regime.csv"),
         shap_png=logged_figure(info["run_id"], shap_summary_artifact(expl.horizon), shap_summary_key(expl)),
+        timeline_png=None if oos_regimes is None or oos_regimes.dropna().empty else
+        logged_figure(info["run_id"], TIMELINE_ARTIFACT, timeline_key(design.aligned, oos_regimes)),
     )
     path = write_report(data, output)
     typer.echo(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

@@ -354,6 +354,20 @@ def _finish_leadlag(started: Any) -> str:
            f"{key['settings']['n_shifts']} shifts, {key['start']} → {key['last']})"
 
 
+def _report_timeline(design: Any, out: Path) -> dict[str, Any]:
+    """Draw the regime timeline as ``regime report`` shows it (the walk-forward labels read back from
+    ``out/oos_predictions.csv``, as the report reads them); returns its key for ``figure_keys.json``."""
+    from training.thesis.figure_cache import TIMELINE_ARTIFACT, timeline_key
+    from training.thesis.now import oos_regimes
+
+    labels = oos_regimes(pd.read_csv(out / "oos_predictions.csv"))
+    if labels is None or labels.dropna().empty:
+        return {}
+    labels = labels.dropna()
+    plots.regime_timeline(design.aligned, labels, out / Path(TIMELINE_ARTIFACT).name)
+    return {TIMELINE_ARTIFACT: timeline_key(design.aligned, labels)}
+
+
 def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings,
                   outlook, tuned, lock: PromotionLock | None) -> TrainResult:
     import mlflow
@@ -447,6 +461,7 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
             test_end=lambda d: design.index[d.test_end - 1].date,
         ).to_csv(out / "folds.csv", index=False)
         pd.concat({h: f for h, f in result.predictions.items()}, names=["horizon", "date"]).to_csv(out / "oos_predictions.csv")
+        figure_keys = _report_timeline(design, out)
         imp = global_importance(expl)
         imp.to_csv(out / f"shap_importance_{main_h}d.csv", index=False)
         expl.by_family().abs().mean().sort_values(ascending=False).rename("mean_abs_shap").to_csv(out / f"shap_families_{main_h}d.csv")
@@ -459,8 +474,8 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         plots.cumulative_ic(result.predictions, out / "cumulative_ic.png")
         plots.shap_summary(expl, out / f"shap_summary_{main_h}d.png")
         # ``regime report`` on the same data and model reuses it rather than drawing it again.
-        (out / Path(FIGURE_KEYS).name).write_text(json.dumps({shap_summary_artifact(main_h): shap_summary_key(expl)}),
-                                                  encoding="utf-8")
+        figure_keys[shap_summary_artifact(main_h)] = shap_summary_key(expl)
+        (out / Path(FIGURE_KEYS).name).write_text(json.dumps(figure_keys), encoding="utf-8")
         plots.dependence(expl, out / f"shap_dependence_{main_h}d.png")
         families_by_regime(expl, latest["regime"]).to_csv(out / f"shap_families_by_regime_{main_h}d.csv")
         mlflow.log_artifacts(str(out), "evaluation")

@@ -66,3 +66,23 @@ def logged_figure(run_id: str, artifact: str, key: dict[str, Any]) -> bytes | No
         return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact)).read_bytes()
     except (MlflowException, OSError, ValueError):
         return None
+
+
+#: The regime timeline as the report draws it (walk-forward labels, no title).
+TIMELINE_ARTIFACT = "evaluation/report_timeline.png"
+_TIMELINE_SERIES = ("btc_usd", "silver_usd", "gold_usd")
+
+
+def timeline_key(aligned: pd.DataFrame, labels: pd.Series) -> dict[str, Any]:
+    """The key of :func:`training.display.plots.regime_timeline` of ``labels``: the prices it draws
+    (each series over the labelled dates) and the labels, with :func:`render_key`."""
+    labels = labels.dropna()
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(labels.index.asi8).tobytes())
+    h.update("\x1f".join(map(str, labels)).encode())
+    for col in _TIMELINE_SERIES:
+        s = aligned[col].loc[labels.index[0]:labels.index[-1]]
+        h.update(col.encode())
+        h.update(np.ascontiguousarray(s.index.asi8).tobytes())
+        h.update(np.ascontiguousarray(s.to_numpy(dtype=np.float64)).tobytes())
+    return {"timeline": h.hexdigest(), **render_key()}

@@ -152,6 +152,8 @@ class ReportData:
     shap_png : bytes or None
         The SHAP summary figure the training run drew from the same explanation
         (:func:`training.thesis.figure_cache.logged_figure`); None: draw it now.
+    timeline_png : bytes or None
+        The timeline of ``oos_regimes`` the training run drew from the same prices and labels; None: draw it now.
     """
 
     model_label: str
@@ -176,6 +178,7 @@ class ReportData:
     leadlag_note: str = ""
     leadlag_figures: dict[str, dict[str, bytes]] | None = None
     shap_png: bytes | None = None
+    timeline_png: bytes | None = None
 
 
 _CSS = """
@@ -440,7 +443,8 @@ def _timeline_section(data: ReportData) -> str:
         caption = (f"Filtered regimes of the registered model's HMM ({colours}). Each date's label uses data up "
                    f"to that date, but the HMM was fitted on all the training data (to {data.trained_range[1]}), "
                    "so labels before then are in sample; the training run logged no out-of-sample labels.")
-    timeline = _via_file(plots.regime_timeline, data.aligned, labels)
+    reuse = data.timeline_png if labels is oos else None  # drawn by the run from the same labels and prices
+    timeline = reuse or _via_file(plots.regime_timeline, data.aligned, labels)
     return f"""<section id="timeline"><h2>Regimes over BTC, silver and gold</h2>
 <p class="note">{html.escape(caption)}</p>
 {_img(timeline, "regime timeline")}</section>"""
