@@ -315,11 +315,14 @@ def _start_leadlag(design: Any, latest: pd.DataFrame, final: RegimeForecastPipel
 
     ``regime report`` on the same data reuses what :func:`_finish_leadlag` logs
     (:mod:`training.thesis.leadlag_store`). The scan spends its time in NumPy, which releases
-    the GIL, so it overlaps the regime checks, explanations and plots of the run.
+    the GIL, so it overlaps the regime checks, explanations, plots and logging of the run. One
+    thread, the metals one after the other: with the job's own thread that fills two cores. A
+    daemon thread, so that a job stopped by Ctrl-C or an error exits without waiting for it.
     """
     if final.regime_ is None:
         return None
-    from concurrent.futures import ThreadPoolExecutor
+    import threading
+    from concurrent.futures import Future
 
     from training.thesis.leadlag_store import ScanSettings, run_scan, scan_key
 
@@ -327,10 +330,19 @@ def _start_leadlag(design: Any, latest: pd.DataFrame, final: RegimeForecastPipel
     regimes = latest["regime"].reindex(design.index)  # what the report's model regimes are on this data
     start = design.index[design.first_complete()]
     key = scan_key(design.aligned, regimes, start, settings)
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadlag")
-    future = pool.submit(run_scan, design.aligned, regimes, start, settings)
-    pool.shutdown(wait=False)
-    return future, key
+    futures: dict[str, Future] = {m: Future() for m in settings.metals}  # one per metal: drawn while the next scans
+
+    def scan() -> None:
+        for metal, future in futures.items():
+            future.set_running_or_notify_cancel()
+            try:
+                one = dataclasses.replace(settings, metals=(metal,))
+                future.set_result(run_scan(design.aligned, regimes, start, one, parallel=False)[metal])
+            except BaseException as exc:  # handed to the job's thread by future.result()
+                future.set_exception(exc)
+
+    threading.Thread(target=scan, name="leadlag-scan", daemon=True).start()
+    return futures, key
 
 
 def _finish_leadlag(started: Any) -> str:
@@ -342,13 +354,16 @@ def _finish_leadlag(started: Any) -> str:
 
     if started is None:
         return "no: the model has no regime model"
-    future, key = started
-    try:
-        results = future.result()
-    except (DataError, ConfigError) as exc:  # too little history for the scan: the report says so when it runs
-        return f"no: {str(exc).splitlines()[0]}"[:5000]
+    futures, key = started
+    results, pngs = {}, {}
+    for metal, future in futures.items():
+        try:
+            results[metal] = future.result()
+        except (DataError, ConfigError) as exc:  # too little history for the scan: the report says so when it runs
+            return f"no: {str(exc).splitlines()[0]}"[:5000]
+        pngs |= figure_pngs({metal: results[metal]})  # the report's figures too, drawn once, while the next metal scans
     with tempfile.TemporaryDirectory() as tmp:
-        write_scan(results, key, Path(tmp), figure_pngs(results))  # the report's figures too: drawn once
+        write_scan(results, key, Path(tmp), pngs)
         mlflow.log_artifacts(tmp, ARTIFACT_DIR)
     return f"yes: {ARTIFACT_DIR} (max lag {key['settings']['max_lag']}, horizon {key['settings']['horizon']}, " \
            f"{key['settings']['n_shifts']} shifts, {key['start']} → {key['last']})"

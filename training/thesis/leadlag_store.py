@@ -88,13 +88,20 @@ def scan_key(aligned: pd.DataFrame, regimes: pd.Series, start: pd.Timestamp, set
     }
 
 
-def run_scan(aligned: pd.DataFrame, regimes: pd.Series, start: pd.Timestamp, settings: ScanSettings) -> dict[str, Any]:
-    """:func:`~training.thesis.leadlag.analyze_metals` with ``settings`` (what the report computes)."""
-    from training.thesis.leadlag import analyze_metals
+def run_scan(aligned: pd.DataFrame, regimes: pd.Series, start: pd.Timestamp, settings: ScanSettings,
+             parallel: bool = True) -> dict[str, Any]:
+    """:func:`~training.thesis.leadlag.analyze_metals` with ``settings`` (what the report computes).
 
-    return analyze_metals(aligned, settings.metals, regimes, max_lag=settings.max_lag, horizon=settings.horizon,
-                          window=settings.window, n_shifts=settings.n_shifts, start=start,
-                          random_state=settings.random_state)
+    ``parallel=False`` scans the metals one after the other in the calling thread (the same
+    results: :func:`analyze_metals` gives those of :func:`analyze_metal` per metal).
+    """
+    from training.thesis.leadlag import analyze_metal, analyze_metals
+
+    kwargs = {"max_lag": settings.max_lag, "horizon": settings.horizon, "window": settings.window,
+              "n_shifts": settings.n_shifts, "start": start, "random_state": settings.random_state}
+    if parallel:
+        return analyze_metals(aligned, settings.metals, regimes, **kwargs)
+    return {m: analyze_metal(aligned, m, regimes, **kwargs) for m in settings.metals}
 
 
 def key_difference(logged: dict[str, Any], wanted: dict[str, Any]) -> str | None:
