@@ -443,7 +443,7 @@ def _timeline_section(data: ReportData) -> str:
         caption = (f"Filtered regimes of the registered model's HMM ({colours}). Each date's label uses data up "
                    f"to that date, but the HMM was fitted on all the training data (to {data.trained_range[1]}), "
                    "so labels before then are in sample; the training run logged no out-of-sample labels.")
-    reuse = data.timeline_png if labels is oos else None  # drawn by the run from the same labels and prices
+    reuse = getattr(data, "timeline_png", None) if labels is oos else None  # drawn by the run from the same data
     timeline = reuse or _via_file(plots.regime_timeline, data.aligned, labels)
     return f"""<section id="timeline"><h2>Regimes over BTC, silver and gold</h2>
 <p class="note">{html.escape(caption)}</p>
