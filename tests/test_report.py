@@ -263,6 +263,15 @@ def test_report_reuses_the_runs_scan_and_shows_what_computing_now_shows(trained_
     timeline = logged_figure(info["run_id"], TIMELINE_ARTIFACT, timeline_key(design.aligned, oos))
     assert timeline is not None and timeline == _via_file(plots.regime_timeline, design.aligned, oos)
     assert logged_figure(info["run_id"], TIMELINE_ARTIFACT, timeline_key(design.aligned, oos.iloc[:-1])) is None
+    from training.cli.thesis import _state
+    from training.thesis.figure_cache import FAN_ARTIFACT, fan_key
+
+    state = _state(pipeline, info, design)[1]
+    btc = design.aligned["btc_usd"]
+    fan = logged_figure(info["run_id"], FAN_ARTIFACT, fan_key(btc, state.date, state.fan))
+    assert fan is not None and fan == _via_file(plots.fan_chart, btc, state.date, state.fan)
+    earlier = btc.index[-2]
+    assert logged_figure(info["run_id"], FAN_ARTIFACT, fan_key(btc, earlier, state.fan)) is None
 
 
 @pytest.mark.slow

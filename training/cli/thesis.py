@@ -385,7 +385,9 @@ def report(
     from training.cli.common import check_output_file, data_for, load_model
     from training.display.data_line import describe_source, stale_warning
     from training.thesis.figure_cache import (
+        FAN_ARTIFACT,
         TIMELINE_ARTIFACT,
+        fan_key,
         logged_figure,
         shap_summary_artifact,
         shap_summary_key,
@@ -437,6 +439,8 @@ def report(
         shap_png=logged_figure(info["run_id"], shap_summary_artifact(expl.horizon), shap_summary_key(expl)),
         timeline_png=None if oos_regimes is None or oos_regimes.dropna().empty else
         logged_figure(info["run_id"], TIMELINE_ARTIFACT, timeline_key(design.aligned, oos_regimes)),
+        fan_png=logged_figure(info["run_id"], FAN_ARTIFACT, fan_key(design.aligned["btc_usd"], state.date, state.fan))
+        if state.fan else None,
     )
     path = write_report(data, output)
     typer.echo(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

@@ -54,7 +54,7 @@ from training.promotion.gate import Candidate, GateDecision, decide_promotion
 from training.promotion.lock import PromotionLock, choose_lock, promotion_lock
 from training.promotion.origin import TuningOrigin
 from training.settings_fit import check_settings_fit
-from training.thesis.figure_cache import FIGURE_KEYS, shap_summary_artifact, shap_summary_key
+from training.thesis.figure_cache import FAN_ARTIFACT, FIGURE_KEYS, fan_key, shap_summary_artifact, shap_summary_key
 from training.tracking.fingerprint import (
     coverage,
     panel_fingerprint,
@@ -262,8 +262,8 @@ def _regime_checks(cfg: Config, design: Any, result: WalkForwardResult, template
 
 
 def _write_outlook(ev: OutlookEvaluation, final: RegimeForecastPipeline, design: Any, latest: pd.DataFrame,
-                   regimes: pd.Series, out: Path) -> None:
-    """Tables and plots of the distributions, the regime forecast and the level; the fan chart."""
+                   regimes: pd.Series, out: Path) -> dict[str, Any]:
+    """Tables and plots of the distributions, the regime forecast and the level; the fan chart (returns its key)."""
     from models.pipeline import forecast_name
     from models.quantiles import BAND, GRID, OUTPUT_LEVELS
 
@@ -291,7 +291,8 @@ def _write_outlook(ev: OutlookEvaluation, final: RegimeForecastPipeline, design:
     btc = design.aligned["btc_usd"]
     fan = {k: final.distribution_.predict_quantiles(latest[forecast_name(k)].iloc[-1:], btc, k, GRID).iloc[0]
            for k in final.horizons}
-    plots.fan_chart(btc, date, fan, out / "fan_chart_latest.png")
+    plots.fan_chart(btc, date, fan, out / Path(FAN_ARTIFACT).name)
+    return {FAN_ARTIFACT: fan_key(btc, date, fan)}  # the report reuses it for the same date, prices and forecast
 
 
 def _segments(result: WalkForwardResult, sealed: pd.Timestamp | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -480,7 +481,7 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         imp = global_importance(expl)
         imp.to_csv(out / f"shap_importance_{main_h}d.csv", index=False)
         expl.by_family().abs().mean().sort_values(ascending=False).rename("mean_abs_shap").to_csv(out / f"shap_families_{main_h}d.csv")
-        _write_outlook(outlook, final, design, latest, result.regimes["regime"], out)
+        figure_keys |= _write_outlook(outlook, final, design, latest, result.regimes["regime"], out)
         plots.regime_timeline(design.aligned, result.regimes["regime"], out / "regime_timeline_oos.png",
                               "Walk-forward (out-of-sample) filtered regimes")
         plots.regime_timeline(design.aligned, latest["regime"], out / "regime_timeline_final.png",

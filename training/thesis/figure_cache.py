@@ -86,3 +86,22 @@ def timeline_key(aligned: pd.DataFrame, labels: pd.Series) -> dict[str, Any]:
         h.update(np.ascontiguousarray(s.index.asi8).tobytes())
         h.update(np.ascontiguousarray(s.to_numpy(dtype=np.float64)).tobytes())
     return {"timeline": h.hexdigest(), **render_key()}
+
+
+#: The fan chart of the latest date's forecast distribution (:func:`training.display.plots.fan_chart`).
+FAN_ARTIFACT = "evaluation/fan_chart_latest.png"
+
+
+def fan_key(btc: pd.Series, date: pd.Timestamp, quantiles: dict[int, pd.Series], history: int = 252) -> dict[str, Any]:
+    """The key of :func:`training.display.plots.fan_chart`: the date, the prices it draws and the quantiles."""
+    h = hashlib.sha256()
+    past = btc.loc[:date].iloc[-history:]
+    h.update(f"{date:%Y-%m-%d}|{history}".encode())
+    h.update(np.ascontiguousarray(past.index.asi8).tobytes())
+    h.update(np.ascontiguousarray(past.to_numpy(dtype=np.float64)).tobytes())
+    for horizon in sorted(quantiles):
+        q = quantiles[horizon]
+        h.update(f"|{horizon}|".encode())
+        h.update(np.ascontiguousarray(np.asarray(q.index, dtype=np.float64)).tobytes())
+        h.update(np.ascontiguousarray(q.to_numpy(dtype=np.float64)).tobytes())
+    return {"fan": h.hexdigest(), **render_key()}

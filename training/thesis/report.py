@@ -154,6 +154,8 @@ class ReportData:
         (:func:`training.thesis.figure_cache.logged_figure`); None: draw it now.
     timeline_png : bytes or None
         The timeline of ``oos_regimes`` the training run drew from the same prices and labels; None: draw it now.
+    fan_png : bytes or None
+        The fan chart the training run drew for the same date, prices and forecast; None: draw it now.
     """
 
     model_label: str
@@ -179,6 +181,7 @@ class ReportData:
     leadlag_figures: dict[str, dict[str, bytes]] | None = None
     shap_png: bytes | None = None
     timeline_png: bytes | None = None
+    fan_png: bytes | None = None
 
 
 _CSS = """
@@ -231,7 +234,7 @@ def _table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _now_section(now: NowState, aligned: pd.DataFrame) -> str:
+def _now_section(now: NowState, aligned: pd.DataFrame, fan_png: bytes | None = None) -> str:
     color = _GROUP_COLORS.get(now.regime, "#1f77b4")
     bars = "".join(
         f"<div>{html.escape(label)} {p:.0%}</div><div class='bar'><span style='width:{p * 100:.1f}%;"
@@ -273,7 +276,7 @@ def _now_section(now: NowState, aligned: pd.DataFrame) -> str:
     skill_html = f"<p class='skill'>{html.escape(now.skill)}</p>" if now.skill else ""
     fan_html = ""
     if now.fan:
-        fan_html = _img(_via_file(plots.fan_chart, aligned["btc_usd"], now.date, now.fan), "forecast fan chart")
+        fan_html = _img(fan_png or _via_file(plots.fan_chart, aligned["btc_usd"], now.date, now.fan), "forecast fan chart")
     drivers = now.drivers.drop(columns="contribution").assign(feature=lambda d: d.feature.map(describe_feature))
     drivers = drivers.rename(columns={"contribution_pts": "contribution (pts)"})
     flips = now.flips.groupby("to_regime", sort=False).head(2).copy()
@@ -455,7 +458,7 @@ def render_html(data: ReportData) -> str:
     first, last = data.data_range
     note = f"; {html.escape(data.data_note)}" if data.data_note else ""
     stale = f'<div class="stale">Warning: {html.escape(data.stale)}</div>' if data.stale else ""
-    sections = [_now_section(data.now, data.aligned), _timeline_section(data), "",
+    sections = [_now_section(data.now, data.aligned, getattr(data, "fan_png", None)), _timeline_section(data), "",
                 _walk_forward_section(data.scores, data.dm, _distribution_html(data.distribution, data.regime_forecast)),
                 _shap_section(data.expl, data.shap_png)]
     leadlag = data.leadlag.result() if isinstance(data.leadlag, Future) else data.leadlag
