@@ -180,10 +180,10 @@ def _same_leadlag(a, b) -> None:
     assert (a.events.level, a.events.groups) == (b.events.level, b.events.groups)
 
 
-def _leadlag_html(path: Path) -> str:
-    """The report's lead-lag section without the line saying where the scan came from."""
-    section = re.search(r'<section id="leadlag">.*?</section>', path.read_text(encoding="utf-8"), re.S).group(0)
-    return re.sub(r'<p class="note">Lead-lag scan: [^<]*</p>', "", section)
+def _shown(path: Path) -> str:
+    """The whole report without the line saying where the lead-lag scan came from and the time it was generated."""
+    text = re.sub(r'<p class="note">Lead-lag scan: [^<]*</p>', "", path.read_text(encoding="utf-8"))
+    return re.sub(r"generated \d{4}-\d\d-\d\d \d\d:\d\d", "generated", text)
 
 
 def test_scan_round_trips_and_its_key_names_what_changed(demo_market, tmp_path):
@@ -215,11 +215,13 @@ def test_scan_round_trips_and_its_key_names_what_changed(demo_market, tmp_path):
 
 @pytest.mark.slow
 def test_report_reuses_the_runs_scan_and_shows_what_computing_now_shows(trained_store, tmp_path, monkeypatch):
-    """The default report reuses the scan logged by training; its tables and figures are those of computing now."""
+    """The default report reuses what training logged (lead-lag scan, figures, SHAP values) and shows exactly
+    what computing everything now shows."""
     from training.cli import app
     from training.cli.common import load_model
     from training.cli.thesis import _model_design, _model_regimes, _model_state_data
     from training.thesis import leadlag_store as store
+    from training.thesis import report_cache
 
     store_dir, result = trained_store
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store_dir}/mlflow.db")
@@ -228,13 +230,16 @@ def test_report_reuses_the_runs_scan_and_shows_what_computing_now_shows(trained_
     assert out.exit_code == 0, out.output
     assert f"Lead-lag scan: from the training run {result.run_id}" in out.output
     assert f"Lead-lag scan: from the training run {result.run_id}" in reused.read_text(encoding="utf-8")
-    with monkeypatch.context() as mp:  # the same report, its scan computed now
+    with monkeypatch.context() as mp:  # the same report with nothing reused: everything computed and drawn now
         mp.setattr(store, "logged_scan",
                    lambda run_id, key: store.LoggedScan(None, None, "lead-lag scan: computed now because a test asks"))
+        mp.setattr(report_cache, "logged_figure", lambda *args: None)
+        mp.setattr(report_cache, "logged_explanation", lambda *args: None)
         out = CliRunner().invoke(app, ["report", "--no-log", "-o", str(fresh)])
     assert out.exit_code == 0, out.output
     assert "Lead-lag scan: computed now because a test asks" in fresh.read_text(encoding="utf-8")
-    assert _leadlag_html(reused) == _leadlag_html(fresh)
+    assert _shown(reused) == _shown(fresh)
+    assert len(re.findall("data:image/png", _shown(reused))) == 7  # every figure (fan, timeline, 2 x 2 lead-lag, SHAP)
 
     uri = "models:/btc-forward-return@champion"
     _, pipeline, info = load_model(uri, None)
@@ -249,14 +254,22 @@ def test_report_reuses_the_runs_scan_and_shows_what_computing_now_shows(trained_
     assert logged.figures == store.figure_pngs(now)  # the figures drawn with the run are those drawn now
     from models.explain import explain_pipeline
     from training.display import plots
-    from training.thesis.figure_cache import logged_figure, shap_summary_artifact, shap_summary_key
+    from training.thesis.report_cache import logged_figure, shap_summary_artifact, shap_summary_key
     from training.thesis.report import _via_file
 
     expl = explain_pipeline(pipeline, design, 21)
+    logged_expl = report_cache.logged_explanation(info["run_id"], pipeline, design, 21)
+    for name in ("values", "features"):
+        _same_frame(getattr(logged_expl, name), getattr(expl, name))
+        assert getattr(logged_expl, name).index.freq == getattr(expl, name).index.freq
+    pd.testing.assert_series_equal(logged_expl.forecast, expl.forecast, check_exact=True)
+    assert (logged_expl.horizon, logged_expl.base_value) == (expl.horizon, expl.base_value)
+    assert report_cache.logged_explanation(info["run_id"], pipeline, _model_design(
+        pipeline, _model_state_data(info, pipeline, None, None, uri, None, "2022-06-30")[0]), 21) is None
     shap_png = logged_figure(info["run_id"], shap_summary_artifact(21), shap_summary_key(expl))
     assert shap_png is not None and shap_png == _via_file(plots.shap_summary, expl)
     assert logged_figure(info["run_id"], shap_summary_artifact(21), {**shap_summary_key(expl), "font": "other"}) is None
-    from training.thesis.figure_cache import TIMELINE_ARTIFACT, timeline_key
+    from training.thesis.report_cache import TIMELINE_ARTIFACT, timeline_key
     from training.thesis.now import load_oos_regimes
 
     oos = load_oos_regimes(info["run_id"]).dropna()
@@ -264,7 +277,7 @@ def test_report_reuses_the_runs_scan_and_shows_what_computing_now_shows(trained_
     assert timeline is not None and timeline == _via_file(plots.regime_timeline, design.aligned, oos)
     assert logged_figure(info["run_id"], TIMELINE_ARTIFACT, timeline_key(design.aligned, oos.iloc[:-1])) is None
     from training.cli.thesis import _state
-    from training.thesis.figure_cache import FAN_ARTIFACT, fan_key
+    from training.thesis.report_cache import FAN_ARTIFACT, fan_key
 
     state = _state(pipeline, info, design)[1]
     btc = design.aligned["btc_usd"]

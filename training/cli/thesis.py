@@ -195,18 +195,23 @@ def leadlag(
 
 
 def _state(pipeline: Any, info: dict[str, Any], design: "Design",
-           oos: "pd.Series | None" = None) -> tuple[Any, "NowState"]:
+           oos: "pd.Series | None" = None, reuse: bool = False) -> tuple[Any, "NowState"]:
     """SHAP explanation (all dates: drivers are ranked against their history), current state and its skill.
 
     ``oos``: the run's walk-forward labels when the caller has read them already (read here otherwise).
+    ``reuse``: take the SHAP values the training run logged when they explain the same feature rows
+    (:func:`training.thesis.report_cache.logged_explanation`).
     """
     from models.explain import explain_pipeline
+    from training.thesis.report_cache import logged_explanation
     from training.display.skill import skill_line, skill_note
     from training.thesis.now import current_state, load_oos_errors
     from training.tracking.runs import read_run_figures
 
     horizon = 21 if 21 in pipeline.forecasters_ else tuple(pipeline.forecasters_)[0]
-    expl = explain_pipeline(pipeline, design, horizon)
+    expl = logged_explanation(info["run_id"], pipeline, design, horizon) if reuse else None
+    if expl is None:
+        expl = explain_pipeline(pipeline, design, horizon)
     # Models with their own forecast distribution need no past errors (older ones fall back to them).
     errors = None if getattr(pipeline, "distribution_", None) is not None else load_oos_errors(info["run_id"])
     state = current_state(pipeline, design, expl, errors)
@@ -384,7 +389,7 @@ def report(
     from features.errors import ModelError
     from training.cli.common import check_output_file, data_for, load_model
     from training.display.data_line import describe_source, stale_warning
-    from training.thesis.figure_cache import (
+    from training.thesis.report_cache import (
         FAN_ARTIFACT,
         TIMELINE_ARTIFACT,
         fan_key,
@@ -417,7 +422,7 @@ def report(
         leadlag_results = pool.submit(run_scan, design.aligned, regimes, start, settings)
         pool.shutdown(wait=False)
     oos_regimes = load_oos_regimes(info["run_id"])  # read once: the sequence and the timeline show them
-    expl, state = _state(pipeline, info, design, oos_regimes)
+    expl, state = _state(pipeline, info, design, oos_regimes, reuse=True)
     stale = _warn_if_old(config, state.date, as_of)
     def optional_csv(name: str) -> "pd.DataFrame | None":
         try:

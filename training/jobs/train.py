@@ -54,7 +54,15 @@ from training.promotion.gate import Candidate, GateDecision, decide_promotion
 from training.promotion.lock import PromotionLock, choose_lock, promotion_lock
 from training.promotion.origin import TuningOrigin
 from training.settings_fit import check_settings_fit
-from training.thesis.figure_cache import FAN_ARTIFACT, FIGURE_KEYS, fan_key, shap_summary_artifact, shap_summary_key
+from training.thesis.report_cache import (
+    CACHE_KEYS,
+    FAN_ARTIFACT,
+    explained_rows,
+    fan_key,
+    shap_summary_artifact,
+    shap_summary_key,
+    write_explanation,
+)
 from training.tracking.fingerprint import (
     coverage,
     panel_fingerprint,
@@ -372,8 +380,8 @@ def _finish_leadlag(started: Any) -> str:
 
 def _report_timeline(design: Any, out: Path) -> dict[str, Any]:
     """Draw the regime timeline as ``regime report`` shows it (the walk-forward labels read back from
-    ``out/oos_predictions.csv``, as the report reads them); returns its key for ``figure_keys.json``."""
-    from training.thesis.figure_cache import TIMELINE_ARTIFACT, timeline_key
+    ``out/oos_predictions.csv``, as the report reads them); returns its key for ``cache_keys.json``."""
+    from training.thesis.report_cache import TIMELINE_ARTIFACT, timeline_key
     from training.thesis.now import oos_regimes
 
     labels = oos_regimes(pd.read_csv(out / "oos_predictions.csv"))
@@ -477,11 +485,11 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
             test_end=lambda d: design.index[d.test_end - 1].date,
         ).to_csv(out / "folds.csv", index=False)
         pd.concat({h: f for h, f in result.predictions.items()}, names=["horizon", "date"]).to_csv(out / "oos_predictions.csv")
-        figure_keys = _report_timeline(design, out)
+        cache_keys = _report_timeline(design, out)
         imp = global_importance(expl)
         imp.to_csv(out / f"shap_importance_{main_h}d.csv", index=False)
         expl.by_family().abs().mean().sort_values(ascending=False).rename("mean_abs_shap").to_csv(out / f"shap_families_{main_h}d.csv")
-        figure_keys |= _write_outlook(outlook, final, design, latest, result.regimes["regime"], out)
+        cache_keys |= _write_outlook(outlook, final, design, latest, result.regimes["regime"], out)
         plots.regime_timeline(design.aligned, result.regimes["regime"], out / "regime_timeline_oos.png",
                               "Walk-forward (out-of-sample) filtered regimes")
         plots.regime_timeline(design.aligned, latest["regime"], out / "regime_timeline_final.png",
@@ -490,8 +498,10 @@ def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint,
         plots.cumulative_ic(result.predictions, out / "cumulative_ic.png")
         plots.shap_summary(expl, out / f"shap_summary_{main_h}d.png")
         # ``regime report`` on the same data and model reuses it rather than drawing it again.
-        figure_keys[shap_summary_artifact(main_h)] = shap_summary_key(expl)
-        (out / Path(FIGURE_KEYS).name).write_text(json.dumps(figure_keys), encoding="utf-8")
+        cache_keys[shap_summary_artifact(main_h)] = shap_summary_key(expl)
+        if len(expl.values) == len(explained_rows(final, design)):  # every complete row: what the report explains
+            cache_keys |= write_explanation(expl, out)
+        (out / Path(CACHE_KEYS).name).write_text(json.dumps(cache_keys), encoding="utf-8")
         plots.dependence(expl, out / f"shap_dependence_{main_h}d.png")
         families_by_regime(expl, latest["regime"]).to_csv(out / f"shap_families_by_regime_{main_h}d.csv")
         mlflow.log_artifacts(str(out), "evaluation")

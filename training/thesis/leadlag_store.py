@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.thesis.figure_cache import render_key
+from training.thesis.report_cache import render_key
 
 #: Where a training run logs the scan (under its ``evaluation/`` artifacts).
 ARTIFACT_DIR = "evaluation/leadlag"

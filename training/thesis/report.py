@@ -151,7 +151,7 @@ class ReportData:
         (metal -> ``leadlag``/``events``); None: draw them now.
     shap_png : bytes or None
         The SHAP summary figure the training run drew from the same explanation
-        (:func:`training.thesis.figure_cache.logged_figure`); None: draw it now.
+        (:func:`training.thesis.report_cache.logged_figure`); None: draw it now.
     timeline_png : bytes or None
         The timeline of ``oos_regimes`` the training run drew from the same prices and labels; None: draw it now.
     fan_png : bytes or None

@@ -1,8 +1,11 @@
-"""Figures a training run draws once and ``regime report`` reuses when it would draw the same pixels.
+"""Figures and SHAP values a training run computes once and ``regime report`` reuses when it would compute the same.
 
 A reused figure is keyed by what its pixels depend on: a SHA-256 fingerprint of the data it
-draws and :func:`render_key` (matplotlib's version and the font it draws text in). The report
-reads a logged figure only when both equal what it has now, else it draws the figure itself.
+draws and :func:`render_key` (matplotlib's version and the font it draws text in); the SHAP
+values of the run's model by a fingerprint of the feature rows they explain. The keys are in
+the run's ``evaluation/report_cache_keys.json``. The report reuses an artifact only when its
+key equals the one of what it has now, else it computes it as before. (The lead-lag scan has
+its own key: :mod:`training.thesis.leadlag_store`.)
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 #: The run's keys of the figures it drew for the report (figure artifact path -> key).
-FIGURE_KEYS = "evaluation/figure_keys.json"
+CACHE_KEYS = "evaluation/report_cache_keys.json"
 
 
 def render_key() -> dict[str, str]:
@@ -53,19 +56,83 @@ def shap_summary_artifact(horizon: int) -> str:
     return f"evaluation/shap_summary_{horizon}d.png"
 
 
-def logged_figure(run_id: str, artifact: str, key: dict[str, Any]) -> bytes | None:
-    """The PNG bytes of ``artifact`` when the run logged it with ``key`` (None otherwise: draw it now)."""
+def _logged(run_id: str, artifact: str, key: dict[str, Any]) -> Path | None:
+    """The local copy of ``artifact`` when the run logged it with ``key``, else None."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
     try:
-        keys = json.loads(Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=FIGURE_KEYS))
+        keys = json.loads(Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=CACHE_KEYS))
                           .read_text(encoding="utf-8"))
         if keys.get(artifact) != key:
             return None
-        return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact)).read_bytes()
+        return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact))
     except (MlflowException, OSError, ValueError):
         return None
+
+
+def logged_figure(run_id: str, artifact: str, key: dict[str, Any]) -> bytes | None:
+    """The PNG bytes of ``artifact`` when the run logged it with ``key`` (None otherwise: draw it now)."""
+    path = _logged(run_id, artifact, key)
+    try:
+        return path.read_bytes() if path is not None else None
+    except OSError:
+        return None
+
+
+def shap_values_artifact(horizon: int) -> str:
+    """Where a training run logs the SHAP values of its ``horizon`` forecaster on every complete row."""
+    return f"evaluation/shap_values_{horizon}d.parquet"
+
+
+def explained_rows(pipeline: Any, design: Any) -> pd.DataFrame:
+    """The feature rows :func:`models.explain.explain_pipeline` explains by default (every complete row)."""
+    return pipeline.design_matrix(design).reindex(columns=pipeline.feature_names_).iloc[design.first_complete():]
+
+
+def explanation_key(features: pd.DataFrame, horizon: int, base_value: float | None = None) -> dict[str, Any]:
+    """The key of SHAP values: horizon and a fingerprint of the feature rows explained (and the base value, when known)."""
+    h = hashlib.sha256()
+    _frame_digest(h, features)
+    key: dict[str, Any] = {"horizon": int(horizon), "features": h.hexdigest()}
+    return key if base_value is None else {**key, "base": float(base_value).hex()}
+
+
+def write_explanation(expl: Any, folder: Path) -> dict[str, Any]:
+    """Write the SHAP values of ``expl`` (an explanation of every complete row) into ``folder``; returns their key."""
+    artifact = shap_values_artifact(expl.horizon)
+    expl.values.to_parquet(folder / Path(artifact).name)
+    return {artifact: explanation_key(expl.features, expl.horizon, expl.base_value)}
+
+
+def logged_explanation(run_id: str, pipeline: Any, design: Any, horizon: int) -> Any:
+    """:func:`models.explain.explain_pipeline` of the run's model on ``design`` from the SHAP values the run
+    logged, when they explain the same feature rows; None otherwise (compute them)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from models.explain import Explanation
+
+    if horizon not in pipeline.forecasters_:
+        return None
+    X = explained_rows(pipeline, design)
+    if X.empty:
+        return None
+    artifact = shap_values_artifact(horizon)
+    try:
+        keys = json.loads(Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=CACHE_KEYS))
+                          .read_text(encoding="utf-8"))
+        logged = keys.get(artifact)
+        if logged is None or {k: logged.get(k) for k in ("horizon", "features")} != explanation_key(X, horizon):
+            return None
+        values = pd.read_parquet(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact))
+    except (MlflowException, OSError, ValueError):
+        return None
+    if not (values.index.equals(X.index) and values.columns.equals(X.columns)):
+        return None
+    values.index, values.columns = X.index, X.columns  # as explain_pipeline labels them (parquet drops the freq)
+    forecast = pd.Series(pipeline.forecasters_[horizon].predict(X), index=X.index)
+    return Explanation(horizon, values, X, float.fromhex(logged["base"]), forecast)
 
 
 #: The regime timeline as the report draws it (walk-forward labels, no title).
