@@ -320,42 +320,25 @@ def _segment_metrics(prefix: str, table: pd.DataFrame) -> dict[str, float]:
 
 
 def _start_leadlag(design: Any, latest: pd.DataFrame, final: RegimeForecastPipeline) -> Any:
-    """Start the report's lead-lag scan on the final model's filtered regimes in a thread (None without regimes).
+    """Start the report's lead-lag scan on the final model's filtered regimes in the background (None without regimes).
 
     ``regime report`` on the same data reuses what :func:`_finish_leadlag` logs
-    (:mod:`training.thesis.leadlag_store`). The scan spends its time in NumPy, which releases
-    the GIL, so it overlaps the regime checks, explanations, plots and logging of the run. One
-    thread, the metals one after the other: with the job's own thread that fills two cores. A
-    daemon thread, so that a job stopped by Ctrl-C or an error exits without waiting for it.
+    (:mod:`training.thesis.leadlag_store`). The scan runs in its own process
+    (:class:`~training.thesis.leadlag_store.BackgroundScan`) while this one does the regime
+    checks, explanations, plots, logging and registration.
     """
     if final.regime_ is None:
         return None
-    import threading
-    from concurrent.futures import Future
-
-    from training.thesis.leadlag_store import ScanSettings, run_scan, scan_key
+    from training.thesis.leadlag_store import BackgroundScan, ScanSettings, scan_key
 
     settings = ScanSettings()
     regimes = latest["regime"].reindex(design.index)  # what the report's model regimes are on this data
     start = design.index[design.first_complete()]
-    key = scan_key(design.aligned, regimes, start, settings)
-    futures: dict[str, Future] = {m: Future() for m in settings.metals}  # one per metal: drawn while the next scans
-
-    def scan() -> None:
-        for metal, future in futures.items():
-            future.set_running_or_notify_cancel()
-            try:
-                one = dataclasses.replace(settings, metals=(metal,))
-                future.set_result(run_scan(design.aligned, regimes, start, one, parallel=False)[metal])
-            except BaseException as exc:  # handed to the job's thread by future.result()
-                future.set_exception(exc)
-
-    threading.Thread(target=scan, name="leadlag-scan", daemon=True).start()
-    return futures, key
+    return BackgroundScan(design.aligned, regimes, start, settings), scan_key(design.aligned, regimes, start, settings)
 
 
 def _finish_leadlag(started: Any) -> str:
-    """Wait for the scan of :func:`_start_leadlag` and log it; returns the run's ``leadlag.logged`` tag."""
+    """Collect the scan of :func:`_start_leadlag` and log it; returns the run's ``leadlag.logged`` tag."""
     import mlflow
 
     from features.errors import ConfigError, DataError
@@ -363,14 +346,14 @@ def _finish_leadlag(started: Any) -> str:
 
     if started is None:
         return "no: the model has no regime model"
-    futures, key = started
+    scan, key = started
     results, pngs = {}, {}
-    for metal, future in futures.items():
-        try:
-            results[metal] = future.result()
-        except (DataError, ConfigError) as exc:  # too little history for the scan: the report says so when it runs
-            return f"no: {str(exc).splitlines()[0]}"[:5000]
-        pngs |= figure_pngs({metal: results[metal]})  # the report's figures too, drawn once, while the next metal scans
+    try:
+        for metal, result in scan.results():
+            results[metal] = result
+            pngs |= figure_pngs({metal: result})  # the report's figures too, drawn once, while the next metal scans
+    except (DataError, ConfigError, ChildProcessError) as exc:  # e.g. too little history: the report computes it
+        return f"no: {str(exc).splitlines()[0]}"[:5000]
     with tempfile.TemporaryDirectory() as tmp:
         write_scan(results, key, Path(tmp), pngs)
         mlflow.log_artifacts(tmp, ARTIFACT_DIR)

@@ -104,6 +104,65 @@ def run_scan(aligned: pd.DataFrame, regimes: pd.Series, start: pd.Timestamp, set
     return {m: analyze_metal(aligned, m, regimes, **kwargs) for m in settings.metals}
 
 
+def _scan_worker(conn: Any, aligned: pd.DataFrame, regimes: pd.Series, start: pd.Timestamp,
+                 settings: ScanSettings) -> None:
+    """Body of :class:`BackgroundScan`'s process: each metal's result (or error) sent as soon as it is ready."""
+    import signal
+    from dataclasses import replace
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the job's to handle; the job ends this process
+    try:
+        for metal in settings.metals:
+            try:
+                one = run_scan(aligned, regimes, start, replace(settings, metals=(metal,)), parallel=False)[metal]
+                conn.send((metal, one, None))
+            except Exception as exc:  # noqa: BLE001 - handed to the job, which decides
+                conn.send((metal, None, exc))
+    except OSError:  # the job is gone
+        pass
+    finally:
+        conn.close()
+
+
+class BackgroundScan:
+    """:func:`run_scan` (metals in turn) in a separate process, started now, collected by :meth:`results`.
+
+    A process, not a thread: the scan makes many small NumPy calls, and a thread would share the
+    interpreter lock with the job's own work (logging, plots), so both would slow down; a process
+    runs on the other core. It is a daemon that ignores Ctrl-C, so a job that stops ends it.
+    """
+
+    def __init__(self, aligned: pd.DataFrame, regimes: pd.Series, start: pd.Timestamp, settings: ScanSettings):
+        import multiprocessing
+
+        from training.thesis.leadlag import METALS
+
+        ctx = multiprocessing.get_context("spawn")  # no fork of a process holding threads and database connections
+        self._recv, send = ctx.Pipe(duplex=False)
+        series = aligned[["btc_usd", *(METALS[m] for m in settings.metals)]]  # all the scan reads of the panel
+        self._metals = settings.metals
+        self._proc = ctx.Process(target=_scan_worker, args=(send, series, regimes, start, settings), daemon=True,
+                                 name="leadlag-scan")
+        self._proc.start()
+        send.close()
+
+    def results(self) -> Any:
+        """Yield ``(metal, LeadLagResult)`` as each is ready; raises the scan's error, or
+        :class:`ChildProcessError` when the process ended without a result."""
+        try:
+            for _ in self._metals:
+                try:
+                    metal, result, error = self._recv.recv()
+                except EOFError:
+                    raise ChildProcessError(f"the lead-lag scan process ended (exit code {self._proc.exitcode})") from None
+                if error is not None:
+                    raise error
+                yield metal, result
+        finally:
+            self._recv.close()
+            self._proc.join(timeout=5)
+
+
 def key_difference(logged: dict[str, Any], wanted: dict[str, Any]) -> str | None:
     """Why a logged scan does not answer for ``wanted`` (a phrase), or None when the keys are equal."""
     if logged == wanted:
