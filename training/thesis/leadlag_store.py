@@ -227,12 +227,13 @@ def _restore(frame: pd.DataFrame, dtypes: dict[str, Any]) -> pd.DataFrame:
 
 def read_logged_key(run_id: str) -> dict[str, Any] | None:
     """The key of the scan a training run logged, or None (runs logged before it was, or without one)."""
-    import mlflow
     from mlflow.exceptions import MlflowException
 
+    from training.thesis.report_cache import downloaded
+
     try:
-        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=f"{ARTIFACT_DIR}/{KEY_FILE}")
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        with downloaded(run_id, f"{ARTIFACT_DIR}/{KEY_FILE}") as path:
+            return json.loads(path.read_text(encoding="utf-8"))
     except (MlflowException, OSError, ValueError):
         return None
 
@@ -286,8 +287,9 @@ def logged_scan(run_id: str, wanted: dict[str, Any]) -> LoggedScan:
     why = key_difference({k: v for k, v in logged.items() if k not in ("results", "figures")}, wanted)
     if why is not None:
         return LoggedScan(None, None, f"lead-lag scan: computed now because {why}")
-    import mlflow
+    from training.thesis.report_cache import downloaded
 
-    root = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=ARTIFACT_DIR))
-    return LoggedScan(load_scan(root, logged), load_pngs(root, logged),
-                      f"lead-lag scan: from the training run {run_id} (same settings, dates, prices and regime labels)")
+    with downloaded(run_id, ARTIFACT_DIR) as root:  # read into memory before the copy goes
+        return LoggedScan(load_scan(root, logged), load_pngs(root, logged),
+                          f"lead-lag scan: from the training run {run_id} (same settings, dates, prices and regime "
+                          "labels)")

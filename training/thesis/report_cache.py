@@ -12,11 +12,29 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+@contextmanager
+def downloaded(run_id: str, artifact: str) -> Iterator[Path]:
+    """A local copy of a run's artifact (file or folder), deleted afterwards (MLflow's own copies are not)."""
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as dst:
+        yield Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=dst))
+
+
+def _keys(run_id: str) -> dict[str, Any]:
+    """The run's ``report_cache_keys.json`` (raises MlflowException/OSError/ValueError when it has none)."""
+    with downloaded(run_id, CACHE_KEYS) as path:
+        return json.loads(path.read_text(encoding="utf-8"))
+
 
 #: The run's keys of the figures it drew for the report (figure artifact path -> key).
 CACHE_KEYS = "evaluation/report_cache_keys.json"
@@ -56,27 +74,16 @@ def shap_summary_artifact(horizon: int) -> str:
     return f"evaluation/shap_summary_{horizon}d.png"
 
 
-def _logged(run_id: str, artifact: str, key: dict[str, Any]) -> Path | None:
-    """The local copy of ``artifact`` when the run logged it with ``key``, else None."""
-    import mlflow
+def logged_figure(run_id: str, artifact: str, key: dict[str, Any]) -> bytes | None:
+    """The PNG bytes of ``artifact`` when the run logged it with ``key`` (None otherwise: draw it now)."""
     from mlflow.exceptions import MlflowException
 
     try:
-        keys = json.loads(Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=CACHE_KEYS))
-                          .read_text(encoding="utf-8"))
-        if keys.get(artifact) != key:
+        if _keys(run_id).get(artifact) != key:
             return None
-        return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact))
+        with downloaded(run_id, artifact) as path:
+            return path.read_bytes()
     except (MlflowException, OSError, ValueError):
-        return None
-
-
-def logged_figure(run_id: str, artifact: str, key: dict[str, Any]) -> bytes | None:
-    """The PNG bytes of ``artifact`` when the run logged it with ``key`` (None otherwise: draw it now)."""
-    path = _logged(run_id, artifact, key)
-    try:
-        return path.read_bytes() if path is not None else None
-    except OSError:
         return None
 
 
@@ -108,7 +115,6 @@ def write_explanation(expl: Any, folder: Path) -> dict[str, Any]:
 def logged_explanation(run_id: str, pipeline: Any, design: Any, horizon: int) -> Any:
     """:func:`models.explain.explain_pipeline` of the run's model on ``design`` from the SHAP values the run
     logged, when they explain the same feature rows; None otherwise (compute them)."""
-    import mlflow
     from mlflow.exceptions import MlflowException
 
     from models.explain import Explanation
@@ -120,12 +126,11 @@ def logged_explanation(run_id: str, pipeline: Any, design: Any, horizon: int) ->
         return None
     artifact = shap_values_artifact(horizon)
     try:
-        keys = json.loads(Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=CACHE_KEYS))
-                          .read_text(encoding="utf-8"))
-        logged = keys.get(artifact)
+        logged = _keys(run_id).get(artifact)
         if logged is None or {k: logged.get(k) for k in ("horizon", "features")} != explanation_key(X, horizon):
             return None
-        values = pd.read_parquet(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact))
+        with downloaded(run_id, artifact) as path:
+            values = pd.read_parquet(path)
     except (MlflowException, OSError, ValueError):
         return None
     if not (values.index.equals(X.index) and values.columns.equals(X.columns)):
