@@ -154,3 +154,150 @@ def test_now_without_a_model_is_a_model_error(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/other/mlflow.db")
     result = CliRunner().invoke(app, ["now"])
     assert isinstance(result.exception, ModelError)
+
+
+# --- the lead-lag scan logged with the training run ------------------------------------------------
+
+
+def _same_frame(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    """Equal tables to the last bit: values, dtypes, index and column names (NaN equal to NaN)."""
+    pd.testing.assert_frame_equal(a, b, check_exact=True, check_index_type=True, check_column_type=True)
+    assert a.columns.name == b.columns.name and a.index.names == b.index.names and type(a.index) is type(b.index)
+    for col in a.columns:
+        x, y = a[col].to_numpy(), b[col].to_numpy()
+        if x.dtype.kind == "f":
+            assert np.array_equal(x.view(np.int64), y.view(np.int64)), col
+
+
+def _same_leadlag(a, b) -> None:
+    """Two :class:`LeadLagResult` objects hold the same numbers, bit for bit."""
+    assert (a.metal, a.window, a.horizon, a.n_shifts) == (b.metal, b.window, b.horizon, b.n_shifts)
+    for name in ("xcorr", "regressions", "best", "granger"):
+        _same_frame(getattr(a, name), getattr(b, name))
+    _same_frame(a.events.paths, b.events.paths)
+    _same_frame(a.events.summary, b.events.summary)
+    _same_frame(a.events.events.to_frame(), b.events.events.to_frame())
+    assert (a.events.level, a.events.groups) == (b.events.level, b.events.groups)
+
+
+def _shown(path: Path) -> str:
+    """The whole report without the line saying where the lead-lag scan came from and the time it was generated."""
+    text = re.sub(r'<p class="note">Lead-lag scan: [^<]*</p>', "", path.read_text(encoding="utf-8"))
+    return re.sub(r"generated \d{4}-\d\d-\d\d \d\d:\d\d", "generated", text)
+
+
+def test_scan_round_trips_and_its_key_names_what_changed(demo_market, tmp_path):
+    import json
+
+    from features.align import align_point_in_time
+    from training.thesis import leadlag_store as store
+
+    aligned = align_point_in_time(demo_market.panel.loc["2016":"2022"])
+    regimes = demo_market.regimes.reindex(aligned.index)
+    start = aligned.index[300]
+    settings = store.ScanSettings(metals=("silver",), max_lag=42, n_shifts=3)
+    key = store.scan_key(aligned, regimes, start, settings)
+    results = store.run_scan(aligned, regimes, start, settings)
+    store.write_scan(results, key, tmp_path)
+    logged = json.loads((tmp_path / store.KEY_FILE).read_text(encoding="utf-8"))
+    _same_leadlag(store.load_scan(tmp_path, logged)["silver"], results["silver"])
+    logged = {k: v for k, v in logged.items() if k not in ("results", "figures")}
+    assert store.key_difference(logged, key) is None
+    changed = {
+        "settings differ": store.scan_key(aligned, regimes, start, settings.__class__(("silver",), 21, n_shifts=3)),
+        "end 2022-06-30": store.scan_key(aligned.loc[:"2022-06-30"], regimes, start, settings),
+        "prices differ": store.scan_key(aligned.assign(silver_usd=aligned.silver_usd * 1.0001), regimes, start, settings),
+        "regime labels differ": store.scan_key(aligned, regimes.shift(1), start, settings),
+    }
+    for phrase, other in changed.items():
+        assert phrase in store.key_difference(logged, other)
+
+
+@pytest.mark.slow
+def test_report_reuses_the_runs_scan_and_shows_what_computing_now_shows(trained_store, tmp_path, monkeypatch):
+    """The default report reuses what training logged (lead-lag scan, figures, SHAP values) and shows exactly
+    what computing everything now shows."""
+    from training.cli import app
+    from training.cli.common import load_model
+    from training.cli.thesis import _model_design, _model_regimes, _model_state_data
+    from training.thesis import leadlag_store as store
+    from training.thesis import report_cache
+
+    store_dir, result = trained_store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store_dir}/mlflow.db")
+    reused, fresh = tmp_path / "reused.html", tmp_path / "fresh.html"
+    out = CliRunner().invoke(app, ["report", "--no-log", "-o", str(reused)])
+    assert out.exit_code == 0, out.output
+    assert f"Lead-lag scan: from the training run {result.run_id}" in out.output
+    assert f"Lead-lag scan: from the training run {result.run_id}" in reused.read_text(encoding="utf-8")
+    with monkeypatch.context() as mp:  # the same report with nothing reused: everything computed and drawn now
+        mp.setattr(store, "logged_scan",
+                   lambda run_id, key: store.LoggedScan(None, None, "lead-lag scan: computed now because a test asks"))
+        mp.setattr(report_cache, "logged_figure", lambda *args: None)
+        mp.setattr(report_cache, "logged_explanation", lambda *args: None)
+        out = CliRunner().invoke(app, ["report", "--no-log", "-o", str(fresh)])
+    assert out.exit_code == 0, out.output
+    assert "Lead-lag scan: computed now because a test asks" in fresh.read_text(encoding="utf-8")
+    assert _shown(reused) == _shown(fresh)
+    assert len(re.findall("data:image/png", _shown(reused))) == 7  # every figure (fan, timeline, 2 x 2 lead-lag, SHAP)
+
+    uri = "models:/btc-forward-return@champion"
+    _, pipeline, info = load_model(uri, None)
+    design = _model_design(pipeline, _model_state_data(info, pipeline, None, None, uri, None, None)[0])
+    regimes = _model_regimes(pipeline, design)
+    start = design.index[design.first_complete()]
+    logged = store.logged_scan(info["run_id"], store.scan_key(design.aligned, regimes, start, store.ScanSettings()))
+    now = store.run_scan(design.aligned, regimes, start, store.ScanSettings())
+    assert set(logged.results) == set(now) == {"silver", "gold"}
+    for metal in now:
+        _same_leadlag(logged.results[metal], now[metal])
+    assert logged.figures == store.figure_pngs(now)  # the figures drawn with the run are those drawn now
+    from models.explain import explain_pipeline
+    from training.display import plots
+    from training.thesis.report_cache import logged_figure, shap_summary_artifact, shap_summary_key
+    from training.thesis.report import _via_file
+
+    expl = explain_pipeline(pipeline, design, 21)
+    logged_expl = report_cache.logged_explanation(info["run_id"], pipeline, design, 21)
+    for name in ("values", "features"):
+        _same_frame(getattr(logged_expl, name), getattr(expl, name))
+        assert getattr(logged_expl, name).index.freq == getattr(expl, name).index.freq
+    pd.testing.assert_series_equal(logged_expl.forecast, expl.forecast, check_exact=True)
+    assert (logged_expl.horizon, logged_expl.base_value) == (expl.horizon, expl.base_value)
+    assert report_cache.logged_explanation(info["run_id"], pipeline, _model_design(
+        pipeline, _model_state_data(info, pipeline, None, None, uri, None, "2022-06-30")[0]), 21) is None
+    shap_png = logged_figure(info["run_id"], shap_summary_artifact(21), shap_summary_key(expl))
+    assert shap_png is not None and shap_png == _via_file(plots.shap_summary, expl)
+    assert logged_figure(info["run_id"], shap_summary_artifact(21), {**shap_summary_key(expl), "font": "other"}) is None
+    from training.thesis.report_cache import TIMELINE_ARTIFACT, timeline_key
+    from training.thesis.now import load_oos_regimes
+
+    oos = load_oos_regimes(info["run_id"]).dropna()
+    timeline = logged_figure(info["run_id"], TIMELINE_ARTIFACT, timeline_key(design.aligned, oos))
+    assert timeline is not None and timeline == _via_file(plots.regime_timeline, design.aligned, oos)
+    assert logged_figure(info["run_id"], TIMELINE_ARTIFACT, timeline_key(design.aligned, oos.iloc[:-1])) is None
+    from training.cli.thesis import _state
+    from training.thesis.report_cache import FAN_ARTIFACT, fan_key
+
+    state = _state(pipeline, info, design)[1]
+    btc = design.aligned["btc_usd"]
+    fan = logged_figure(info["run_id"], FAN_ARTIFACT, fan_key(btc, state.date, state.fan))
+    assert fan is not None and fan == _via_file(plots.fan_chart, btc, state.date, state.fan)
+    earlier = btc.index[-2]
+    assert logged_figure(info["run_id"], FAN_ARTIFACT, fan_key(btc, earlier, state.fan)) is None
+
+
+@pytest.mark.slow
+def test_report_computes_the_scan_now_for_other_settings_or_an_earlier_date(report_file, trained_store, tmp_path,
+                                                                         monkeypatch):
+    from training.cli import app
+
+    store_dir, result = trained_store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store_dir}/mlflow.db")
+    text = report_file.read_text(encoding="utf-8")  # --max-lag 42 --shifts 5
+    assert "Lead-lag scan: computed now because its settings differ from the training run" in text
+    assert "max_lag 42 here, 126 in the run" in text
+    out = CliRunner().invoke(app, ["report", "--no-log", "-o", str(tmp_path / "r.html"), "--as-of", "2023-06-30"])
+    assert out.exit_code == 0, out.output
+    assert "Lead-lag scan: computed now because its data end 2023-06-30" in out.output
+    assert "from the training run" not in (tmp_path / "r.html").read_text(encoding="utf-8")

@@ -194,30 +194,39 @@ def leadlag(
     _print_leadlag(results, regime_source, written)
 
 
-def _state(pipeline: Any, info: dict[str, Any], design: "Design") -> tuple[Any, "NowState"]:
-    """SHAP explanation (all dates: drivers are ranked against their history), current state and its skill."""
+def _state(pipeline: Any, info: dict[str, Any], design: "Design",
+           oos: "pd.Series | None" = None, reuse: bool = False) -> tuple[Any, "NowState"]:
+    """SHAP explanation (all dates: drivers are ranked against their history), current state and its skill.
+
+    ``oos``: the run's walk-forward labels when the caller has read them already (read here otherwise).
+    ``reuse``: take the SHAP values the training run logged when they explain the same feature rows
+    (:func:`training.thesis.report_cache.logged_explanation`).
+    """
     from models.explain import explain_pipeline
+    from training.thesis.report_cache import logged_explanation
     from training.display.skill import skill_line, skill_note
     from training.thesis.now import current_state, load_oos_errors
     from training.tracking.runs import read_run_figures
 
     horizon = 21 if 21 in pipeline.forecasters_ else tuple(pipeline.forecasters_)[0]
-    expl = explain_pipeline(pipeline, design, horizon)
+    expl = logged_explanation(info["run_id"], pipeline, design, horizon) if reuse else None
+    if expl is None:
+        expl = explain_pipeline(pipeline, design, horizon)
     # Models with their own forecast distribution need no past errors (older ones fall back to them).
     errors = None if getattr(pipeline, "distribution_", None) is not None else load_oos_errors(info["run_id"])
     state = current_state(pipeline, design, expl, errors)
     figures, sealed = read_run_figures(info["run_id"])
-    return expl, dataclasses.replace(state, sequence=_sequence(info["run_id"], design),
+    return expl, dataclasses.replace(state, sequence=_sequence(info["run_id"], design, oos),
                                              skill=skill_line(figures, tuple(pipeline.horizons), sealed),
                                              headline_skill=skill_note(figures, horizon))
 
 
-def _sequence(run_id: str, design: "Design") -> Any:
-    """The thesis's sequence on the run's walk-forward labels (None when it logged no labels)."""
+def _sequence(run_id: str, design: "Design", oos: "pd.Series | None" = None) -> Any:
+    """The thesis's sequence on the run's walk-forward labels ``oos`` (read when not given; None when it logged none)."""
     from training.thesis.now import load_oos_regimes
     from training.thesis.sequence import sequence_evidence
 
-    oos = load_oos_regimes(run_id)
+    oos = load_oos_regimes(run_id) if oos is None else oos
     return None if oos is None else sequence_evidence(oos, design.aligned["btc_usd"])
 
 
@@ -380,7 +389,16 @@ def report(
     from features.errors import ModelError
     from training.cli.common import check_output_file, data_for, load_model
     from training.display.data_line import describe_source, stale_warning
-    from training.thesis.leadlag import analyze_metals
+    from training.thesis.report_cache import (
+        FAN_ARTIFACT,
+        TIMELINE_ARTIFACT,
+        fan_key,
+        logged_figure,
+        shap_summary_artifact,
+        shap_summary_key,
+        timeline_key,
+    )
+    from training.thesis.leadlag_store import ScanSettings, logged_scan, run_scan, scan_key
     from training.thesis.now import load_oos_regimes
     from training.thesis.report import ReportData, log_report, model_label, write_report
     from training.tracking.runs import read_run_csv
@@ -394,11 +412,17 @@ def report(
     design = _model_design(pipeline, panel)
     regimes = _model_regimes(pipeline, design)
     start = design.index[design.first_complete()]
-    pool = ThreadPoolExecutor(max_workers=1)  # the lag scans run while the rest of the report is drawn
-    leadlag_results = pool.submit(analyze_metals, design.aligned, ("silver", "gold"), regimes, max_lag=max_lag,
-                                  horizon=horizon, n_shifts=shifts, start=start)
-    pool.shutdown(wait=False)
-    expl, state = _state(pipeline, info, design)
+    settings = ScanSettings(max_lag=max_lag, horizon=horizon, n_shifts=shifts)
+    # The training run's scan when it was computed from the same settings, dates, prices and regimes.
+    logged = logged_scan(info["run_id"], scan_key(design.aligned, regimes, start, settings))
+    leadlag_results, leadlag_note = logged.results, logged.note
+    typer.echo(leadlag_note[0].upper() + leadlag_note[1:])
+    if leadlag_results is None:
+        pool = ThreadPoolExecutor(max_workers=1)  # the lag scans run while the rest of the report is drawn
+        leadlag_results = pool.submit(run_scan, design.aligned, regimes, start, settings)
+        pool.shutdown(wait=False)
+    oos_regimes = load_oos_regimes(info["run_id"])  # read once: the sequence and the timeline show them
+    expl, state = _state(pipeline, info, design, oos_regimes, reuse=True)
     stale = _warn_if_old(config, state.date, as_of)
     def optional_csv(name: str) -> "pd.DataFrame | None":
         try:
@@ -409,14 +433,19 @@ def report(
     dm = optional_csv("evaluation/diebold_mariano.csv")
     data = ReportData(
         model_label=model_label(model_uri), run_id=str(info["run_id"]), source=describe_source(config),
-        data_note=note, stale=stale, oos_regimes=load_oos_regimes(info["run_id"]),
+        data_note=note, stale=stale, oos_regimes=oos_regimes,
         data_range=(f"{start:%Y-%m-%d}", f"{design.index[-1]:%Y-%m-%d}"),
         trained_range=tuple(str(d) for d in info.get("data_range", ("?", "?"))), now=state, leadlag=leadlag_results,
-        regime_source=f"the filtered regimes of {model_uri}", aligned=design.aligned, regimes=regimes,
+        regime_source=f"the filtered regimes of {model_uri}", leadlag_note=leadlag_note, leadlag_figures=logged.figures, aligned=design.aligned, regimes=regimes,
         scores=read_run_csv(info["run_id"], "evaluation/walk_forward_scores.csv"), dm=dm, expl=expl,
         generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         distribution=optional_csv("evaluation/distribution/distribution.csv"),
         regime_forecast=optional_csv("evaluation/distribution/regime.csv"),
+        shap_png=logged_figure(info["run_id"], shap_summary_artifact(expl.horizon), shap_summary_key(expl)),
+        timeline_png=None if oos_regimes is None or oos_regimes.dropna().empty else
+        logged_figure(info["run_id"], TIMELINE_ARTIFACT, timeline_key(design.aligned, oos_regimes)),
+        fan_png=logged_figure(info["run_id"], FAN_ARTIFACT, fan_key(design.aligned["btc_usd"], state.date, state.fan))
+        if state.fan else None,
     )
     path = write_report(data, output)
     typer.echo(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

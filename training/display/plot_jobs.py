@@ -1,4 +1,4 @@
-"""Draw a training run's figures in a second process while the run goes on.
+"""Draw a training run's figures (and run its lead-lag scan) in worker processes while the run goes on.
 
 Drawing a dozen PNG figures with matplotlib takes seconds of pure-Python work that holds the
 interpreter lock, so threads do not help; a forked worker process does, on a machine with a
@@ -76,6 +76,21 @@ class PlotJobs:
             self._done.append(draw(*args, **kwargs))
         else:
             self._futures.append(pool.submit(draw, *args, **kwargs))
+
+    def run(self, work: Callable[..., Any], *args: Any) -> Future:
+        """Start ``work(*args)`` (CPU-bound, its result wanted: the lead-lag scan); its Future.
+
+        Queued behind the figures submitted before it; done at once, in this process, without workers.
+        """
+        pool = self._worker()
+        if pool is not None:
+            return pool.submit(work, *args)
+        done: Future = Future()
+        try:
+            done.set_result(work(*args))
+        except Exception as exc:  # noqa: BLE001 - handed to the caller by result(), as from a worker
+            done.set_exception(exc)
+        return done
 
     def wait(self) -> list[Path]:
         """Block until every submitted figure is written; their paths, in order of submission.

@@ -10,6 +10,7 @@ promotion lock (:mod:`training.promotion.lock`).
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import tempfile
 import time
@@ -54,6 +55,15 @@ from training.promotion.gate import Candidate, GateDecision, decide_promotion
 from training.promotion.lock import PromotionLock, choose_lock, promotion_lock
 from training.promotion.origin import TuningOrigin
 from training.settings_fit import check_settings_fit
+from training.thesis.report_cache import (
+    CACHE_KEYS,
+    FAN_ARTIFACT,
+    explained_rows,
+    fan_key,
+    shap_summary_artifact,
+    shap_summary_key,
+    write_explanation,
+)
 from training.tracking.fingerprint import (
     coverage,
     panel_fingerprint,
@@ -261,8 +271,9 @@ def _regime_checks(cfg: Config, design: Any, result: WalkForwardResult, template
 
 
 def _write_outlook(ev: OutlookEvaluation, final: RegimeForecastPipeline, design: Any, latest: pd.DataFrame,
-                   regimes: pd.Series, out: Path, jobs: PlotJobs) -> None:
-    """Tables and plots (drawn by ``jobs``) of the distributions, the regime forecast and the level; the fan chart."""
+                   regimes: pd.Series, out: Path, jobs: PlotJobs) -> dict[str, Any]:
+    """Tables and plots (drawn by ``jobs``) of the distributions, the regime forecast and the level; the fan
+    chart (returns its key)."""
     from models.pipeline import forecast_name
     from models.quantiles import BAND, GRID, OUTPUT_LEVELS
 
@@ -290,7 +301,8 @@ def _write_outlook(ev: OutlookEvaluation, final: RegimeForecastPipeline, design:
     btc = design.aligned["btc_usd"]
     fan = {k: final.distribution_.predict_quantiles(latest[forecast_name(k)].iloc[-1:], btc, k, GRID).iloc[0]
            for k in final.horizons}
-    jobs.submit(plots.fan_chart, btc, date, fan, out / "fan_chart_latest.png")
+    jobs.submit(plots.fan_chart, btc, date, fan, out / Path(FAN_ARTIFACT).name)
+    return {FAN_ARTIFACT: fan_key(btc, date, fan)}  # the report reuses it for the same date, prices and forecast
 
 
 def _segments(result: WalkForwardResult, sealed: pd.Timestamp | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -309,10 +321,69 @@ def _segment_metrics(prefix: str, table: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def _start_leadlag(design: Any, latest: pd.DataFrame, final: RegimeForecastPipeline, jobs: PlotJobs) -> Any:
+    """Start the report's lead-lag scan on the final model's filtered regimes in ``jobs``' workers (None without regimes).
+
+    ``regime report`` on the same data reuses what :func:`_finish_leadlag` logs
+    (:mod:`training.thesis.leadlag_store`). Each metal's scan and its figures
+    (:func:`~training.thesis.leadlag_store.scan_metal`) run in a worker process while this one
+    does the regime checks, explanations, plots and logging.
+    """
+    if final.regime_ is None:
+        return None
+    from training.thesis.leadlag import METALS
+    from training.thesis.leadlag_store import ScanSettings, scan_key, scan_metal
+
+    settings = ScanSettings()
+    regimes = latest["regime"].reindex(design.index)  # what the report's model regimes are on this data
+    start = design.index[design.first_complete()]
+    series = design.aligned[["btc_usd", *(METALS[m] for m in settings.metals)]]  # all the scan reads of the panel
+    futures = {m: jobs.run(scan_metal, series, regimes, start, settings, m) for m in settings.metals}
+    return futures, scan_key(design.aligned, regimes, start, settings)
+
+
+def _finish_leadlag(started: Any) -> str:
+    """Collect the scan of :func:`_start_leadlag` and log it; returns the run's ``leadlag.logged`` tag."""
+    import mlflow
+
+    from features.errors import ConfigError, DataError
+    from training.thesis.leadlag_store import ARTIFACT_DIR, write_scan
+
+    if started is None:
+        return "no: the model has no regime model"
+    futures, key = started
+    results, pngs = {}, {}
+    try:
+        for metal, future in futures.items():
+            results[metal], pngs[metal] = future.result()
+    except (DataError, ConfigError) as exc:  # e.g. too little history: the report computes it
+        return f"no: {str(exc).splitlines()[0]}"[:5000]
+    with tempfile.TemporaryDirectory() as tmp:
+        write_scan(results, key, Path(tmp), pngs)
+        mlflow.log_artifacts(tmp, ARTIFACT_DIR)
+    return f"yes: {ARTIFACT_DIR} (max lag {key['settings']['max_lag']}, horizon {key['settings']['horizon']}, " \
+           f"{key['settings']['n_shifts']} shifts, {key['start']} → {key['last']})"
+
+
+def _report_timeline(design: Any, out: Path, jobs: PlotJobs) -> dict[str, Any]:
+    """Draw (in ``jobs``) the regime timeline as ``regime report`` shows it (the walk-forward labels read back
+    from ``out/oos_predictions.csv``, as the report reads them); returns its key for ``cache_keys.json``."""
+    from training.thesis.report_cache import TIMELINE_ARTIFACT, timeline_key
+    from training.thesis.now import oos_regimes
+
+    labels = oos_regimes(pd.read_csv(out / "oos_predictions.csv"))
+    if labels is None or labels.dropna().empty:
+        return {}
+    labels = labels.dropna()
+    jobs.submit(plots.regime_timeline, design.aligned, labels, out / Path(TIMELINE_ARTIFACT).name)
+    return {TIMELINE_ARTIFACT: timeline_key(design.aligned, labels)}
+
+
 def _tracked_part(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings,
                   outlook, tuned, lock: PromotionLock | None) -> TrainResult:
     # The run's tables and figures are written to one folder and logged together; the figures
-    # are drawn in a second process while this one goes on (training.display.plot_jobs).
+    # (and the report's lead-lag scan) are drawn in worker processes while this one goes on
+    # (training.display.plot_jobs).
     with tempfile.TemporaryDirectory() as tmp, PlotJobs(cfg.evaluation.n_jobs) as jobs:
         return _tracked_steps(cfg, panel, design, result, scores, dm, template, fingerprint, run, reporter, timings,
                               outlook, tuned, lock, Path(tmp), jobs)
@@ -353,6 +424,7 @@ def _tracked_steps(cfg, panel, design, result, scores, dm, template, fingerprint
         latest = final.predict_design(design)
         blocking = blocking_reasons(final, design, result.predictions, sealed,
                                     sealed if sealed is not None else first_test, tuned)
+    leadlag = _start_leadlag(design, latest, final, jobs)  # in the workers until the artifacts are written
     with _timed(timings, "regime checks", reporter):
         report = _regime_checks(cfg, design, result, template, final)
         quality = report.metrics if report else {}
@@ -423,13 +495,19 @@ def _tracked_steps(cfg, panel, design, result, scores, dm, template, fingerprint
             test_end=lambda d: design.index[d.test_end - 1].date,
         ).to_csv(out / "folds.csv", index=False)
         pd.concat({h: f for h, f in result.predictions.items()}, names=["horizon", "date"]).to_csv(out / "oos_predictions.csv")
+        cache_keys = _report_timeline(design, out, jobs)
         imp = global_importance(expl)
         imp.to_csv(out / f"shap_importance_{main_h}d.csv", index=False)
         expl.by_family().abs().mean().sort_values(ascending=False).rename("mean_abs_shap").to_csv(out / f"shap_families_{main_h}d.csv")
-        _write_outlook(outlook, final, design, latest, result.regimes["regime"], out, jobs)
+        cache_keys |= _write_outlook(outlook, final, design, latest, result.regimes["regime"], out, jobs)
+        # ``regime report`` on the same data and model reuses these rather than drawing or computing them again.
+        cache_keys[shap_summary_artifact(main_h)] = shap_summary_key(expl)
+        if len(expl.values) == len(explained_rows(final, design)):  # every complete row: what the report explains
+            cache_keys |= write_explanation(expl, out)
+        (out / Path(CACHE_KEYS).name).write_text(json.dumps(cache_keys), encoding="utf-8")
         families_by_regime(expl, latest["regime"]).to_csv(out / f"shap_families_by_regime_{main_h}d.csv")
         waited = time.perf_counter()
-        jobs.wait()  # the figures drawn in the worker process
+        jobs.wait()  # the figures drawn in the worker processes
         waited = time.perf_counter() - waited
         mlflow.log_artifacts(str(out), "evaluation")
         tables = [f"evaluation/{p.relative_to(out).as_posix()}" for p in out.rglob("*") if p.is_file()]
@@ -464,6 +542,8 @@ def _tracked_steps(cfg, panel, design, result, scores, dm, template, fingerprint
                          "registry.lock": lock.describe(),
                          "gate.details": "\n".join(decision.details)[:5000] or "none"})
         figures |= decision.figures
+    with _timed(timings, "lead-lag scan", reporter):  # waited for last: it overlapped everything since the final fit
+        mlflow.set_tag("leadlag.logged", _finish_leadlag(leadlag))
     mlflow.log_dict(figures, FIGURES_ARTIFACT)
     mlflow.set_tag("mlflow.note.content", describe_tables(
         mlflow.get_run(run.info.run_id).data.tags.get("mlflow.note.content", ""), run.info.experiment_id,

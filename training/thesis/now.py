@@ -154,6 +154,11 @@ def load_oos_regimes(run_id: str) -> pd.Series | None:
         oos = read_run_csv(run_id, OOS_ARTIFACT)
     except ModelError:
         return None
+    return oos_regimes(oos)
+
+
+def oos_regimes(oos: pd.DataFrame) -> pd.Series | None:
+    """The regime label per test date of a run's ``oos_predictions.csv`` as read by :func:`pandas.read_csv`."""
     if "regime" not in oos or "horizon" not in oos:
         return None
     labels = oos[oos.horizon == oos.horizon.min()].set_index("date")["regime"]

@@ -143,6 +143,19 @@ class ReportData:
         The run's ``evaluation/distribution/distribution.csv`` (coverage, CRPS, Brier).
     regime_forecast : pd.DataFrame or None
         The run's ``evaluation/distribution/regime.csv`` (scores of the regime forecast).
+    leadlag_note : str
+        Whether the lead-lag scan comes from the training run or was computed now, and why
+        (:func:`training.thesis.leadlag_store.logged_scan`).
+    leadlag_figures : dict or None
+        PNG bytes of the lead-lag figures the training run drew from the same results
+        (metal -> ``leadlag``/``events``); None: draw them now.
+    shap_png : bytes or None
+        The SHAP summary figure the training run drew from the same explanation
+        (:func:`training.thesis.report_cache.logged_figure`); None: draw it now.
+    timeline_png : bytes or None
+        The timeline of ``oos_regimes`` the training run drew from the same prices and labels; None: draw it now.
+    fan_png : bytes or None
+        The fan chart the training run drew for the same date, prices and forecast; None: draw it now.
     """
 
     model_label: str
@@ -164,6 +177,11 @@ class ReportData:
     oos_regimes: pd.Series | None = None
     distribution: pd.DataFrame | None = None
     regime_forecast: pd.DataFrame | None = None
+    leadlag_note: str = ""
+    leadlag_figures: dict[str, dict[str, bytes]] | None = None
+    shap_png: bytes | None = None
+    timeline_png: bytes | None = None
+    fan_png: bytes | None = None
 
 
 _CSS = """
@@ -216,7 +234,7 @@ def _table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _now_section(now: NowState, aligned: pd.DataFrame) -> str:
+def _now_section(now: NowState, aligned: pd.DataFrame, fan_png: bytes | None = None) -> str:
     color = _GROUP_COLORS.get(now.regime, "#1f77b4")
     bars = "".join(
         f"<div>{html.escape(label)} {p:.0%}</div><div class='bar'><span style='width:{p * 100:.1f}%;"
@@ -258,7 +276,7 @@ def _now_section(now: NowState, aligned: pd.DataFrame) -> str:
     skill_html = f"<p class='skill'>{html.escape(now.skill)}</p>" if now.skill else ""
     fan_html = ""
     if now.fan:
-        fan_html = _img(_via_file(plots.fan_chart, aligned["btc_usd"], now.date, now.fan), "forecast fan chart")
+        fan_html = _img(fan_png or _via_file(plots.fan_chart, aligned["btc_usd"], now.date, now.fan), "forecast fan chart")
     drivers = now.drivers.drop(columns="contribution").assign(feature=lambda d: d.feature.map(describe_feature))
     drivers = drivers.rename(columns={"contribution_pts": "contribution (pts)"})
     flips = now.flips.groupby("to_regime", sort=False).head(2).copy()
@@ -317,14 +335,18 @@ def _event_cell(row) -> str:
     return f"{row.mean_excess:+.3f}{band}{p}, n={row.events}"
 
 
-def _leadlag_section(results: dict[str, LeadLagResult], regime_source: str) -> str:
+def _leadlag_section(results: dict[str, LeadLagResult], regime_source: str, note: str = "",
+                     pngs: dict[str, dict[str, bytes]] | None = None) -> str:
     parts = [f"""<section id="leadlag"><h2>Lead-lag evidence: does metal strength lead Bitcoin?</h2>
 <p class="note">Predictive regressions of BTC's forward return on the metal's trailing return lagged L business
 days (Newey-West standard errors); <b>p scan</b> is the family-wise p-value of the best lag after scanning every
 lag (circular-shift null). A regime's row fits the slope on that regime's days; the row <i>debasement minus
 fear</i> is the difference of the two phases' slopes (does the metals' lead pay off more in phase two?), not a
-regime. Regimes: {html.escape(regime_source)}.</p>"""]
+regime. Regimes: {html.escape(regime_source)}.</p>""" + (f'<p class="note">{html.escape(note[0].upper() + note[1:])}.</p>'
+                                                          if note else "")]
     for metal, res in results.items():
+        drawn = (pngs or {}).get(metal) or {"leadlag": figure_png(leadlag_figure(res)),
+                                            "events": figure_png(event_figure(res))}
         best = res.best.reset_index()[["group", "lag", "beta", "t", "p", "p_scan", "n"]].rename(columns={"p_scan": "p scan"})
         granger = {col: res.granger.pivot(index="group", columns="weeks", values=col)
                    .reindex(res.granger.group.unique()).rename(columns=lambda w: f"{w} wk").reset_index()
@@ -335,14 +357,14 @@ regime. Regimes: {html.escape(regime_source)}.</p>"""]
         parts.append(f"""<h3>{html.escape(metal.capitalize())}</h3>
 <div class="verdict">{html.escape(verdict(res))}</div>
 {_table(best, {"lag": ".0f", "beta": "+.3f", "t": "+.2f", "p": ".2g", "p scan": ".3f", "n": ".0f"})}
-{_img(figure_png(leadlag_figure(res)), f"{metal} lead-lag scan")}
+{_img(drawn["leadlag"], f"{metal} lead-lag scan")}
 <h4>Granger-style tests: p-values of adding 1..k weekly {metal} returns to an AR(k) model of BTC's weekly return</h4>
 <div class="cards"><div class="card">F-test{_table(granger["p"])}</div>
 <div class="card">heteroskedasticity-robust Wald test{_table(granger["p_robust"])}</div></div>
 <h4>Event study: BTC's excess log return after {metal} 52-week-high breakouts
 (mean [{res.events.level:.0%} bootstrap band], t-test p, events)</h4>
 {_table(events)}
-{_img(figure_png(event_figure(res)), f"{metal} event study")}""")
+{_img(drawn["events"], f"{metal} event study")}""")
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -395,12 +417,12 @@ def _walk_forward_section(scores: pd.DataFrame | None, dm: pd.DataFrame | None, 
 and MAE of forward log returns, from the model's training run.</p>{tables}{dm_html}{extra}</section>"""
 
 
-def _shap_section(expl: Explanation) -> str:
+def _shap_section(expl: Explanation, png: bytes | None = None) -> str:
     fam = expl.by_family(points=True).abs().mean().sort_values(ascending=False).rename("mean |SHAP| (pts)").reset_index()
     fam.columns = ["family", "mean |SHAP| (pts)"]
     top = global_importance(expl, points=True).head(10).assign(feature=lambda d: d.feature.map(describe_feature))
     return f"""<section id="shap"><h2>SHAP drivers of the {expl.horizon}-day forecast</h2>
-{_img(_via_file(plots.shap_summary, expl), "SHAP summary")}
+{_img(png or _via_file(plots.shap_summary, expl), "SHAP summary")}
 <div class="cards"><div class="card"><h3>By driver family</h3>{_table(fam, {"mean |SHAP| (pts)": ".2f"})}</div>
 <div class="card"><h3>Top features</h3>{_table(top.rename(columns={"mean_abs_shap": "mean |SHAP| (pts)"}), {"mean |SHAP| (pts)": ".2f"})}</div></div>
 </section>"""
@@ -424,7 +446,8 @@ def _timeline_section(data: ReportData) -> str:
         caption = (f"Filtered regimes of the registered model's HMM ({colours}). Each date's label uses data up "
                    f"to that date, but the HMM was fitted on all the training data (to {data.trained_range[1]}), "
                    "so labels before then are in sample; the training run logged no out-of-sample labels.")
-    timeline = _via_file(plots.regime_timeline, data.aligned, labels)
+    reuse = getattr(data, "timeline_png", None) if labels is oos else None  # drawn by the run from the same data
+    timeline = reuse or _via_file(plots.regime_timeline, data.aligned, labels)
     return f"""<section id="timeline"><h2>Regimes over BTC, silver and gold</h2>
 <p class="note">{html.escape(caption)}</p>
 {_img(timeline, "regime timeline")}</section>"""
@@ -435,11 +458,11 @@ def render_html(data: ReportData) -> str:
     first, last = data.data_range
     note = f"; {html.escape(data.data_note)}" if data.data_note else ""
     stale = f'<div class="stale">Warning: {html.escape(data.stale)}</div>' if data.stale else ""
-    sections = [_now_section(data.now, data.aligned), _timeline_section(data), "",
+    sections = [_now_section(data.now, data.aligned, getattr(data, "fan_png", None)), _timeline_section(data), "",
                 _walk_forward_section(data.scores, data.dm, _distribution_html(data.distribution, data.regime_forecast)),
-                _shap_section(data.expl)]
+                _shap_section(data.expl, data.shap_png)]
     leadlag = data.leadlag.result() if isinstance(data.leadlag, Future) else data.leadlag
-    sections[2] = _leadlag_section(leadlag, data.regime_source)  # last: its scans may still be running
+    sections[2] = _leadlag_section(leadlag, data.regime_source, data.leadlag_note, data.leadlag_figures)  # last: its scans may still be running
     body = "\n".join(sections)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
