@@ -184,7 +184,7 @@ def read_logged_key(run_id: str) -> dict[str, Any] | None:
     """The key of the scan a training run logged, or None (runs logged before it was, or without one)."""
     from mlflow.exceptions import MlflowException
 
-    from training.thesis.report_cache import downloaded
+    from training.tracking.runs import downloaded
 
     try:
         with downloaded(run_id, f"{ARTIFACT_DIR}/{KEY_FILE}") as path:
@@ -242,7 +242,7 @@ def logged_scan(run_id: str, wanted: dict[str, Any]) -> LoggedScan:
     why = key_difference({k: v for k, v in logged.items() if k not in ("results", "figures")}, wanted)
     if why is not None:
         return LoggedScan(None, None, f"lead-lag scan: computed now because {why}")
-    from training.thesis.report_cache import downloaded
+    from training.tracking.runs import downloaded
 
     with downloaded(run_id, ARTIFACT_DIR) as root:  # read into memory before the copy goes
         return LoggedScan(load_scan(root, logged), load_pngs(root, logged),

@@ -12,22 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-@contextmanager
-def downloaded(run_id: str, artifact: str) -> Iterator[Path]:
-    """A local copy of a run's artifact (file or folder), deleted afterwards (MLflow's own copies are not)."""
-    import mlflow
-
-    with tempfile.TemporaryDirectory() as dst:
-        yield Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=dst))
+from training.tracking.runs import downloaded
 
 
 def _keys(run_id: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import yaml
 from features.errors import ModelError
 from models.pipeline import RegimeForecastPipeline
 from models.pyfunc import INFO_ARTIFACT, PIPELINE_ARTIFACT
+from training.tracking.runs import downloaded
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 CODE_PATHS = [str(PACKAGE_ROOT / p) for p in ("features", "regime", "models")]
@@ -144,7 +145,8 @@ def read_model_info(model_uri: str) -> dict[str, Any] | None:
     from mlflow.exceptions import MlflowException
 
     try:
-        path = mlflow.artifacts.download_artifacts(artifact_uri=f"{model_uri.rstrip('/')}/artifacts/{INFO_FILE}")
+        with downloaded(None, INFO_FILE, artifact_uri=f"{model_uri.rstrip('/')}/artifacts/{INFO_FILE}") as path:
+            text = path.read_text(encoding="utf-8")
     except MlflowException as exc:
         absent = exc.error_code == "RESOURCE_DOES_NOT_EXIST" or "alias" in str(exc) and "not found" in str(exc)
         if absent:
@@ -153,8 +155,8 @@ def read_model_info(model_uri: str) -> dict[str, Any] | None:
     except OSError as exc:
         raise ModelError(f"cannot read model '{model_uri}': {exc}") from None
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        return json.loads(text)
+    except ValueError as exc:
         raise ModelError(f"cannot read model '{model_uri}': {exc}") from None
 
 
