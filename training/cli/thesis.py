@@ -360,7 +360,7 @@ def now(
     _quiet_mlflow()
     _, pipeline, info = load_model(model_uri, tracking_uri)
     panel, config, _ = _model_state_data(info, pipeline, source, data_dir, model_uri, tracking_uri, as_of)
-    _, state = _state(pipeline, info, _model_design(pipeline, panel))
+    _, state = _state(pipeline, info, _model_design(pipeline, panel), reuse=True)
     _warn_if_old(config, state.date, as_of)
     _print_now(state, model_uri)
 
