@@ -88,5 +88,8 @@ def test_ui_serves_until_stopped(store_with_experiment, tmp_path):
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and out.strip().endswith("Stopped."), err
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", port))  # the server is gone
+        # The server is gone: nothing listens on the port. SO_REUSEADDR lets the bind past the
+        # connections the page request left in TIME_WAIT (a race), never past a listening socket.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
     assert not (tmp_path / "mlartifacts").exists()
