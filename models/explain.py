@@ -77,13 +77,18 @@ def tree_shap(booster, X: np.ndarray) -> tuple[np.ndarray, float]:
     return np.asarray(explainer.shap_values(X)), float(np.ravel(explainer.expected_value)[0])
 
 
+def explained_rows(pipeline: RegimeForecastPipeline, design: Design) -> pd.DataFrame:
+    """The feature rows :func:`explain_pipeline` explains by default: every complete row, in the model's columns."""
+    return pipeline.design_matrix(design).reindex(columns=pipeline.feature_names_).iloc[design.first_complete():]
+
+
 def explain_pipeline(
     pipeline: RegimeForecastPipeline, design: Design, horizon: int, dates: pd.DatetimeIndex | None = None
 ) -> Explanation:
     """SHAP values of ``pipeline``'s ``horizon`` forecaster on ``dates`` (all complete rows by default)."""
     if horizon not in pipeline.forecasters_:
         raise ConfigError(f"`horizon` {horizon} is not one of the model's horizons {tuple(pipeline.forecasters_)}")
-    X = pipeline.design_matrix(design).reindex(columns=pipeline.feature_names_).iloc[design.first_complete():]
+    X = explained_rows(pipeline, design)
     if dates is not None:
         X = X.loc[X.index.intersection(dates)]
     if X.empty:

@@ -58,7 +58,6 @@ from training.settings_fit import check_settings_fit
 from training.thesis.report_cache import (
     CACHE_KEYS,
     FAN_ARTIFACT,
-    explained_rows,
     fan_key,
     shap_summary_artifact,
     shap_summary_key,
@@ -502,8 +501,7 @@ def _tracked_steps(cfg, panel, design, result, scores, dm, template, fingerprint
         cache_keys |= _write_outlook(outlook, final, design, latest, result.regimes["regime"], out, jobs)
         # ``regime report`` on the same data and model reuses these rather than drawing or computing them again.
         cache_keys[shap_summary_artifact(main_h)] = shap_summary_key(expl)
-        if len(expl.values) == len(explained_rows(final, design)):  # every complete row: what the report explains
-            cache_keys |= write_explanation(expl, out)
+        cache_keys |= write_explanation(expl, out)  # every complete row: what the report explains
         (out / Path(CACHE_KEYS).name).write_text(json.dumps(cache_keys), encoding="utf-8")
         families_by_regime(expl, latest["regime"]).to_csv(out / f"shap_families_by_regime_{main_h}d.csv")
         waited = time.perf_counter()

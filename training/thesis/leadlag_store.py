@@ -12,17 +12,16 @@ regimes, a run logged before the scan was) is computed as before, and the report
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from training.thesis.report_cache import render_key
+from training.tracking.fingerprint import content_digest
 
 #: Where a training run logs the scan (under its ``evaluation/`` artifacts).
 ARTIFACT_DIR = "evaluation/leadlag"
@@ -46,25 +45,6 @@ class ScanSettings:
     random_state: int = 0
 
 
-def _series_digest(series: Sequence[pd.Series]) -> str:
-    """SHA-256 of the dates and float64 bits of each series (names included)."""
-    h = hashlib.sha256()
-    for s in series:
-        h.update(str(s.name).encode())
-        h.update(np.ascontiguousarray(s.index.asi8).tobytes())
-        h.update(np.ascontiguousarray(s.to_numpy(dtype=np.float64)).tobytes())
-    return h.hexdigest()
-
-
-def _labels_digest(labels: pd.Series) -> str:
-    """SHA-256 of the dates and labels (missing labels distinct from every name)."""
-    h = hashlib.sha256()
-    h.update(np.ascontiguousarray(labels.index.asi8).tobytes())
-    text = ["\x00" if v is None or (isinstance(v, float) and v != v) else str(v) for v in labels.astype(object)]
-    h.update("\x1f".join(text).encode())
-    return h.hexdigest()
-
-
 def scan_key(aligned: pd.DataFrame, regimes: pd.Series, start: pd.Timestamp, settings: ScanSettings) -> dict[str, Any]:
     """What a scan is computed from: settings, dates and fingerprints of the inputs it reads.
 
@@ -83,8 +63,8 @@ def scan_key(aligned: pd.DataFrame, regimes: pd.Series, start: pd.Timestamp, set
         "start": f"{start:%Y-%m-%d}",
         "first": f"{aligned.index[0]:%Y-%m-%d}",
         "last": f"{aligned.index[-1]:%Y-%m-%d}",
-        "prices": _series_digest([aligned["btc_usd"], *(aligned[METALS[m]] for m in settings.metals)]),
-        "regimes": _labels_digest(labels),
+        "prices": content_digest(aligned["btc_usd"], *(aligned[METALS[m]] for m in settings.metals)),
+        "regimes": content_digest(labels.astype(object)),
     }
 
 

@@ -10,14 +10,13 @@ its own key: :mod:`training.thesis.leadlag_store`.)
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from training.tracking.fingerprint import content_digest
 from training.tracking.runs import downloaded
 
 
@@ -39,20 +38,9 @@ def render_key() -> dict[str, str]:
     return {"matplotlib": matplotlib.__version__, "font": Path(findfont(FontProperties())).name}
 
 
-def _frame_digest(h: Any, frame: pd.DataFrame) -> None:
-    h.update("\x1f".join(map(str, frame.columns)).encode())
-    h.update(np.ascontiguousarray(frame.index.asi8 if hasattr(frame.index, "asi8") else frame.index.to_numpy()).tobytes())
-    h.update(np.ascontiguousarray(frame.to_numpy(dtype=np.float64)).tobytes())
-
-
 def explanation_digest(expl: Any) -> str:
     """SHA-256 of everything an :class:`~models.explain.Explanation` holds (values, features, base, forecast)."""
-    h = hashlib.sha256()
-    h.update(f"{expl.horizon}|{float(expl.base_value).hex()}".encode())
-    _frame_digest(h, expl.values)
-    _frame_digest(h, expl.features)
-    _frame_digest(h, expl.forecast.to_frame())
-    return h.hexdigest()
+    return content_digest(f"{expl.horizon}|{float(expl.base_value).hex()}", expl.values, expl.features, expl.forecast)
 
 
 def shap_summary_key(expl: Any) -> dict[str, Any]:
@@ -83,16 +71,9 @@ def shap_values_artifact(horizon: int) -> str:
     return f"evaluation/shap_values_{horizon}d.parquet"
 
 
-def explained_rows(pipeline: Any, design: Any) -> pd.DataFrame:
-    """The feature rows :func:`models.explain.explain_pipeline` explains by default (every complete row)."""
-    return pipeline.design_matrix(design).reindex(columns=pipeline.feature_names_).iloc[design.first_complete():]
-
-
 def explanation_key(features: pd.DataFrame, horizon: int, base_value: float | None = None) -> dict[str, Any]:
     """The key of SHAP values: horizon and a fingerprint of the feature rows explained (and the base value, when known)."""
-    h = hashlib.sha256()
-    _frame_digest(h, features)
-    key: dict[str, Any] = {"horizon": int(horizon), "features": h.hexdigest()}
+    key: dict[str, Any] = {"horizon": int(horizon), "features": content_digest(features)}
     return key if base_value is None else {**key, "base": float(base_value).hex()}
 
 
@@ -108,7 +89,7 @@ def logged_explanation(run_id: str, pipeline: Any, design: Any, horizon: int) ->
     logged, when they explain the same feature rows; None otherwise (compute them)."""
     from mlflow.exceptions import MlflowException
 
-    from models.explain import Explanation
+    from models.explain import Explanation, explained_rows
 
     if horizon not in pipeline.forecasters_:
         return None
@@ -140,15 +121,8 @@ def timeline_key(aligned: pd.DataFrame, labels: pd.Series) -> dict[str, Any]:
     """The key of :func:`training.display.plots.regime_timeline` of ``labels``: the prices it draws
     (each series over the labelled dates) and the labels, with :func:`render_key`."""
     labels = labels.dropna()
-    h = hashlib.sha256()
-    h.update(np.ascontiguousarray(labels.index.asi8).tobytes())
-    h.update("\x1f".join(map(str, labels)).encode())
-    for col in _TIMELINE_SERIES:
-        s = aligned[col].loc[labels.index[0]:labels.index[-1]]
-        h.update(col.encode())
-        h.update(np.ascontiguousarray(s.index.asi8).tobytes())
-        h.update(np.ascontiguousarray(s.to_numpy(dtype=np.float64)).tobytes())
-    return {"timeline": h.hexdigest(), **render_key()}
+    prices = (aligned[col].loc[labels.index[0]:labels.index[-1]] for col in _TIMELINE_SERIES)
+    return {"timeline": content_digest(labels.astype(str), *prices), **render_key()}
 
 
 #: The fan chart of the latest date's forecast distribution (:func:`training.display.plots.fan_chart`).
@@ -157,14 +131,6 @@ FAN_ARTIFACT = "evaluation/fan_chart_latest.png"
 
 def fan_key(btc: pd.Series, date: pd.Timestamp, quantiles: dict[int, pd.Series], history: int = 252) -> dict[str, Any]:
     """The key of :func:`training.display.plots.fan_chart`: the date, the prices it draws and the quantiles."""
-    h = hashlib.sha256()
     past = btc.loc[:date].iloc[-history:]
-    h.update(f"{date:%Y-%m-%d}|{history}".encode())
-    h.update(np.ascontiguousarray(past.index.asi8).tobytes())
-    h.update(np.ascontiguousarray(past.to_numpy(dtype=np.float64)).tobytes())
-    for horizon in sorted(quantiles):
-        q = quantiles[horizon]
-        h.update(f"|{horizon}|".encode())
-        h.update(np.ascontiguousarray(np.asarray(q.index, dtype=np.float64)).tobytes())
-        h.update(np.ascontiguousarray(q.to_numpy(dtype=np.float64)).tobytes())
-    return {"fan": h.hexdigest(), **render_key()}
+    parts = [part for horizon in sorted(quantiles) for part in (f"{horizon}", quantiles[horizon])]
+    return {"fan": content_digest(f"{date:%Y-%m-%d}|{history}", past, *parts), **render_key()}

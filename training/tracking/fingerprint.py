@@ -16,6 +16,24 @@ def panel_fingerprint(panel: pd.DataFrame) -> str:
     return h.hexdigest()[:16]
 
 
+def content_digest(*parts: pd.Series | pd.DataFrame | str) -> str:
+    """Full SHA-256 of pandas objects (names, dates and values, by pandas' own hashing) and strings, in order.
+
+    What a cached result is keyed by (:mod:`training.thesis.report_cache`,
+    :mod:`training.thesis.leadlag_store`): equal only for the same inputs.
+    """
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, str):
+            h.update(part.encode())
+        else:
+            frame = part.to_frame() if isinstance(part, pd.Series) else part
+            h.update("\x1f".join(map(str, frame.columns)).encode())
+            h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
 def coverage(panel: pd.DataFrame) -> pd.DataFrame:
     """Per series: first and last date, observation count and longest gap in calendar days."""
     rows = []
